@@ -1,0 +1,40 @@
+package schema
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the embedded migration files.
+func Migrations() fs.FS { return migrations }
+
+// Migrate applies every pending migration. It is idempotent and safe to run from several
+// processes at once: a PostgreSQL advisory lock serialises them.
+func Migrate(ctx context.Context, db *sql.DB) (applied int, err error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return 0, err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return 0, fmt.Errorf("creating migration lock: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	if err != nil {
+		return 0, fmt.Errorf("loading migrations: %w", err)
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("applying migrations: %w", err)
+	}
+	return len(results), nil
+}

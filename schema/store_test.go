@@ -1,0 +1,155 @@
+package schema_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/lib/pq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/schema/pgtest"
+)
+
+var dbURL string
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, &dbURL)) }
+
+func openStore(t *testing.T) *schema.Store {
+	t.Helper()
+	s, err := schema.Open(context.Background(), schema.Config{URL: dbURL, MaxOpenConns: 5, MaxIdleConns: 5})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	s := openStore(t)
+	applied, err := schema.Migrate(context.Background(), s.DB().DB)
+	require.NoError(t, err)
+	require.Zero(t, applied, "the template is already migrated, so nothing is pending")
+}
+
+func TestClientLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	created, err := s.CreateClient(ctx, schema.ClientRow{ClientID: "lifecycle", Name: "Lifecycle",
+		SecretHash: "h1", AllowedIPs: pq.StringArray{"10.0.0.0/8"}, IsActive: true})
+	require.NoError(t, err)
+	require.Equal(t, []string{"10.0.0.0/8"}, []string(created.AllowedIPs))
+	require.Empty(t, created.Roles, "absent arrays are stored empty, not NULL")
+
+	_, err = s.CreateClient(ctx, schema.ClientRow{ClientID: "lifecycle", Name: "Again", SecretHash: "h"})
+	require.ErrorIs(t, err, schema.ErrConflict)
+
+	updated, err := s.UpdateClient(ctx, "lifecycle", func(c *schema.ClientRow) error {
+		c.IsActive = false
+		return nil
+	})
+	require.NoError(t, err)
+	require.False(t, updated.IsActive)
+	require.True(t, updated.UpdatedAt.After(created.UpdatedAt) || updated.UpdatedAt.Equal(created.UpdatedAt))
+
+	refused := errors.New("refused")
+	_, err = s.UpdateClient(ctx, "lifecycle", func(c *schema.ClientRow) error { c.Name = "x"; return refused })
+	require.ErrorIs(t, err, refused)
+	got, err := s.GetClient(ctx, "lifecycle")
+	require.NoError(t, err)
+	require.Equal(t, "Lifecycle", got.Name, "a refused change writes nothing")
+
+	_, err = s.GetClient(ctx, "nobody")
+	require.ErrorIs(t, err, schema.ErrNotFound)
+}
+
+func TestChannelNeedsItsMediator(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	_, err := s.CreateChannel(ctx, schema.ChannelRow{Name: "orphan", PathPattern: "/x", Methods: pq.StringArray{"GET"},
+		Kind: schema.ChannelKindHTTP, ChannelType: "http", MediatorURN: "urn:none", RetryMaxAttempts: 1,
+		RetryBackoffCoefficient: 2})
+	require.ErrorIs(t, err, schema.ErrReference)
+
+	_, err = s.CreateMediator(ctx, schema.MediatorRow{URN: "urn:test:routes", Name: "m", EndpointURL: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	ch, err := s.CreateChannel(ctx, schema.ChannelRow{Name: "routed", PathPattern: "/routed/**",
+		Methods: pq.StringArray{"GET", "POST"}, Priority: 7, Kind: schema.ChannelKindHTTP, ChannelType: "http",
+		MediatorURN: "urn:test:routes", RetryMaxAttempts: 3, RetryBackoffCoefficient: 2, IsActive: true})
+	require.NoError(t, err)
+
+	routes, err := s.ActiveRoutes(ctx)
+	require.NoError(t, err)
+	var found *schema.RouteRow
+	for i := range routes {
+		if routes[i].ID == ch.ID {
+			found = &routes[i]
+		}
+	}
+	require.NotNil(t, found)
+	require.Equal(t, "http://127.0.0.1:1", found.MediatorEndpointURL)
+
+	_, err = s.UpdateChannel(ctx, ch.ID, func(c *schema.ChannelRow) error { c.IsActive = false; return nil })
+	require.NoError(t, err)
+	routes, err = s.ActiveRoutes(ctx)
+	require.NoError(t, err)
+	for _, r := range routes {
+		require.NotEqual(t, ch.ID, r.ID, "an inactive channel is not routed")
+	}
+}
+
+func TestTransactionInsertIsOnceOnly(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	id := uuid.NewString()
+	row := schema.TransactionRow{CorrelationID: id, WorkflowRunID: "run-1", ClientID: "c", Method: "POST",
+		Path: "/p", RequestHeaders: schema.Headers{"Content-Type": {"application/json"}},
+		RequestBody: []byte(`{"a":1}`), RequestBodySize: 7, Status: schema.TxProcessing, Attempts: 0}
+	first, inserted, err := s.InsertTransaction(ctx, row)
+	require.NoError(t, err)
+	require.True(t, inserted)
+	require.Equal(t, "application/json", first.RequestHeaders["Content-Type"][0])
+
+	row.WorkflowRunID = "run-2"
+	again, inserted, err := s.InsertTransaction(ctx, row)
+	require.NoError(t, err)
+	require.False(t, inserted)
+	require.Equal(t, "run-1", again.WorkflowRunID, "the first record wins")
+
+	require.NoError(t, s.UpdateTransaction(ctx, schema.TransactionOutcome{CorrelationID: id, Status: schema.TxEscalated,
+		Attempts: 3, Error: "upstream down", ErrorCode: "UPSTREAM_UNAVAILABLE"}))
+	got, err := s.GetTransaction(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, schema.TxEscalated, got.Status)
+	require.False(t, got.CompletedAt.Valid, "escalated is not final")
+	require.False(t, got.ResponseStatus.Valid)
+
+	require.NoError(t, s.UpdateTransaction(ctx, schema.TransactionOutcome{CorrelationID: id, Status: schema.TxSuccessful,
+		Attempts: 4, ResponseStatus: 201, ResponseHeaders: schema.Headers{"X": {"1"}}, ResponseBody: []byte("ok"),
+		ResponseBodySize: 2}))
+	got, err = s.GetTransaction(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, sql.NullInt32{Int32: 201, Valid: true}, got.ResponseStatus)
+	require.Equal(t, "ok", string(got.ResponseBody))
+	require.True(t, got.CompletedAt.Valid)
+	require.Empty(t, got.Error)
+
+	err = s.UpdateTransaction(ctx, schema.TransactionOutcome{CorrelationID: uuid.NewString(), Status: schema.TxFailed})
+	require.ErrorIs(t, err, schema.ErrNotFound)
+}
+
+func TestDeleteDemoKeepsOperatorRecords(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	_, err := s.CreateClient(ctx, schema.ClientRow{ClientID: "demo-x", Name: "d", SecretHash: "h", IsDemo: true})
+	require.NoError(t, err)
+	_, err = s.CreateClient(ctx, schema.ClientRow{ClientID: "real-x", Name: "r", SecretHash: "h"})
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteDemo(ctx))
+	_, err = s.GetClient(ctx, "demo-x")
+	require.ErrorIs(t, err, schema.ErrNotFound)
+	_, err = s.GetClient(ctx, "real-x")
+	require.NoError(t, err)
+}
