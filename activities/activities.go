@@ -1,0 +1,64 @@
+// Package activities holds the side effects of Switchyard's workflows: calls to upstreams and
+// providers, and writes to PostgreSQL. It is the one place that turns Go errors into Temporal
+// application errors (see classify).
+package activities
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-hub/switchyard/schema"
+)
+
+// Config sizes what activities keep and accept.
+type Config struct {
+	// TransactionBodyMaxLength caps the request and response bodies written to the transaction log.
+	TransactionBodyMaxLength int `envconfig:"TRANSACTION_BODY_MAX_LENGTH" default:"65536"`
+	// MaxUpstreamResponseBytes caps an upstream answer; a larger one fails the forward.
+	MaxUpstreamResponseBytes int64 `envconfig:"MAX_UPSTREAM_RESPONSE_BYTES" default:"1048576"`
+	// DefaultTimeout applies to channels without a timeout of their own.
+	DefaultTimeout Seconds `envconfig:"MEDIATOR_FORWARD_TIMEOUT" default:"30"`
+	// MaxIdleConnsPerHost bounds the keep-alive pool towards each upstream.
+	MaxIdleConnsPerHost int `envconfig:"UPSTREAM_MAX_IDLE_CONNS_PER_HOST" default:"64"`
+}
+
+// Store is the part of schema.Store the activities write through.
+type Store interface {
+	InsertTransaction(ctx context.Context, t schema.TransactionRow) (schema.TransactionRow, bool, error)
+	UpdateTransaction(ctx context.Context, o schema.TransactionOutcome) error
+	GetRoute(ctx context.Context, channelID string) (schema.RouteRow, error)
+}
+
+// Doer sends HTTP requests; *http.Client satisfies it.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Activities carries the dependencies every activity needs. Register one value with the worker.
+type Activities struct {
+	Store  Store
+	HTTP   Doer
+	Config Config
+}
+
+// New builds Activities with an HTTP client tuned for forwarding: no client-level timeout (each
+// call has its own deadline), no redirects followed (the client sees the upstream's answer), and
+// no retries (Temporal owns them).
+func New(store Store, cfg Config) *Activities {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns = 0
+	transport.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
+	transport.IdleConnTimeout = 90 * time.Second
+	return &Activities{
+		Store: store,
+		HTTP: &http.Client{
+			Transport:     transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		Config: cfg,
+	}
+}
+
+// a gives workflows typed method references: workflow.ExecuteActivity(ctx, a.Forward, in).
+var a *Activities

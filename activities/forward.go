@@ -1,0 +1,162 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+)
+
+// Forward sends one request to its upstream and returns the answer. 502, 503 and 504 answers,
+// network errors and timeouts are errors (Temporal retries them per the channel's policy); every
+// other status is a result.
+func (a *Activities) Forward(ctx context.Context, in ForwardInput) (ForwardResult, error) {
+	attempt := activity.GetInfo(ctx).Attempt
+	resp, err := a.forward(ctx, in)
+	if err != nil {
+		return ForwardResult{}, classify(err, ForwardFailure{Attempt: attempt, Response: responseOf(err)})
+	}
+	return ForwardResult{Response: resp, Attempt: attempt}, nil
+}
+
+func (a *Activities) forward(ctx context.Context, in ForwardInput) (Response, error) {
+	target, err := UpstreamURL(in.EndpointURL, in.Request.Path, in.Request.RawQuery)
+	if err != nil {
+		return Response{}, err
+	}
+	if in.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, in.Timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, in.Request.Method, target, bytes.NewReader(in.Request.Body))
+	if err != nil {
+		return Response{}, &InvalidRequestError{Reason: err.Error()}
+	}
+	req.Header = forwardHeaders(in.Request.Header)
+	req.Header.Set("X-Correlation-ID", in.CorrelationID)
+	req.Header.Set("Idempotency-Key", in.CorrelationID)
+	if len(in.Request.Body) == 0 {
+		req.Body = http.NoBody
+	}
+
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return Response{}, transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	limit := a.Config.MaxUpstreamResponseBytes
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return Response{}, transportError(ctx, err)
+	}
+	if int64(len(body)) > limit {
+		return Response{}, &UpstreamError{Kind: ErrTypeResponseTooLarge,
+			Reason: fmt.Sprintf("upstream answered more than %d bytes", limit)}
+	}
+	out := Response{StatusCode: resp.StatusCode, Header: stripHopByHop(resp.Header), Body: body}
+	switch resp.StatusCode {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return Response{}, &UpstreamError{Kind: ErrTypeUpstreamStatus, Response: &out,
+			Reason:     fmt.Sprintf("upstream answered %d", resp.StatusCode),
+			RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	}
+	return out, nil
+}
+
+// UpstreamURL joins a mediator endpoint with the incoming path and query. Only http and https
+// endpoints are accepted.
+func UpstreamURL(endpoint, path, rawQuery string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", &InvalidRequestError{Reason: fmt.Sprintf("mediator endpoint %q is not an http(s) URL", endpoint)}
+	}
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawPath = ""
+	u.RawQuery = rawQuery
+	return u.String(), nil
+}
+
+// transportError sorts a failed round trip: nothing sent (dial failure), timed out, or broken
+// after the request may have reached the upstream.
+func transportError(ctx context.Context, err error) error {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return &UpstreamError{Kind: ErrTypeUpstreamUnreachable, Reason: "upstream unreachable: " + opErr.Err.Error()}
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return &UpstreamError{Kind: ErrTypeUpstreamUnreachable, Reason: "upstream refused the connection"}
+	}
+	var netErr net.Error
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
+		return &UpstreamError{Kind: ErrTypeUpstreamTimeout, Reason: "upstream did not answer in time"}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	// The message goes into history and logs: keep the cause, drop the URL (its query may be private).
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	return &UpstreamError{Kind: ErrTypeUpstreamFailed, Reason: "upstream connection failed: " + err.Error()}
+}
+
+// RetryAfter reads a Retry-After header (seconds or an HTTP date); zero when absent or invalid.
+// Values are capped at one hour so a misbehaving upstream cannot park a transaction for days.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), time.Hour)
+}
+
+// hopByHop are the headers that describe one connection, not the message (RFC 9110 §7.6.1).
+var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// stripHopByHop copies h without hop-by-hop headers, including those named by Connection.
+func stripHopByHop(h map[string][]string) http.Header {
+	out := http.Header(h).Clone()
+	if out == nil {
+		out = http.Header{}
+	}
+	for _, v := range out.Values("Connection") {
+		for _, name := range strings.Split(v, ",") {
+			out.Del(strings.TrimSpace(name))
+		}
+	}
+	for _, name := range hopByHop {
+		out.Del(name)
+	}
+	return out
+}
+
+// forwardHeaders prepares a client's headers for the upstream: no hop-by-hop headers, and no
+// Host or Content-Length (the transport sets both).
+func forwardHeaders(h map[string][]string) http.Header {
+	out := stripHopByHop(h)
+	out.Del("Host")
+	out.Del("Content-Length")
+	return out
+}

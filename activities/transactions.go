@@ -1,0 +1,148 @@
+package activities
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/switchyard-hub/switchyard/schema"
+)
+
+// RecordStartInput is the transaction a workflow is about to process.
+type RecordStartInput struct {
+	CorrelationID string
+	ParentID      string
+	WorkflowRunID string
+	ClientID      string
+	Channel       Channel
+	Request       Request
+}
+
+// StoredOutcome is a final outcome already in the transaction log.
+type StoredOutcome struct {
+	Status         string
+	Attempts       int
+	Response       *Response
+	Truncated      bool
+	Error          string
+	ErrorCode      string
+	ResolutionNote string
+}
+
+// RecordStartResult tells the workflow whether the transaction was already finished by an
+// earlier run with the same correlation id (one whose history has since been deleted).
+type RecordStartResult struct {
+	Existing *StoredOutcome
+}
+
+// RecordStart writes the transaction row with status processing. Secrets in headers are
+// redacted and the body is capped at TRANSACTION_BODY_MAX_LENGTH.
+func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (RecordStartResult, error) {
+	body, truncated := capBody(in.Request.Body, a.Config.TransactionBodyMaxLength)
+	row := schema.TransactionRow{
+		CorrelationID:        in.CorrelationID,
+		ParentID:             nullString(in.ParentID),
+		WorkflowRunID:        in.WorkflowRunID,
+		ClientID:             in.ClientID,
+		ChannelID:            nullString(in.Channel.ID),
+		ChannelName:          in.Channel.Name,
+		Method:               in.Request.Method,
+		Path:                 in.Request.Path,
+		Query:                in.Request.RawQuery,
+		RequestHeaders:       RedactHeaders(in.Request.Header),
+		RequestBody:          body,
+		RequestBodySize:      len(in.Request.Body),
+		RequestBodyTruncated: truncated,
+		Status:               schema.TxProcessing,
+	}
+	existing, inserted, err := a.Store.InsertTransaction(ctx, row)
+	if err != nil {
+		return RecordStartResult{}, classify(err)
+	}
+	if inserted || existing.WorkflowRunID == in.WorkflowRunID || !schema.TxFinal(existing.Status) {
+		return RecordStartResult{}, nil
+	}
+	out := &StoredOutcome{Status: existing.Status, Attempts: existing.Attempts, Error: existing.Error,
+		ErrorCode: existing.ErrorCode, ResolutionNote: existing.ResolutionNote,
+		Truncated: existing.ResponseBodyTruncated}
+	if existing.ResponseStatus.Valid {
+		out.Response = &Response{StatusCode: int(existing.ResponseStatus.Int32), Header: existing.ResponseHeaders,
+			Body: existing.ResponseBody}
+	}
+	return RecordStartResult{Existing: out}, nil
+}
+
+// RecordOutcomeInput is a status change of a transaction, with its outcome when final.
+type RecordOutcomeInput struct {
+	CorrelationID  string
+	Status         string
+	Attempts       int
+	Response       *Response
+	Error          string
+	ErrorCode      string
+	ResolutionNote string
+}
+
+// RecordOutcome writes a transaction's status and, when there is one, the upstream's answer
+// (body capped at TRANSACTION_BODY_MAX_LENGTH).
+func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) error {
+	o := schema.TransactionOutcome{CorrelationID: in.CorrelationID, Status: in.Status, Attempts: in.Attempts,
+		Error: in.Error, ErrorCode: in.ErrorCode, ResolutionNote: in.ResolutionNote}
+	if in.Response != nil {
+		o.ResponseStatus = in.Response.StatusCode
+		o.ResponseHeaders = RedactHeaders(in.Response.Header)
+		o.ResponseBody, o.ResponseBodyTruncated = capBody(in.Response.Body, a.Config.TransactionBodyMaxLength)
+		o.ResponseBodySize = len(in.Response.Body)
+	}
+	return classify(a.Store.UpdateTransaction(ctx, o))
+}
+
+// LoadChannel reads a channel as it is now, so an operator's fix (a new endpoint, say) applies
+// when an escalated transaction is retried.
+func (a *Activities) LoadChannel(ctx context.Context, channelID string) (Channel, error) {
+	route, err := a.Store.GetRoute(ctx, channelID)
+	if err != nil {
+		return Channel{}, classify(err)
+	}
+	return ChannelFromRoute(route, a.Config.DefaultTimeout.Duration()), nil
+}
+
+// secretHeaders are never written to the transaction log in clear.
+var secretHeaders = map[string]bool{
+	"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true,
+	"X-Client-Secret": true, "X-Api-Key": true, "X-Auth-Token": true,
+}
+
+// RedactHeaders copies h, replacing the values of credential-like headers with "[REDACTED]".
+func RedactHeaders(h map[string][]string) schema.Headers {
+	out := make(schema.Headers, len(h))
+	for name, values := range h {
+		canonical := http.CanonicalHeaderKey(name)
+		lower := strings.ToLower(name)
+		if secretHeaders[canonical] || strings.Contains(lower, "secret") || strings.Contains(lower, "token") ||
+			strings.Contains(lower, "password") || strings.Contains(lower, "signature") {
+			out[canonical] = []string{"[REDACTED]"}
+			continue
+		}
+		out[canonical] = append([]string(nil), values...)
+	}
+	return out
+}
+
+// capBody keeps at most limit bytes, never splitting a UTF-8 sequence of text bodies.
+func capBody(body []byte, limit int) ([]byte, bool) {
+	if limit < 0 || len(body) <= limit {
+		return body, false
+	}
+	cut := limit
+	if utf8.Valid(body[:min(len(body), limit+utf8.UTFMax)]) {
+		for cut > 0 && !utf8.RuneStart(body[cut]) {
+			cut--
+		}
+	}
+	return body[:cut], true
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

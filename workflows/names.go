@@ -1,0 +1,69 @@
+// Package workflows holds Switchyard's deterministic workflow code and everything Temporal sees
+// by name: task queues, workflow ID helpers, signal and query names, search attribute keys and
+// the input/result types.
+package workflows
+
+import (
+	"go.temporal.io/sdk/temporal"
+)
+
+// Task queues. Workers scale out per queue.
+const (
+	// TaskQueueProxy carries proxied transactions. The API runs a worker on it for eager start.
+	TaskQueueProxy = "proxy"
+)
+
+// Workflow type names, as registered and as shown in the Web UI.
+const (
+	WorkflowProxyTransaction = "ProxyTransaction"
+)
+
+// Operator signals of the escalation contract.
+const (
+	// SignalRetry runs the failed step again.
+	SignalRetry = "retry"
+	// SignalResolve records that an operator fixed the matter by hand (payload: OperatorSignal).
+	SignalResolve = "resolve"
+	// SignalAbort gives up and marks the work failed (payload: OperatorSignal).
+	SignalAbort = "abort"
+)
+
+// QueryStatus answers a workflow's current status (StatusView).
+const QueryStatus = "status"
+
+// Search attribute keys every Switchyard workflow sets, so the Web UI and
+// `temporal workflow list --query` can filter on them.
+var (
+	KindKey          = temporal.NewSearchAttributeKeyKeyword("SwitchyardKind")
+	StatusKey        = temporal.NewSearchAttributeKeyKeyword("SwitchyardStatus")
+	ClientKey        = temporal.NewSearchAttributeKeyKeyword("SwitchyardClient")
+	ChannelKey       = temporal.NewSearchAttributeKeyKeyword("SwitchyardChannel")
+	CorrelationIDKey = temporal.NewSearchAttributeKeyKeyword("SwitchyardCorrelationId")
+)
+
+// SearchAttributeKeys lists the custom search attributes a namespace must have.
+func SearchAttributeKeys() []temporal.SearchAttributeKey {
+	return []temporal.SearchAttributeKey{KindKey, StatusKey, ClientKey, ChannelKey, CorrelationIDKey}
+}
+
+// Kinds: the value of SwitchyardKind per family of workflows.
+const (
+	KindProxy = "proxy"
+)
+
+// ProxyWorkflowID is the workflow ID of the transaction with this correlation id.
+func ProxyWorkflowID(correlationID string) string { return "tx:" + correlationID }
+
+// OperatorSignal is the payload of retry, resolve and abort. All fields are optional.
+type OperatorSignal struct {
+	Note string `json:"note,omitempty"`
+	By   string `json:"by,omitempty"`
+}
+
+// StatusView answers QueryStatus.
+type StatusView struct {
+	Status    string `json:"status"`
+	Attempts  int    `json:"attempts"`
+	Error     string `json:"error,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
+}

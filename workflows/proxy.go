@@ -1,0 +1,391 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/schema"
+)
+
+// ProxyInput is one client request to forward through a channel.
+type ProxyInput struct {
+	CorrelationID string
+	ParentID      string // set on a rerun: the transaction it repeats
+	ClientID      string
+	Channel       activities.Channel
+	Request       activities.Request
+}
+
+// Hub error codes of a ProxyResult that carries no upstream answer.
+const (
+	ErrorCodeUpstreamUnavailable  = "UPSTREAM_UNAVAILABLE"
+	ErrorCodeUpstreamTimeout      = "UPSTREAM_TIMEOUT"
+	ErrorCodeUpstreamTooLarge     = "UPSTREAM_RESPONSE_TOO_LARGE"
+	ErrorCodeChannelMisconfigured = "CHANNEL_MISCONFIGURED"
+	ErrorCodeAborted              = "ABORTED_BY_OPERATOR"
+)
+
+// ErrTypeInvalidInput fails a workflow started with input it cannot act on.
+const ErrTypeInvalidInput = "InvalidWorkflowInput"
+
+// ProxyResult is how a transaction ended. An upstream's answer, whatever its status, is a
+// result; Error and ErrorCode are set when the hub could not get a usable answer.
+type ProxyResult struct {
+	CorrelationID string
+	Status        string // successful, failed or resolved
+	Response      *activities.Response
+	// ResponseTruncated is set only when the outcome was read back from the transaction log,
+	// which keeps TRANSACTION_BODY_MAX_LENGTH bytes of the body.
+	ResponseTruncated bool
+	Error             string
+	ErrorCode         string
+	Attempts          int
+	ResolutionNote    string
+}
+
+// forwardGrace lets the forward's own deadline fire (and report a classified timeout) before
+// Temporal's start-to-close timeout does.
+const forwardGrace = 5 * time.Second
+
+// ProxyTransaction forwards one client request to its channel's upstream and records the
+// outcome. The first attempt runs as a local activity inside the first workflow task (the fast
+// path); retries run as a regular activity under the channel's retry policy. When they are
+// exhausted on a channel that escalates, it waits for an operator's retry, resolve or abort.
+func ProxyTransaction(ctx workflow.Context, in ProxyInput) (ProxyResult, error) {
+	wf := &proxyTx{in: in}
+	if err := wf.setup(ctx); err != nil {
+		return ProxyResult{}, err
+	}
+	return wf.run(ctx)
+}
+
+type proxyTx struct {
+	in      ProxyInput
+	channel activities.Channel // the snapshot in the input, reloaded when an operator retries
+	view    StatusView
+	logger  log.Logger
+}
+
+// outcome is the state of the forward after one or more attempts.
+type outcome struct {
+	response   *activities.Response // the upstream's answer (a result, or the last 502/503/504)
+	errType    string               // activity error type; empty when response is final
+	errMsg     string
+	retryAfter time.Duration
+	attempts   int
+}
+
+func (o outcome) failed() bool { return o.errType != "" }
+
+func (wf *proxyTx) setup(ctx workflow.Context) error {
+	if err := wf.in.validate(); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+	}
+	wf.channel = wf.in.Channel
+	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID,
+		"client_id", wf.in.ClientID, "channel", wf.in.Channel.Name)
+	wf.view = StatusView{Status: schema.TxProcessing}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return wf.view, nil }); err != nil {
+		return err
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx,
+		KindKey.ValueSet(KindProxy),
+		StatusKey.ValueSet(schema.TxProcessing),
+		ClientKey.ValueSet(wf.in.ClientID),
+		ChannelKey.ValueSet(wf.in.Channel.Name),
+		CorrelationIDKey.ValueSet(wf.in.CorrelationID))
+}
+
+func (in ProxyInput) validate() error {
+	switch {
+	case in.CorrelationID == "":
+		return errors.New("correlation id is empty")
+	case in.ClientID == "":
+		return errors.New("client id is empty")
+	case in.Channel.EndpointURL == "":
+		return errors.New("channel has no endpoint")
+	case in.Channel.Timeout <= 0:
+		return errors.New("channel timeout must be positive")
+	case in.Channel.Retry.MaxAttempts < 1:
+		return errors.New("channel retry policy needs at least one attempt")
+	case in.Request.Method == "" || in.Request.Path == "":
+		return errors.New("request method and path are required")
+	}
+	return nil
+}
+
+func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
+	var rec activities.RecordStartResult
+	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
+		CorrelationID: wf.in.CorrelationID,
+		ParentID:      wf.in.ParentID,
+		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
+		ClientID:      wf.in.ClientID,
+		Channel:       wf.in.Channel,
+		Request:       wf.in.Request,
+	}).Get(ctx, &rec)
+	if err != nil {
+		return ProxyResult{}, err
+	}
+	if rec.Existing != nil {
+		return wf.replay(ctx, rec.Existing)
+	}
+
+	out := wf.firstForward(ctx)
+	for out.failed() && wf.channel.EscalateOnFailure {
+		name, sig, err := wf.escalate(ctx, out)
+		if err != nil {
+			return ProxyResult{}, err
+		}
+		switch name {
+		case SignalRetry:
+			wf.reloadChannel(ctx)
+			wf.setStatus(ctx, schema.TxProcessing, out)
+			out = wf.retryForward(ctx, out.attempts, wf.channel.Retry.MaxAttempts, wf.channel.Retry.InitialInterval)
+		case SignalResolve:
+			wf.logger.Info("Transaction resolved by an operator", "by", sig.By)
+			return wf.finish(ctx, schema.TxResolved, out, sig.Note)
+		case SignalAbort:
+			wf.logger.Info("Transaction aborted by an operator", "by", sig.By)
+			out.errType, out.errMsg = ErrorCodeAborted, "aborted by an operator"
+			return wf.finish(ctx, schema.TxFailed, out, sig.Note)
+		}
+	}
+	if out.failed() {
+		return wf.finish(ctx, schema.TxFailed, out, "")
+	}
+	status := schema.TxSuccessful
+	if out.response.StatusCode >= 500 {
+		status = schema.TxFailed
+	}
+	return wf.finish(ctx, status, out, "")
+}
+
+// firstForward makes the first attempt as a local activity (no task-queue hop), then hands a
+// retryable failure to the regular activity with the rest of the retry budget.
+func (wf *proxyTx) firstForward(ctx workflow.Context) outcome {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: wf.channel.Timeout + forwardGrace,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	var res activities.ForwardResult
+	err := workflow.ExecuteLocalActivity(lctx, a.Forward, wf.forwardInput()).Get(ctx, &res)
+	if err == nil {
+		return outcome{response: &res.Response, attempts: 1}
+	}
+	out := failedOutcome(err, 0, 1)
+	retry := wf.channel.Retry
+	if retry.MaxAttempts <= 1 || !wf.channel.MayRetry(wf.in.Request.Method, out.errType) {
+		return out
+	}
+	wf.setStatus(ctx, schema.TxProcessing, out)
+	delay := out.retryAfter
+	if delay <= 0 {
+		delay = retry.InitialInterval
+	}
+	if err := workflow.Sleep(ctx, delay); err != nil {
+		return out
+	}
+	// The sleep above was the first backoff step, so the activity's own policy starts one step on.
+	next := time.Duration(float64(retry.InitialInterval) * retry.BackoffCoefficient)
+	if retry.MaxInterval > 0 {
+		next = min(next, retry.MaxInterval)
+	}
+	return wf.retryForward(ctx, 1, retry.MaxAttempts-1, next)
+}
+
+// retryForward runs the forward as a regular activity with up to attempts tries; before is the
+// number of attempts already made.
+func (wf *proxyTx) retryForward(ctx workflow.Context, before, attempts int, initial time.Duration) outcome {
+	retry := wf.channel.Retry
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: wf.channel.Timeout + forwardGrace,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        max(initial, time.Millisecond),
+			BackoffCoefficient:     retry.BackoffCoefficient,
+			MaximumInterval:        retry.MaxInterval,
+			MaximumAttempts:        int32(attempts),
+			NonRetryableErrorTypes: wf.channel.NonRetryableErrorTypes(wf.in.Request.Method),
+		},
+	})
+	var res activities.ForwardResult
+	err := workflow.ExecuteActivity(actx, a.Forward, wf.forwardInput()).Get(ctx, &res)
+	if err == nil {
+		return outcome{response: &res.Response, attempts: before + int(res.Attempt)}
+	}
+	return failedOutcome(err, before, attempts)
+}
+
+func (wf *proxyTx) forwardInput() activities.ForwardInput {
+	return activities.ForwardInput{
+		CorrelationID: wf.in.CorrelationID,
+		EndpointURL:   wf.channel.EndpointURL,
+		Timeout:       wf.channel.Timeout,
+		Request:       wf.in.Request,
+	}
+}
+
+// failedOutcome reads a forward's error: its type, the upstream's answer and the attempt it
+// failed on travel in the application error. before is the number of attempts made earlier;
+// budget is how many this activity had, counted as used when the error does not say (a
+// start-to-close timeout, say).
+func failedOutcome(err error, before, budget int) outcome {
+	out := outcome{errType: activities.ErrTypeUpstreamFailed, errMsg: err.Error(), attempts: before + budget}
+	var appErr *temporal.ApplicationError
+	var timeoutErr *temporal.TimeoutError
+	switch {
+	case errors.As(err, &appErr):
+		out.errType, out.errMsg, out.retryAfter = appErr.Type(), appErr.Message(), appErr.NextRetryDelay()
+		var failure activities.ForwardFailure
+		if appErr.HasDetails() && appErr.Details(&failure) == nil {
+			out.response = failure.Response
+			if failure.Attempt > 0 {
+				out.attempts = before + int(failure.Attempt)
+			}
+		}
+	case errors.As(err, &timeoutErr):
+		out.errType, out.errMsg = activities.ErrTypeUpstreamTimeout, "upstream did not answer in time"
+	}
+	return out
+}
+
+// escalate marks the transaction escalated and waits for an operator's signal. Signals sent
+// before the escalation are dropped: an operator acts on what they saw escalated.
+func (wf *proxyTx) escalate(ctx workflow.Context, out outcome) (string, OperatorSignal, error) {
+	names := []string{SignalRetry, SignalResolve, SignalAbort}
+	for _, name := range names {
+		ch := workflow.GetSignalChannel(ctx, name)
+		var stale OperatorSignal
+		for ch.ReceiveAsync(&stale) {
+			wf.logger.Warn("Ignoring a signal sent while the transaction was not escalated", "signal", name)
+		}
+	}
+	wf.setStatus(ctx, schema.TxEscalated, out)
+	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(schema.TxEscalated, out, "")).
+		Get(ctx, nil); err != nil {
+		return "", OperatorSignal{}, err
+	}
+	wf.logger.Warn("Transaction escalated: waiting for an operator to signal retry, resolve or abort",
+		"attempts", out.attempts, "error_type", out.errType)
+
+	var got string
+	var sig OperatorSignal
+	sel := workflow.NewSelector(ctx)
+	for _, name := range names {
+		sel.AddReceive(workflow.GetSignalChannel(ctx, name), func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, &sig)
+			got = name
+		})
+	}
+	sel.Select(ctx)
+	return got, sig, nil
+}
+
+// reloadChannel picks up an operator's change to the channel before a retry. A channel that is
+// gone keeps the snapshot the transaction started with.
+func (wf *proxyTx) reloadChannel(ctx workflow.Context) {
+	if wf.channel.ID == "" {
+		return
+	}
+	var ch activities.Channel
+	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.LoadChannel, wf.channel.ID).Get(ctx, &ch); err != nil {
+		wf.logger.Warn("Retrying with the channel as it was: it could not be reloaded", "error", err)
+		return
+	}
+	wf.channel = ch
+}
+
+// setStatus updates the status query and search attribute; the database row follows at the
+// next write.
+func (wf *proxyTx) setStatus(ctx workflow.Context, status string, out outcome) {
+	wf.view = StatusView{Status: status, Attempts: out.attempts, Error: out.errMsg, ErrorCode: errorCode(out.errType)}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(status)); err != nil {
+		wf.logger.Error("Updating the status search attribute", "error", err)
+	}
+}
+
+// finish writes the final status and builds the result.
+func (wf *proxyTx) finish(ctx workflow.Context, status string, out outcome, note string) (ProxyResult, error) {
+	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(status, out, note)).
+		Get(ctx, nil); err != nil {
+		return ProxyResult{}, err
+	}
+	wf.setStatus(ctx, status, out)
+	return ProxyResult{
+		CorrelationID:  wf.in.CorrelationID,
+		Status:         status,
+		Response:       out.response,
+		Error:          out.errMsg,
+		ErrorCode:      errorCode(out.errType),
+		Attempts:       out.attempts,
+		ResolutionNote: note,
+	}, nil
+}
+
+// replay answers with the outcome an earlier run recorded under the same correlation id.
+func (wf *proxyTx) replay(ctx workflow.Context, stored *activities.StoredOutcome) (ProxyResult, error) {
+	wf.logger.Info("Transaction already recorded as finished: answering with the stored outcome", "status", stored.Status)
+	wf.setStatus(ctx, stored.Status, outcome{attempts: stored.Attempts, errMsg: stored.Error})
+	return ProxyResult{
+		CorrelationID:     wf.in.CorrelationID,
+		Status:            stored.Status,
+		Response:          stored.Response,
+		ResponseTruncated: stored.Truncated,
+		Error:             stored.Error,
+		ErrorCode:         stored.ErrorCode,
+		Attempts:          stored.Attempts,
+		ResolutionNote:    stored.ResolutionNote,
+	}, nil
+}
+
+func (wf *proxyTx) recordInput(status string, out outcome, note string) activities.RecordOutcomeInput {
+	return activities.RecordOutcomeInput{
+		CorrelationID:  wf.in.CorrelationID,
+		Status:         status,
+		Attempts:       out.attempts,
+		Response:       out.response,
+		Error:          out.errMsg,
+		ErrorCode:      errorCode(out.errType),
+		ResolutionNote: note,
+	}
+}
+
+// errorCode maps an activity error type to the hub error code clients see.
+func errorCode(errType string) string {
+	switch errType {
+	case "":
+		return ""
+	case activities.ErrTypeUpstreamTimeout:
+		return ErrorCodeUpstreamTimeout
+	case activities.ErrTypeResponseTooLarge:
+		return ErrorCodeUpstreamTooLarge
+	case activities.ErrTypeInvalidRequest:
+		return ErrorCodeChannelMisconfigured
+	case ErrorCodeAborted:
+		return ErrorCodeAborted
+	}
+	return ErrorCodeUpstreamUnavailable
+}
+
+// storeOptions runs short database writes as local activities, retried until PostgreSQL is back:
+// a transaction is never lost to a database outage, only delayed.
+func storeOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeNotFound, activities.ErrTypeInvalidRequest},
+		},
+	})
+}
+
+// a gives typed activity method references; only its methods are used, never its value.
+var a *activities.Activities
+
