@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// health is liveness: the process answers.
+func (s *Server) health(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+type checkResult struct {
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+}
+
+// ready checks PostgreSQL, Temporal and any extra checks in parallel; 503 names what failed.
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]func(context.Context) error{
+		"postgres": s.store.Ping,
+		"temporal": func(ctx context.Context) error { _, err := s.temporal.CheckHealth(ctx, nil); return err },
+	}
+	for name, check := range s.readiness {
+		checks[name] = check
+	}
+	results := make(map[string]checkResult, len(checks))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, check := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := checkResult{Status: "ok"}
+			if err := check(ctx); err != nil {
+				r = checkResult{Status: "error", Error: err.Error()}
+			}
+			mu.Lock()
+			results[name] = r
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	var failed []string
+	for name, r := range results {
+		if r.Status != "ok" {
+			failed = append(failed, name)
+		}
+	}
+	if len(failed) > 0 {
+		sort.Strings(failed)
+		logger(c).Warn("Not ready", "failed", failed)
+		c.JSON(http.StatusServiceUnavailable, envelope{Error: "not ready: " + strings.Join(failed, ", "),
+			ErrorCode: CodeUnavailable, Details: map[string]any{"checks": results}})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": results})
+}

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const (
+	loggerKey    = "switchyard.logger"
+	requestIDKey = "switchyard.request_id"
+	routeProxy   = "proxy"
+)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// requestID takes a well-formed X-Request-ID or makes one, echoes it, and puts a logger that
+// carries it on the context.
+func requestID(base *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-ID")
+		if !requestIDPattern.MatchString(id) {
+			id = uuid.NewString()
+		}
+		c.Header("X-Request-ID", id)
+		c.Set(requestIDKey, id)
+		c.Set(loggerKey, base.With("request_id", id))
+		c.Next()
+	}
+}
+
+// httpMetrics counts and times requests by route template, method and status.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_http_requests_total",
+			Help: "HTTP requests answered, by route template, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchyard_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route template and method.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route", "method"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering HTTP metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// observe logs and measures every request. Proxied paths share one route label so client
+// paths cannot blow up the metric's cardinality.
+func (m *httpMetrics) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = routeProxy
+	}
+	elapsed := time.Since(start)
+	status := c.Writer.Status()
+	m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, c.Request.Method).Observe(elapsed.Seconds())
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
+		"duration_ms", float64(elapsed.Microseconds()) / 1000, "client_ip", c.ClientIP()}
+	if id := c.Writer.Header().Get("X-Correlation-ID"); id != "" {
+		attrs = append(attrs, "correlation_id", id)
+	}
+	if id, ok := c.Get(clientIDKey); ok {
+		attrs = append(attrs, "client_id", id)
+	}
+	logger(c).Log(c.Request.Context(), level, "HTTP request", attrs...)
+}
+
+// limitBody answers 413 for a declared Content-Length over the cap and caps what may be read
+// of a body without one; handlers read bodies through readBody.
+func limitBody(maxBytes int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > maxBytes {
+			writeError(c, bodyTooLarge(maxBytes))
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes)
+		c.Next()
+	}
+}
+
+func bodyTooLarge(maxBytes int64) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
+		Message: fmt.Sprintf("request body exceeds %d bytes", maxBytes), Details: map[string]any{"max_bytes": maxBytes}}
+}
+
+// readBody reads the whole (capped) body.
+func readBody(c *gin.Context, maxBytes int64) ([]byte, error) {
+	body, err := c.GetRawData()
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, bodyTooLarge(maxBytes)
+	}
+	if err != nil {
+		return nil, newError(http.StatusBadRequest, CodeValidation, "request body could not be read")
+	}
+	return body, nil
+}
+
+// recovery turns a panic into a logged 500 envelope instead of a dropped connection.
+func recovery() gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, recovered any) {
+		writeError(c, fmt.Errorf("panic: %v", recovered))
+	})
+}

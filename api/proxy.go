@@ -1,0 +1,341 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/workflows"
+)
+
+// idempotencyNamespace turns a client's Idempotency-Key into a stable correlation id.
+var idempotencyNamespace = uuid.MustParse("5b0c1f5e-8f2d-4c59-9a0e-2f7d3c1a9b61")
+
+const maxIdempotencyKeyLength = 255
+
+// proxy forwards every request that is not one of the hub's own routes through the channel
+// that matches it, as a ProxyTransaction workflow.
+func (s *Server) proxy(c *gin.Context) {
+	if reserved(c.Request.URL.Path) {
+		writeError(c, newError(http.StatusNotFound, CodeNotFound, "no such route"))
+		return
+	}
+	client, err := s.authorize(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Set(clientKey, client)
+	async, err := asyncRequested(c.Request)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	rt, err := s.resolveChannel(c.Request.Context(), client, c.Request.URL.Path, c.Request.Method)
+	if err != nil {
+		if e, ok := err.(*Error); ok && e.Status == http.StatusMethodNotAllowed {
+			c.Header("Allow", strings.Join(e.Details["allowed"].([]string), ", "))
+		}
+		writeError(c, err)
+		return
+	}
+	body, err := readBody(c, s.cfg.MaxRequestBodyBytes)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if err := checkBody(rt, c.Request.Header.Get("Content-Type"), body); err != nil {
+		writeError(c, err)
+		return
+	}
+	correlationID, err := correlationID(client.ID, c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	s.runTransaction(c, workflows.ProxyInput{
+		CorrelationID: correlationID,
+		ClientID:      client.ID,
+		Channel:       activities.ChannelFromRoute(rt.RouteRow, s.cfg.ForwardTimeout.Duration()),
+		Request:       forwardedRequest(c, body),
+	}, async)
+}
+
+// resolveChannel finds the channel for path and method and checks the client may use it and
+// its mediator is online.
+func (s *Server) resolveChannel(ctx context.Context, client Client, path, method string) (*route, error) {
+	routes, err := s.routes.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt, allowed := match(routes, path, method)
+	if rt == nil && len(allowed) > 0 {
+		return nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+			Message: "method " + method + " is not allowed on this channel", Details: map[string]any{"allowed": allowed}}
+	}
+	if rt == nil {
+		return nil, newError(http.StatusNotFound, CodeNoChannel, "no channel matches "+method+" "+truncate(path, 200))
+	}
+	if !channelAdmits(rt, client) {
+		return nil, newError(http.StatusForbidden, CodeForbidden, "client may not use channel "+rt.Name)
+	}
+	if !rt.MediatorOnline {
+		return nil, newError(http.StatusServiceUnavailable, CodeMediatorOffline, "mediator "+rt.MediatorURN+" is offline")
+	}
+	return rt, nil
+}
+
+// channelAdmits applies a channel's allowed_clients and allowed_roles: with neither set anyone
+// may call it; otherwise the client must be listed or hold one of the roles.
+func channelAdmits(rt *route, client Client) bool {
+	if len(rt.AllowedClients) == 0 && len(rt.AllowedRoles) == 0 {
+		return true
+	}
+	for _, id := range rt.AllowedClients {
+		if id == client.ID {
+			return true
+		}
+	}
+	for _, role := range rt.AllowedRoles {
+		for _, have := range client.Roles {
+			if role == have {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkBody enforces requires_request_body and request_content_type.
+func checkBody(rt *route, contentType string, body []byte) error {
+	if rt.RequiresRequestBody && len(body) == 0 {
+		return newError(http.StatusBadRequest, CodeBodyRequired, "channel "+rt.Name+" requires a request body")
+	}
+	if rt.RequestContentType == "" || len(body) == 0 {
+		return nil
+	}
+	got, _, err := mime.ParseMediaType(contentType)
+	want, _, _ := mime.ParseMediaType(rt.RequestContentType)
+	if err != nil || !strings.EqualFold(got, want) {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia,
+			Message: "channel " + rt.Name + " accepts " + rt.RequestContentType,
+			Details: map[string]any{"expected": rt.RequestContentType}}
+	}
+	return nil
+}
+
+// asyncRequested reads ?async=true / ?sync=true and Prefer: respond-async. The query wins
+// over the header; asking for both modes at once is an error.
+func asyncRequested(r *http.Request) (bool, error) {
+	q := r.URL.Query()
+	async, sync := q.Get("async"), q.Get("sync")
+	if async == "true" && sync == "true" {
+		return false, fieldError("async", "async=true and sync=true cannot be combined")
+	}
+	switch {
+	case async == "true":
+		return true, nil
+	case sync == "true", async == "false":
+		return false, nil
+	}
+	for _, v := range r.Header.Values("Prefer") {
+		for _, pref := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(pref), "respond-async") {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// correlationID is random, or derived from the client's Idempotency-Key so that a repeat maps
+// to the same transaction.
+func correlationID(clientID, key string) (string, error) {
+	if key == "" {
+		return uuid.NewString(), nil
+	}
+	if len(key) > maxIdempotencyKeyLength {
+		return "", fieldError("Idempotency-Key", "must be at most 255 characters")
+	}
+	for _, r := range key {
+		if r < 0x20 || r > 0x7e {
+			return "", fieldError("Idempotency-Key", "must be printable ASCII")
+		}
+	}
+	return uuid.NewSHA1(idempotencyNamespace, []byte(clientID+"\x00"+key)).String(), nil
+}
+
+// strippedHeaders never travel upstream nor into workflow history: the hub's own credentials
+// and controls. The Forward activity sets X-Correlation-ID and Idempotency-Key itself.
+var strippedHeaders = []string{"X-Client-Id", "X-Client-Secret", "Authorization", "Proxy-Authorization",
+	"Cookie", "Idempotency-Key", "X-Correlation-Id", "Prefer"}
+
+// forwardedRequest is the client's request as the upstream will see it: hub credentials and
+// controls removed, hub query parameters (async, sync) dropped, X-Forwarded-* added.
+func forwardedRequest(c *gin.Context, body []byte) activities.Request {
+	h := c.Request.Header.Clone()
+	for _, name := range strippedHeaders {
+		h.Del(name)
+	}
+	for _, v := range c.Request.Header.Values("Prefer") {
+		var keep []string
+		for _, pref := range strings.Split(v, ",") {
+			if !strings.EqualFold(strings.TrimSpace(pref), "respond-async") {
+				keep = append(keep, strings.TrimSpace(pref))
+			}
+		}
+		if len(keep) > 0 {
+			h.Add("Prefer", strings.Join(keep, ", "))
+		}
+	}
+	if prior := h.Get("X-Forwarded-For"); prior != "" {
+		h.Set("X-Forwarded-For", prior+", "+c.RemoteIP())
+	} else {
+		h.Set("X-Forwarded-For", c.RemoteIP())
+	}
+	h.Set("X-Forwarded-Host", c.Request.Host)
+	proto := "http"
+	if c.Request.TLS != nil {
+		proto = "https"
+	}
+	h.Set("X-Forwarded-Proto", proto)
+	return activities.Request{
+		Method:   c.Request.Method,
+		Path:     c.Request.URL.Path,
+		RawQuery: withoutHubParams(c.Request.URL.RawQuery),
+		Header:   h,
+		Body:     body,
+	}
+}
+
+// withoutHubParams drops async and sync from a raw query, keeping the rest in order.
+func withoutHubParams(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var keep []string
+	for _, part := range strings.Split(raw, "&") {
+		key, _, _ := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(key); err == nil && (k == "async" || k == "sync") {
+			continue
+		}
+		keep = append(keep, part)
+	}
+	return strings.Join(keep, "&")
+}
+
+// runTransaction starts (or joins) the transaction's workflow and answers: at once with 202 in
+// async mode, otherwise with the outcome, or 202 when it takes longer than the forward timeout.
+func (s *Server) runTransaction(c *gin.Context, in workflows.ProxyInput, async bool) {
+	c.Header("X-Correlation-ID", in.CorrelationID)
+	run, err := s.startTransaction(c.Request.Context(), in)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if async {
+		writeAccepted(c, in.CorrelationID, schema.TxPending)
+		return
+	}
+	waitCtx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.ForwardTimeout.Duration())
+	defer cancel()
+	var res workflows.ProxyResult
+	err = run.Get(waitCtx, &res)
+	switch {
+	case err == nil:
+		writeProxyResult(c, res)
+	case c.Request.Context().Err() != nil:
+		logger(c).Info("Client left before the transaction finished; it carries on", "correlation_id", in.CorrelationID)
+	case waitCtx.Err() != nil:
+		writeAccepted(c, in.CorrelationID, schema.TxProcessing)
+	default:
+		logger(c).Error("Transaction workflow failed", "correlation_id", in.CorrelationID, "error", err.Error())
+		writeError(c, &Error{Status: http.StatusBadGateway, Code: CodeTransactionFailed,
+			Message: "the transaction could not be completed", Details: map[string]any{"correlation_id": in.CorrelationID}})
+	}
+}
+
+// startTransaction starts the workflow eagerly (its first task runs in this process). A
+// correlation id already used returns the existing run: a repeat never forwards twice.
+func (s *Server) startTransaction(ctx context.Context, in workflows.ProxyInput) (client.WorkflowRun, error) {
+	id := workflows.ProxyWorkflowID(in.CorrelationID)
+	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                workflows.TaskQueueProxy,
+		EnableEagerStart:         true,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.KindKey.ValueSet(workflows.KindProxy),
+			workflows.StatusKey.ValueSet(schema.TxPending),
+			workflows.ClientKey.ValueSet(in.ClientID),
+			workflows.ChannelKey.ValueSet(in.Channel.Name),
+			workflows.CorrelationIDKey.ValueSet(in.CorrelationID)),
+	}, workflows.WorkflowProxyTransaction, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return s.temporal.GetWorkflow(ctx, id, ""), nil
+	}
+	return run, err
+}
+
+// acceptedView is the 202 body of async requests.
+type acceptedView struct {
+	CorrelationID string `json:"correlation_id"`
+	Status        string `json:"status"`
+	StatusURL     string `json:"status_url"`
+}
+
+func statusURL(correlationID string) string { return "/transactions/" + correlationID + "/" }
+
+func writeAccepted(c *gin.Context, correlationID, status string) {
+	c.Header("Location", statusURL(correlationID))
+	writeData(c, http.StatusAccepted, acceptedView{CorrelationID: correlationID, Status: status,
+		StatusURL: statusURL(correlationID)})
+}
+
+// writeProxyResult answers with the upstream's answer untouched, or with the envelope when the
+// hub could not get one.
+func writeProxyResult(c *gin.Context, res workflows.ProxyResult) {
+	if res.Response != nil {
+		header := c.Writer.Header()
+		for name, values := range res.Response.Header {
+			if strings.EqualFold(name, "Content-Length") {
+				continue
+			}
+			for _, v := range values {
+				header.Add(name, v)
+			}
+		}
+		header.Set("X-Correlation-ID", res.CorrelationID)
+		if res.ResponseTruncated {
+			header.Set("X-Switchyard-Response-Truncated", "true")
+		}
+		c.Status(res.Response.StatusCode)
+		_, _ = c.Writer.Write(res.Response.Body)
+		return
+	}
+	if res.Status == schema.TxResolved {
+		writeData(c, http.StatusOK, gin.H{"correlation_id": res.CorrelationID, "status": res.Status,
+			"resolution_note": res.ResolutionNote})
+		return
+	}
+	status := http.StatusBadGateway
+	if res.ErrorCode == workflows.ErrorCodeUpstreamTimeout {
+		status = http.StatusGatewayTimeout
+	}
+	writeError(c, &Error{Status: status, Code: res.ErrorCode, Message: res.Error, Details: map[string]any{
+		"correlation_id": res.CorrelationID, "attempts": res.Attempts, "status_url": statusURL(res.CorrelationID)}})
+}

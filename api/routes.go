@@ -1,0 +1,119 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/switchyard-hub/switchyard/schema"
+)
+
+// RouteStore is what the route cache reads.
+type RouteStore interface {
+	ActiveRoutes(ctx context.Context) ([]schema.RouteRow, error)
+}
+
+// route is an active channel ready to match.
+type route struct {
+	schema.RouteRow
+	pattern pathPattern
+}
+
+// routeCache holds the active channels, compiled, for the config TTL. Admin changes made
+// through this instance invalidate it at once.
+type routeCache struct {
+	store  RouteStore
+	ttl    time.Duration
+	logger *slog.Logger
+
+	mu       sync.RWMutex
+	routes   []route
+	loadedAt time.Time
+	loads    singleflight.Group
+}
+
+func newRouteCache(store RouteStore, ttl time.Duration, logger *slog.Logger) *routeCache {
+	return &routeCache{store: store, ttl: ttl, logger: logger}
+}
+
+func (rc *routeCache) get(ctx context.Context) ([]route, error) {
+	rc.mu.RLock()
+	routes, fresh := rc.routes, !rc.loadedAt.IsZero() && time.Since(rc.loadedAt) < rc.ttl
+	rc.mu.RUnlock()
+	if fresh {
+		return routes, nil
+	}
+	v, err, _ := rc.loads.Do("routes", func() (any, error) {
+		rows, err := rc.store.ActiveRoutes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		compiled := make([]route, 0, len(rows))
+		for _, row := range rows {
+			p, err := compilePattern(row.PathPattern)
+			if err != nil {
+				rc.logger.Error("Skipping a channel whose path pattern does not compile",
+					"channel", row.Name, "error", err)
+				continue
+			}
+			compiled = append(compiled, route{RouteRow: row, pattern: p})
+		}
+		// Highest priority first; among equals, the name decides, so matching is stable.
+		sort.SliceStable(compiled, func(i, j int) bool {
+			if compiled[i].Priority != compiled[j].Priority {
+				return compiled[i].Priority > compiled[j].Priority
+			}
+			return compiled[i].Name < compiled[j].Name
+		})
+		rc.mu.Lock()
+		rc.routes, rc.loadedAt = compiled, time.Now()
+		rc.mu.Unlock()
+		return compiled, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]route), nil
+}
+
+func (rc *routeCache) invalidate() {
+	rc.mu.Lock()
+	rc.loadedAt = time.Time{}
+	rc.mu.Unlock()
+}
+
+// match finds the highest-priority channel for path and method. When channels match the path
+// but none allows the method, allowed lists the methods that would be accepted.
+func match(routes []route, path, method string) (found *route, allowed []string) {
+	for i := range routes {
+		r := &routes[i]
+		if !r.pattern.match(path) {
+			continue
+		}
+		if methodAllowed(r.Methods, method) {
+			return r, nil
+		}
+		for _, m := range r.Methods {
+			if !slices.Contains(allowed, m) {
+				allowed = append(allowed, m)
+			}
+		}
+	}
+	sort.Strings(allowed)
+	return nil, allowed
+}
+
+func methodAllowed(methods []string, method string) bool {
+	for _, m := range methods {
+		if strings.EqualFold(m, method) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/switchyard-hub/switchyard/schema"
+)
+
+// Store is the part of schema.Store the API uses.
+type Store interface {
+	ClientStore
+	RouteStore
+	Ping(ctx context.Context) error
+	CreateClient(ctx context.Context, c schema.ClientRow) (schema.ClientRow, error)
+	ListClients(ctx context.Context, page schema.Page) ([]schema.ClientRow, error)
+	UpdateClient(ctx context.Context, id string, change func(*schema.ClientRow) error) (schema.ClientRow, error)
+	CreateMediator(ctx context.Context, m schema.MediatorRow) (schema.MediatorRow, error)
+	GetMediator(ctx context.Context, urn string) (schema.MediatorRow, error)
+	ListMediators(ctx context.Context, page schema.Page) ([]schema.MediatorRow, error)
+	UpdateMediator(ctx context.Context, urn string, change func(*schema.MediatorRow) error) (schema.MediatorRow, error)
+	CreateChannel(ctx context.Context, c schema.ChannelRow) (schema.ChannelRow, error)
+	GetChannel(ctx context.Context, id string) (schema.ChannelRow, error)
+	ListChannels(ctx context.Context, page schema.Page) ([]schema.ChannelRow, error)
+	UpdateChannel(ctx context.Context, id string, change func(*schema.ChannelRow) error) (schema.ChannelRow, error)
+	GetTransaction(ctx context.Context, id string) (schema.TransactionRow, error)
+	ListTransactions(ctx context.Context, f schema.TransactionFilter, page schema.Page) ([]schema.TransactionRow, error)
+}
+
+// Deps are the API's collaborators.
+type Deps struct {
+	Store    Store
+	Temporal client.Client
+	Logger   *slog.Logger
+	// Registry receives the HTTP metrics; Gatherer serves /metrics (usually the same registry).
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	// Readiness adds named checks to /ready (the worker's, say); optional.
+	Readiness map[string]func(context.Context) error
+}
+
+// Server is the Gin application.
+type Server struct {
+	cfg       Config
+	store     Store
+	temporal  client.Client
+	converter converter.DataConverter
+	logger    *slog.Logger
+	auth      *clientAuth
+	routes    *routeCache
+	limiter   *rateLimiter
+	engine    *gin.Engine
+	readiness map[string]func(context.Context) error
+}
+
+// New builds the router. It fails on invalid config (MEDIATOR_MODE=pure_esb, say).
+func New(cfg Config, deps Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	metrics, err := newHTTPMetrics(deps.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		store:     deps.Store,
+		temporal:  deps.Temporal,
+		converter: converter.GetDefaultDataConverter(),
+		logger:    deps.Logger,
+		auth:      newClientAuth(deps.Store, cfg.ConfigCacheTTL),
+		routes:    newRouteCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
+		limiter:   newRateLimiter(),
+		readiness: deps.Readiness,
+	}
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.RedirectTrailingSlash = false
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	r.Use(requestID(deps.Logger), metrics.observe, recovery(), limitBody(cfg.MaxRequestBodyBytes))
+
+	r.GET("/health", s.health)
+	r.GET("/ready", s.ready)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})))
+	if err := s.registerDocs(r); err != nil {
+		return nil, err
+	}
+
+	admin := r.Group("/api/v1/admin", adminAuth(cfg.AdminToken))
+	s.registerAdmin(admin)
+
+	tx := r.Group("/transactions", s.requireClient)
+	for _, p := range []string{"/:id", "/:id/"} {
+		tx.GET(p, s.transactionStatus)
+	}
+	for _, p := range []string{"/:id/rerun", "/:id/rerun/"} {
+		tx.POST(p, s.rerun)
+	}
+
+	r.NoRoute(s.proxy)
+	r.NoMethod(func(c *gin.Context) {
+		writeError(c, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method not allowed on this route"))
+	})
+	s.engine = r
+	return s, nil
+}
+
+// Handler is the HTTP handler to serve.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// reserved reports whether path belongs to the hub itself; such paths are never proxied.
+func reserved(path string) bool {
+	switch path {
+	case "/health", "/ready", "/metrics", "/api", "/transactions":
+		return true
+	}
+	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/transactions/")
+}
+
+// requireClient authenticates the caller and applies its rate limit.
+func (s *Server) requireClient(c *gin.Context) {
+	client, err := s.authorize(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.Set(clientKey, client)
+	c.Next()
+}
+
+const clientKey = "switchyard.client"
+
+func (s *Server) authorize(c *gin.Context) (Client, error) {
+	client, err := s.auth.authenticate(c)
+	if err != nil {
+		return Client{}, err
+	}
+	if err := s.limiter.allow(c, client); err != nil {
+		return Client{}, err
+	}
+	return client, nil
+}
+
+func currentClient(c *gin.Context) Client {
+	v, _ := c.Get(clientKey)
+	client, _ := v.(Client)
+	return client
+}

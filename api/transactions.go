@@ -1,0 +1,246 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/workflows"
+)
+
+// transactionView is a transaction as clients and operators read it.
+type transactionView struct {
+	CorrelationID  string        `json:"correlation_id"`
+	ParentID       string        `json:"parent_id,omitempty"`
+	Status         string        `json:"status"`
+	ClientID       string        `json:"client_id"`
+	Channel        string        `json:"channel,omitempty"`
+	Method         string        `json:"method,omitempty"`
+	Path           string        `json:"path,omitempty"`
+	Attempts       int           `json:"attempts"`
+	Response       *responseView `json:"response,omitempty"`
+	Error          string        `json:"error,omitempty"`
+	ErrorCode      string        `json:"error_code,omitempty"`
+	ResolutionNote string        `json:"resolution_note,omitempty"`
+	CreatedAt      *time.Time    `json:"created_at,omitempty"`
+	UpdatedAt      *time.Time    `json:"updated_at,omitempty"`
+	CompletedAt    *time.Time    `json:"completed_at,omitempty"`
+	StatusURL      string        `json:"status_url"`
+}
+
+// responseView is an upstream answer. Bodies that are not UTF-8 text are base64-encoded.
+type responseView struct {
+	StatusCode    int                 `json:"status_code"`
+	Headers       map[string][]string `json:"headers"`
+	Body          string              `json:"body"`
+	BodyEncoding  string              `json:"body_encoding,omitempty"`
+	BodyTruncated bool                `json:"body_truncated,omitempty"`
+}
+
+func newResponseView(status int, headers map[string][]string, body []byte, truncated bool) *responseView {
+	v := &responseView{StatusCode: status, Headers: headers, BodyTruncated: truncated}
+	if v.Headers == nil {
+		v.Headers = map[string][]string{}
+	}
+	if utf8.Valid(body) {
+		v.Body = string(body)
+	} else {
+		v.Body, v.BodyEncoding = base64.StdEncoding.EncodeToString(body), "base64"
+	}
+	return v
+}
+
+func newTransactionView(row schema.TransactionRow) transactionView {
+	v := transactionView{
+		CorrelationID:  row.CorrelationID,
+		ParentID:       row.ParentID.String,
+		Status:         row.Status,
+		ClientID:       row.ClientID,
+		Channel:        row.ChannelName,
+		Method:         row.Method,
+		Path:           row.Path,
+		Attempts:       row.Attempts,
+		Error:          row.Error,
+		ErrorCode:      row.ErrorCode,
+		ResolutionNote: row.ResolutionNote,
+		CreatedAt:      &row.CreatedAt,
+		UpdatedAt:      &row.UpdatedAt,
+		StatusURL:      statusURL(row.CorrelationID),
+	}
+	if row.CompletedAt.Valid {
+		v.CompletedAt = &row.CompletedAt.Time
+	}
+	if row.ResponseStatus.Valid {
+		v.Response = newResponseView(int(row.ResponseStatus.Int32), row.ResponseHeaders, row.ResponseBody,
+			row.ResponseBodyTruncated)
+	}
+	return v
+}
+
+// transactionStatus answers GET /transactions/:id/ for the client that made the transaction.
+// The log row is the fast path; a transaction whose first write has not landed yet is read
+// from Temporal.
+func (s *Server) transactionStatus(c *gin.Context) {
+	client := currentClient(c)
+	row, err := s.ownTransaction(c.Request.Context(), client, c.Param("id"))
+	if errors.Is(err, schema.ErrNotFound) {
+		view, werr := s.pendingTransaction(c.Request.Context(), client, c.Param("id"))
+		if werr != nil {
+			writeError(c, werr)
+			return
+		}
+		writeData(c, http.StatusOK, view)
+		return
+	}
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	view := newTransactionView(row)
+	if schema.TxFinal(row.Status) && row.ResponseBodyTruncated {
+		s.fillFullResponse(c.Request.Context(), &view)
+	}
+	writeData(c, http.StatusOK, view)
+}
+
+var errNoTransaction = newError(http.StatusNotFound, CodeNotFound, "no such transaction")
+
+// ownTransaction reads a transaction of client's; another client's reads as not found.
+func (s *Server) ownTransaction(ctx context.Context, client Client, id string) (schema.TransactionRow, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return schema.TransactionRow{}, errNoTransaction
+	}
+	row, err := s.store.GetTransaction(ctx, id)
+	if err != nil {
+		return row, err
+	}
+	if row.ClientID != client.ID {
+		return row, errNoTransaction
+	}
+	return row, nil
+}
+
+// pendingTransaction reads a transaction that Temporal knows and the log does not yet.
+func (s *Server) pendingTransaction(ctx context.Context, client Client, id string) (transactionView, error) {
+	desc, err := s.temporal.DescribeWorkflowExecution(ctx, workflows.ProxyWorkflowID(id), "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return transactionView{}, errNoTransaction
+	}
+	if err != nil {
+		return transactionView{}, err
+	}
+	fields := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()
+	var owner, status string
+	_ = s.converter.FromPayload(fields[workflows.ClientKey.GetName()], &owner)
+	_ = s.converter.FromPayload(fields[workflows.StatusKey.GetName()], &status)
+	if owner != client.ID {
+		return transactionView{}, errNoTransaction
+	}
+	if status == "" {
+		status = schema.TxPending
+	}
+	return transactionView{CorrelationID: id, Status: status, ClientID: owner, StatusURL: statusURL(id)}, nil
+}
+
+// fillFullResponse replaces a capped body by the full one from the workflow's result, while
+// Temporal still holds it.
+func (s *Server) fillFullResponse(ctx context.Context, view *transactionView) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var res workflows.ProxyResult
+	if err := s.temporal.GetWorkflow(ctx, workflows.ProxyWorkflowID(view.CorrelationID), "").Get(ctx, &res); err != nil {
+		return
+	}
+	if res.Response != nil && !res.ResponseTruncated {
+		view.Response = newResponseView(res.Response.StatusCode, view.Response.Headers, res.Response.Body, false)
+	}
+}
+
+// rerun starts a new transaction that repeats a finished one (POST /transactions/:id/rerun),
+// linked to it by parent_id. The channel is matched again, so configuration fixes apply.
+func (s *Server) rerun(c *gin.Context) {
+	client := currentClient(c)
+	row, err := s.ownTransaction(c.Request.Context(), client, c.Param("id"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if !schema.TxFinal(row.Status) {
+		writeError(c, newError(http.StatusConflict, CodeConflict,
+			"transaction is "+row.Status+": only a finished transaction can be rerun"))
+		return
+	}
+	async, err := asyncRequested(c.Request)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	req, err := s.originalRequest(c.Request.Context(), row)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	rt, err := s.resolveChannel(c.Request.Context(), client, req.Path, req.Method)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	correlationID, err := correlationID(client.ID, c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	s.runTransaction(c, workflows.ProxyInput{
+		CorrelationID: correlationID,
+		ParentID:      row.CorrelationID,
+		ClientID:      client.ID,
+		Channel:       activities.ChannelFromRoute(rt.RouteRow, s.cfg.ForwardTimeout.Duration()),
+		Request:       req,
+	}, async)
+}
+
+// originalRequest recovers the full request of a transaction: from its workflow's history
+// while Temporal keeps it, else from the log when the body there is complete.
+func (s *Server) originalRequest(ctx context.Context, row schema.TransactionRow) (activities.Request, error) {
+	iter := s.temporal.GetWorkflowHistory(ctx, workflows.ProxyWorkflowID(row.CorrelationID), row.WorkflowRunID,
+		false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if iter.HasNext() {
+		event, err := iter.Next()
+		var notFound *serviceerror.NotFound
+		switch {
+		case err == nil:
+			if attrs := event.GetWorkflowExecutionStartedEventAttributes(); attrs != nil {
+				var in workflows.ProxyInput
+				if err := s.converter.FromPayloads(attrs.GetInput(), &in); err == nil {
+					return in.Request, nil
+				}
+			}
+		case !errors.As(err, &notFound):
+			return activities.Request{}, err
+		}
+	}
+	if row.RequestBodyTruncated {
+		return activities.Request{}, newError(http.StatusConflict, CodeRerunUnavailable,
+			"the original request is no longer held in full: its history has expired and the log keeps a capped body")
+	}
+	header := http.Header{}
+	for name, values := range row.RequestHeaders {
+		if len(values) == 1 && values[0] == "[REDACTED]" {
+			continue
+		}
+		header[name] = values
+	}
+	return activities.Request{Method: row.Method, Path: row.Path, RawQuery: row.Query, Header: header,
+		Body: row.RequestBody}, nil
+}
