@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/api"
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/sim"
+	"github.com/switchyard-hub/switchyard/worker"
+)
+
+// stack is a process's connections: PostgreSQL, Temporal and the metrics registry.
+type stack struct {
+	store    *schema.Store
+	temporal client.Client
+	registry *prometheus.Registry
+	closers  []func()
+}
+
+// openStack connects to PostgreSQL and Temporal, with the SDK's metrics in a Prometheus
+// registry, and makes sure the namespace has Switchyard's search attributes.
+func openStack(ctx context.Context, e env, logger *slog.Logger) (*stack, error) {
+	st := &stack{registry: prometheus.NewRegistry()}
+	st.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var err error
+	if st.store, err = schema.Open(ctx, e.DB); err != nil {
+		return nil, err
+	}
+	st.closers = append(st.closers, func() { st.store.Close() })
+	metrics, closer := worker.NewMetricsHandler(st.registry, st.registry)
+	st.closers = append(st.closers, func() { closer.Close() })
+	if st.temporal, err = worker.Dial(ctx, e.Temporal, logger, metrics); err != nil {
+		st.close()
+		return nil, err
+	}
+	st.closers = append(st.closers, st.temporal.Close)
+	if err := worker.EnsureSearchAttributes(ctx, st.temporal, e.Temporal.Namespace); err != nil {
+		st.close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *stack) close() {
+	for i := len(st.closers) - 1; i >= 0; i-- {
+		st.closers[i]()
+	}
+}
+
+// serveAPI runs the API on l until ctx ends, with a proxy worker in the same process when
+// API_EMBEDDED_WORKER is on (eager start needs one). On shutdown the API stops accepting and
+// finishes in-flight requests, then the worker drains.
+func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.Listener) error {
+	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry}
+	srv, err := api.New(e.API, deps)
+	if err != nil {
+		return err
+	}
+	if e.Process.EmbeddedWorker {
+		w := worker.NewProxy(st.temporal, activities.New(st.store, e.Activities), e.Worker)
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("starting the API's proxy worker: %w", err)
+		}
+		defer w.Stop()
+	}
+	logger.Info("API listening", "addr", l.Addr().String(), "embedded_worker", e.Process.EmbeddedWorker)
+	return serveOn(ctx, l, srv.Handler(), e.API.ShutdownTimeout)
+}
+
+func runAPI(ctx context.Context, e env, logger *slog.Logger) error {
+	if err := e.API.Validate(); err != nil {
+		return err
+	}
+	st, err := openStack(ctx, e, logger)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	l, err := net.Listen("tcp", e.API.Addr)
+	if err != nil {
+		return fmt.Errorf("API listening on %s: %w", e.API.Addr, err)
+	}
+	return serveAPI(ctx, st, e, logger, l)
+}
+
+// runWorker runs a standalone worker on the proxy queue, with /metrics and /health on
+// WORKER_METRICS_ADDR. Stopping it lets running activities finish (WORKER_STOP_TIMEOUT).
+func runWorker(ctx context.Context, e env, logger *slog.Logger) error {
+	st, err := openStack(ctx, e, logger)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	w := worker.NewProxy(st.temporal, activities.New(st.store, e.Activities), e.Worker)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting worker: %w", err)
+	}
+	defer w.Stop()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
+	logger.Info("Worker running", "task_queue", "proxy", "metrics_addr", e.Process.WorkerMetricsAddr)
+	return serveHTTP(ctx, e.Process.WorkerMetricsAddr, mux)
+}
+
+func runMigrate(ctx context.Context, e env, logger *slog.Logger) error {
+	store, err := schema.Open(ctx, e.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	applied, err := schema.Migrate(ctx, store.DB().DB)
+	if err != nil {
+		return err
+	}
+	logger.Info("Database migrated", "applied", applied)
+	return nil
+}
+
+func runSeed(ctx context.Context, e env, logger *slog.Logger, reset bool) error {
+	store, err := schema.Open(ctx, e.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	sum, err := api.Seed(ctx, store, e.Seed, reset)
+	if err != nil {
+		return err
+	}
+	logger.Info("Demo data seeded", "clients", sum.Clients, "mediators", sum.Mediators, "channels", sum.Channels,
+		"reset", reset)
+	return nil
+}
+
+// runSim serves the upstream simulator on SIM_ADDR.
+func runSim(ctx context.Context, e env, logger *slog.Logger) error {
+	logger.Info("Upstream simulator listening", "addr", e.Sim.Addr)
+	return serveHTTP(ctx, e.Sim.Addr, sim.NewUpstream(e.Sim).Handler())
+}
+
+// serveHTTP serves h on addr until ctx ends.
+func serveHTTP(ctx context.Context, addr string, h http.Handler) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	return serveOn(ctx, l, h, 10*time.Second)
+}
+
+// serveOn serves h on l until ctx ends, then stops accepting and gives in-flight requests up
+// to grace to finish.
+func serveOn(ctx context.Context, l net.Listener, h http.Handler, grace time.Duration) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errs := make(chan error, 1)
+	go func() { errs <- srv.Serve(l) }()
+	select {
+	case err := <-errs:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if e := <-errs; !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	return err
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/schema/localpg"
+	"github.com/switchyard-hub/switchyard/sim"
+	"github.com/switchyard-hub/switchyard/worker"
+)
+
+// devConfig is what `switchyard dev` adds: where it keeps local state and which ports its
+// local services take.
+type devConfig struct {
+	DataDir        string `envconfig:"DEV_DATA_DIR" default:".data"`
+	PostgresPort   int    `envconfig:"DEV_PG_PORT" default:"5433"`
+	TemporalUIPort int    `envconfig:"DEV_TEMPORAL_UI_PORT" default:"8233"`
+	AdminToken     string `envconfig:"DEV_ADMIN_TOKEN" default:"dev-admin-token"`
+}
+
+// runDev brings the whole stack up in one process: a PostgreSQL cluster under DEV_DATA_DIR
+// (unless DATABASE_URL is set), a Temporal dev server with its Web UI and Switchyard's search
+// attributes (unless TEMPORAL_ADDRESS is set), migrations, demo data, the upstream simulator,
+// the API and its worker. Ctrl-C stops everything it started; the next run reuses the data.
+func runDev(ctx context.Context, e env, logger *slog.Logger) error {
+	if err := e.API.Validate(); err != nil {
+		return err
+	}
+	dataDir, err := filepath.Abs(e.Dev.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return err
+	}
+
+	if e.DB.URL == "" {
+		cluster, err := localpg.New(filepath.Join(dataDir, "pg"), localpg.WithPort(e.Dev.PostgresPort))
+		if err != nil {
+			return err
+		}
+		logger.Info("Starting PostgreSQL", "dir", cluster.Dir, "port", cluster.Port)
+		if err := cluster.Start(ctx); err != nil {
+			return fmt.Errorf("%w (set DEV_PG_PORT for another port, or DATABASE_URL for your own server)", err)
+		}
+		defer func() {
+			logger.Info("Stopping PostgreSQL")
+			if err := cluster.Stop(); err != nil {
+				logger.Error("Stopping PostgreSQL", "error", err.Error())
+			}
+		}()
+		if err := cluster.CreateDatabase(ctx, "switchyard", ""); err != nil {
+			return err
+		}
+		e.DB.URL = cluster.URL("switchyard")
+	}
+
+	temporalUI := "(your Temporal's Web UI)"
+	if _, set := os.LookupEnv("TEMPORAL_ADDRESS"); !set {
+		logger.Info("Starting the Temporal dev server", "address", e.Temporal.Address, "ui_port", e.Dev.TemporalUIPort)
+		logFile, err := os.OpenFile(filepath.Join(dataDir, "temporal.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		defer logFile.Close()
+		server, err := worker.StartDevServer(ctx, worker.DevServerOptions{
+			Address:   e.Temporal.Address,
+			Namespace: e.Temporal.Namespace,
+			UIPort:    strconv.Itoa(e.Dev.TemporalUIPort),
+			DBFile:    filepath.Join(dataDir, "temporal.db"),
+			Output:    logFile,
+		})
+		if err != nil {
+			return fmt.Errorf("starting the Temporal dev server (log: %s): %w", logFile.Name(), err)
+		}
+		defer func() {
+			logger.Info("Stopping the Temporal dev server")
+			_ = server.Stop()
+		}()
+		temporalUI = fmt.Sprintf("http://localhost:%d", e.Dev.TemporalUIPort)
+	}
+
+	if e.API.AdminToken == "" {
+		e.API.AdminToken = e.Dev.AdminToken
+	}
+	if err := runMigrate(ctx, e, logger); err != nil {
+		return err
+	}
+	if err := runSeed(ctx, e, logger, false); err != nil {
+		return err
+	}
+	st, err := openStack(ctx, e, logger)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+
+	simListener, err := net.Listen("tcp", e.Sim.Addr)
+	if err != nil {
+		return fmt.Errorf("upstream simulator on %s: %w (set SIM_ADDR)", e.Sim.Addr, err)
+	}
+	apiListener, err := net.Listen("tcp", e.API.Addr)
+	if err != nil {
+		simListener.Close()
+		return fmt.Errorf("API on %s: %w (set API_ADDR)", e.API.Addr, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- serveOn(ctx, simListener, sim.NewUpstream(e.Sim).Handler(), 5*time.Second) }()
+	go func() { errs <- serveAPI(ctx, st, e, logger, apiListener) }()
+
+	printDevBanner(e, temporalUI)
+	var first error
+	for range 2 {
+		if err := <-errs; err != nil && first == nil && !errors.Is(err, context.Canceled) {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+func printDevBanner(e env, temporalUI string) {
+	apiURL := "http://localhost" + portOf(e.API.Addr)
+	fmt.Printf(`
+Switchyard is up. Ctrl-C stops everything.
+
+  API              %[1]s
+  OpenAPI          %[1]s/api/docs/openapi.json   (Swagger UI: %[1]s/api/docs/swagger/)
+  Metrics          %[1]s/metrics
+  Temporal Web UI  %[2]s
+  Temporal         %[3]s (namespace %[4]s)
+  Upstream sim     http://localhost%[5]s
+  PostgreSQL       %[6]s
+  Admin token      %[7]s
+
+Try:
+  curl -s -X POST '%[1]s/integrations/teachers' -H 'Content-Type: application/json' \
+    -H 'X-Client-Id: %[8]s-integrator' -H 'X-Client-Secret: demo-secret' -d '{"teacher_id":"T-1"}'
+
+`, apiURL, temporalUI, e.Temporal.Address, e.Temporal.Namespace, portOf(e.Sim.Addr), schema.RedactURL(e.DB.URL),
+		e.API.AdminToken, e.Seed.ClientPrefix)
+}
+
+func portOf(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return ":" + port
+}
+
