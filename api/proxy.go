@@ -258,13 +258,20 @@ func (s *Server) runTransaction(c *gin.Context, in workflows.ProxyInput, async b
 		writeProxyResult(c, res)
 	case c.Request.Context().Err() != nil:
 		logger(c).Info("Client left before the transaction finished; it carries on", "correlation_id", in.CorrelationID)
-	case waitCtx.Err() != nil:
+	case waitExpired(waitCtx, err):
 		writeAccepted(c, in.CorrelationID, schema.TxProcessing)
 	default:
 		logger(c).Error("Transaction workflow failed", "correlation_id", in.CorrelationID, "error", err.Error())
 		writeError(c, &Error{Status: http.StatusBadGateway, Code: CodeTransactionFailed,
 			Message: "the transaction could not be completed", Details: map[string]any{"correlation_id": in.CorrelationID}})
 	}
+}
+
+// waitExpired reports whether err ends a wait because its deadline passed. The long poll's
+// gRPC deadline can fire a moment before the context's own, so both are checked.
+func waitExpired(ctx context.Context, err error) bool {
+	var deadline *serviceerror.DeadlineExceeded
+	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)
 }
 
 // startTransaction starts the workflow eagerly (its first task runs in this process). A

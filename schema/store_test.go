@@ -37,16 +37,17 @@ func TestMigrateIsIdempotent(t *testing.T) {
 func TestClientLifecycle(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	created, err := s.CreateClient(ctx, schema.ClientRow{ClientID: "lifecycle", Name: "Lifecycle",
+	id := "lifecycle-" + uuid.NewString()
+	created, err := s.CreateClient(ctx, schema.ClientRow{ClientID: id, Name: "Lifecycle",
 		SecretHash: "h1", AllowedIPs: pq.StringArray{"10.0.0.0/8"}, IsActive: true})
 	require.NoError(t, err)
 	require.Equal(t, []string{"10.0.0.0/8"}, []string(created.AllowedIPs))
 	require.Empty(t, created.Roles, "absent arrays are stored empty, not NULL")
 
-	_, err = s.CreateClient(ctx, schema.ClientRow{ClientID: "lifecycle", Name: "Again", SecretHash: "h"})
+	_, err = s.CreateClient(ctx, schema.ClientRow{ClientID: id, Name: "Again", SecretHash: "h"})
 	require.ErrorIs(t, err, schema.ErrConflict)
 
-	updated, err := s.UpdateClient(ctx, "lifecycle", func(c *schema.ClientRow) error {
+	updated, err := s.UpdateClient(ctx, id, func(c *schema.ClientRow) error {
 		c.IsActive = false
 		return nil
 	})
@@ -55,9 +56,9 @@ func TestClientLifecycle(t *testing.T) {
 	require.True(t, updated.UpdatedAt.After(created.UpdatedAt) || updated.UpdatedAt.Equal(created.UpdatedAt))
 
 	refused := errors.New("refused")
-	_, err = s.UpdateClient(ctx, "lifecycle", func(c *schema.ClientRow) error { c.Name = "x"; return refused })
+	_, err = s.UpdateClient(ctx, id, func(c *schema.ClientRow) error { c.Name = "x"; return refused })
 	require.ErrorIs(t, err, refused)
-	got, err := s.GetClient(ctx, "lifecycle")
+	got, err := s.GetClient(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, "Lifecycle", got.Name, "a refused change writes nothing")
 
@@ -73,11 +74,12 @@ func TestChannelNeedsItsMediator(t *testing.T) {
 		RetryBackoffCoefficient: 2})
 	require.ErrorIs(t, err, schema.ErrReference)
 
-	_, err = s.CreateMediator(ctx, schema.MediatorRow{URN: "urn:test:routes", Name: "m", EndpointURL: "http://127.0.0.1:1"})
+	urn := "urn:test:routes:" + uuid.NewString()
+	_, err = s.CreateMediator(ctx, schema.MediatorRow{URN: urn, Name: "m", EndpointURL: "http://127.0.0.1:1"})
 	require.NoError(t, err)
-	ch, err := s.CreateChannel(ctx, schema.ChannelRow{Name: "routed", PathPattern: "/routed/**",
+	ch, err := s.CreateChannel(ctx, schema.ChannelRow{Name: urn, PathPattern: "/routed/**",
 		Methods: pq.StringArray{"GET", "POST"}, Priority: 7, Kind: schema.ChannelKindHTTP, ChannelType: "http",
-		MediatorURN: "urn:test:routes", RetryMaxAttempts: 3, RetryBackoffCoefficient: 2, IsActive: true})
+		MediatorURN: urn, RetryMaxAttempts: 3, RetryBackoffCoefficient: 2, IsActive: true})
 	require.NoError(t, err)
 
 	routes, err := s.ActiveRoutes(ctx)
@@ -143,13 +145,14 @@ func TestTransactionInsertIsOnceOnly(t *testing.T) {
 func TestDeleteDemoKeepsOperatorRecords(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	_, err := s.CreateClient(ctx, schema.ClientRow{ClientID: "demo-x", Name: "d", SecretHash: "h", IsDemo: true})
+	demo, real := "demo-"+uuid.NewString(), "real-"+uuid.NewString()
+	_, err := s.CreateClient(ctx, schema.ClientRow{ClientID: demo, Name: "d", SecretHash: "h", IsDemo: true})
 	require.NoError(t, err)
-	_, err = s.CreateClient(ctx, schema.ClientRow{ClientID: "real-x", Name: "r", SecretHash: "h"})
+	_, err = s.CreateClient(ctx, schema.ClientRow{ClientID: real, Name: "r", SecretHash: "h"})
 	require.NoError(t, err)
 	require.NoError(t, s.DeleteDemo(ctx))
-	_, err = s.GetClient(ctx, "demo-x")
+	_, err = s.GetClient(ctx, demo)
 	require.ErrorIs(t, err, schema.ErrNotFound)
-	_, err = s.GetClient(ctx, "real-x")
+	_, err = s.GetClient(ctx, real)
 	require.NoError(t, err)
 }

@@ -41,6 +41,11 @@ func FindCLI() (string, error) {
 		") or set TEMPORAL_CLI")
 }
 
+// devServerTuning makes the dev server fire timers (workflow sleeps, activity retry backoff)
+// within ~10ms of their time instead of on its default 1s ticks, so short retry intervals behave
+// as configured. A production cluster keeps the default: sub-second intervals round up there.
+var devServerTuning = []string{"--dynamic-config-value", `history.timerProcessorMaxTimeShift="10ms"`}
+
 // DevServerOptions configures a local Temporal dev server.
 type DevServerOptions struct {
 	// Address to bind (host:port); empty picks a free loopback port.
@@ -74,7 +79,7 @@ func StartDevServer(ctx context.Context, opts DevServerOptions) (*testsuite.DevS
 		UIPort:        opts.UIPort,
 		LogLevel:      "error",
 		LogFormat:     "json",
-		ExtraArgs:     SearchAttributeFlags(),
+		ExtraArgs:     append(SearchAttributeFlags(), devServerTuning...),
 		Stdout:        out,
 		Stderr:        out,
 	})

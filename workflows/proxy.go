@@ -388,4 +388,3 @@ func storeOptions(ctx workflow.Context) workflow.Context {
 
 // a gives typed activity method references; only its methods are used, never its value.
 var a *activities.Activities
-

@@ -158,4 +158,3 @@ func portOf(addr string) string {
 	}
 	return ":" + port
 }
-

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/api"
+	"github.com/switchyard-hub/switchyard/api/apitest"
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/schema/pgtest"
+	"github.com/switchyard-hub/switchyard/sim"
+	"github.com/switchyard-hub/switchyard/worker"
+)
+
+// EnvTemporal points the tests at a running Temporal frontend instead of a dev server of their own.
+const EnvTemporal = "SWITCHYARD_TEST_TEMPORAL_ADDRESS"
+
+const (
+	adminToken   = "test-admin-token"
+	demoClient   = "demo-integrator"
+	demoSecret   = "demo-secret"
+	syncWait     = 3 * time.Second
+	channelRetry = `{"max_attempts": 3, "initial_interval": "100ms", "backoff_coefficient": 2, "max_interval": "1s"}`
+)
+
+// harness is the whole stack on loopback: PostgreSQL, a Temporal dev server, the upstream
+// simulator and the API with its embedded worker, wired exactly as `switchyard api` wires them.
+type harness struct {
+	env      env
+	apiURL   string
+	simURL   string
+	sim      *sim.Upstream
+	store    *schema.Store
+	temporal client.Client
+	cli      string
+}
+
+var h *harness
+
+func TestMain(m *testing.M) {
+	code, err := runWithStack(m)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "end-to-end tests need PostgreSQL and the temporal CLI: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runWithStack(m *testing.M) (int, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	setup, setupCancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer setupCancel()
+
+	pg, err := pgtest.StartServer(setup)
+	if err != nil {
+		return 0, err
+	}
+	defer pg.Close()
+	dbURL, err := pg.NewDatabase(setup)
+	if err != nil {
+		return 0, err
+	}
+
+	cli, err := worker.FindCLI()
+	if err != nil {
+		return 0, err
+	}
+	temporalAddr := os.Getenv(EnvTemporal)
+	if temporalAddr == "" {
+		server, err := worker.StartDevServer(setup, worker.DevServerOptions{})
+		if err != nil {
+			return 0, fmt.Errorf("starting the Temporal dev server: %w", err)
+		}
+		defer server.Stop()
+		temporalAddr = server.FrontendHostPort()
+	}
+
+	e, err := loadEnv()
+	if err != nil {
+		return 0, err
+	}
+	e.DB.URL = dbURL
+	e.Temporal = worker.TemporalConfig{Address: temporalAddr, Namespace: "default"}
+	e.API = api.Config{Addr: "127.0.0.1:0", AdminToken: adminToken, MediatorMode: api.ModeHybrid,
+		ForwardTimeout: activities.Seconds(syncWait), MaxRequestBodyBytes: 64 << 10, ConfigCacheTTL: 200 * time.Millisecond,
+		ShutdownTimeout: 5 * time.Second}
+	e.Activities.TransactionBodyMaxLength = 1024
+	e.Activities.DefaultTimeout = activities.Seconds(syncWait)
+	e.Process.EmbeddedWorker = true
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if os.Getenv("SWITCHYARD_TEST_LOGS") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+
+	simListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	upstream := sim.NewUpstream(sim.UpstreamConfig{})
+	go func() { _ = serveOn(ctx, simListener, upstream.Handler(), time.Second) }()
+	e.Seed.UpstreamURL = "http://" + simListener.Addr().String()
+
+	if err := runMigrate(setup, e, logger); err != nil {
+		return 0, err
+	}
+	if err := runSeed(setup, e, logger, false); err != nil {
+		return 0, err
+	}
+	st, err := openStack(setup, e, logger)
+	if err != nil {
+		return 0, err
+	}
+	defer st.close()
+	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	served := make(chan error, 1)
+	go func() { served <- serveAPI(ctx, st, e, logger, apiListener) }()
+
+	h = &harness{env: e, apiURL: "http://" + apiListener.Addr().String(), simURL: e.Seed.UpstreamURL, sim: upstream,
+		store: st.store, temporal: st.temporal, cli: cli}
+	code := m.Run()
+	cancel()
+	if err := <-served; err != nil && code == 0 {
+		fmt.Fprintf(os.Stderr, "API shutdown: %v\n", err)
+		code = 1
+	}
+	return code, nil
+}
+
+// response is an HTTP answer, read whole.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &v), "body: %s", r.Body)
+	return v
+}
+
+// data is the "data" member of a success envelope.
+func (r response) data(t *testing.T) map[string]any {
+	t.Helper()
+	v := r.json(t)
+	require.Equal(t, true, v["success"], "body: %s", r.Body)
+	d, ok := v["data"].(map[string]any)
+	require.True(t, ok, "body: %s", r.Body)
+	return d
+}
+
+// errorCode is the error_code of an error envelope.
+func (r response) errorCode(t *testing.T) string {
+	t.Helper()
+	v := r.json(t)
+	require.Equal(t, false, v["success"], "body: %s", r.Body)
+	require.NotEmpty(t, v["error"])
+	code, _ := v["error_code"].(string)
+	return code
+}
+
+// request is one call to the API.
+type request struct {
+	method  string
+	path    string
+	body    string
+	headers map[string]string
+}
+
+// asClient adds client credentials.
+func (r request) asClient(id, secret string) request {
+	r.headers = with(r.headers, "X-Client-Id", id, "X-Client-Secret", secret)
+	return r
+}
+
+func (r request) asAdmin() request {
+	r.headers = with(r.headers, "Authorization", "Bearer "+adminToken)
+	return r
+}
+
+func (r request) header(kv ...string) request {
+	r.headers = with(r.headers, kv...)
+	return r
+}
+
+func with(m map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// do sends the request; a response of a documented hub route is checked against the OpenAPI
+// document, and no request may ever produce a 500.
+func (hs *harness) do(t *testing.T, r request) response {
+	t.Helper()
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	req, err := http.NewRequest(r.method, hs.apiURL+r.path, body)
+	require.NoError(t, err)
+	for k, v := range r.headers {
+		req.Header.Set(k, v)
+	}
+	if r.body != "" && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NotEqual(t, http.StatusInternalServerError, resp.StatusCode, "%s %s: %s", r.method, r.path, b)
+	path := req.URL.Path
+	if apitest.Documented(t, r.method, path) {
+		apitest.CheckResponse(t, r.method, path, resp.StatusCode, resp.Header, b)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// fixture creates a mediator (pointing at the simulator under prefix) and a channel through
+// the admin API and returns the channel's id. spec is merged into the channel JSON.
+func (hs *harness) fixture(t *testing.T, name, simPrefix, channelJSON string) string {
+	t.Helper()
+	urn := "urn:test:" + name
+	r := hs.do(t, request{method: "POST", path: "/api/v1/admin/mediators",
+		body: fmt.Sprintf(`{"urn":%q,"name":%q,"version":"1","endpoint_url":%q,"is_online":true}`,
+			urn, name, hs.simURL+simPrefix)}.asAdmin())
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	var spec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(channelJSON), &spec))
+	spec["name"] = name
+	spec["mediator_urn"] = urn
+	b, _ := json.Marshal(spec)
+	r = hs.do(t, request{method: "POST", path: "/api/v1/admin/channels", body: string(b)}.asAdmin())
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	return r.data(t)["id"].(string)
+}
+
+// waitStatus polls a transaction until its status is want.
+func (hs *harness) waitStatus(t *testing.T, id, want string) map[string]any {
+	t.Helper()
+	var last map[string]any
+	require.Eventually(t, func() bool {
+		r := hs.do(t, request{method: "GET", path: "/transactions/" + id + "/"}.asClient(demoClient, demoSecret))
+		if r.Status != http.StatusOK {
+			return false
+		}
+		last = r.data(t)
+		return last["status"] == want
+	}, 30*time.Second, 50*time.Millisecond, "transaction %s never became %s (last: %v)", id, want, &last)
+	return last
+}
+
+func (hs *harness) row(t *testing.T, id string) schema.TransactionRow {
+	t.Helper()
+	row, err := hs.store.GetTransaction(context.Background(), id)
+	require.NoError(t, err)
+	return row
+}
+
+func (hs *harness) count(t *testing.T, table string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, hs.store.DB().Get(&n, `SELECT count(*) FROM `+table))
+	return n
+}
+
+func encodeJSON(v any) string {
+	var buf bytes.Buffer
+	_ = json.NewEncoder(&buf).Encode(v)
+	return buf.String()
+}
