@@ -51,6 +51,7 @@ type clientAuth struct {
 	rows     map[string]cachedClient
 	verified map[string]verifiedSecret
 	loads    singleflight.Group
+	checks   singleflight.Group
 	// bcryptSlots bounds concurrent bcrypt checks, so a burst of wrong secrets cannot take
 	// every core.
 	bcryptSlots chan struct{}
@@ -159,20 +160,25 @@ func (a *clientAuth) secretMatches(ctx context.Context, row schema.ClientRow, se
 	if ok && known.hash == row.SecretHash && subtle.ConstantTimeCompare(known.digest[:], digest[:]) == 1 {
 		return true
 	}
-	select {
-	case a.bcryptSlots <- struct{}{}:
-	case <-ctx.Done():
-		return false
-	}
-	err := bcrypt.CompareHashAndPassword([]byte(row.SecretHash), []byte(secret))
-	<-a.bcryptSlots
-	if err != nil {
-		return false
-	}
-	a.mu.Lock()
-	a.verified[row.ClientID] = verifiedSecret{hash: row.SecretHash, digest: digest}
-	a.mu.Unlock()
-	return true
+	// Concurrent first requests with the same credentials share one bcrypt check.
+	key := row.ClientID + "\x00" + row.SecretHash + "\x00" + string(digest[:])
+	matched, _, _ := a.checks.Do(key, func() (any, error) {
+		select {
+		case a.bcryptSlots <- struct{}{}:
+		case <-ctx.Done():
+			return false, nil
+		}
+		err := bcrypt.CompareHashAndPassword([]byte(row.SecretHash), []byte(secret))
+		<-a.bcryptSlots
+		if err != nil {
+			return false, nil
+		}
+		a.mu.Lock()
+		a.verified[row.ClientID] = verifiedSecret{hash: row.SecretHash, digest: digest}
+		a.mu.Unlock()
+		return true, nil
+	})
+	return matched.(bool)
 }
 
 // forget drops a client from the caches (after an admin change) so the change applies at once

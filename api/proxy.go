@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/schema"
@@ -275,7 +274,8 @@ func waitExpired(ctx context.Context, err error) bool {
 }
 
 // startTransaction starts the workflow eagerly (its first task runs in this process). A
-// correlation id already used returns the existing run: a repeat never forwards twice.
+// correlation id already used returns the existing run: a repeat never forwards twice. The
+// workflow sets its own search attributes (see workflows.ProxyTransaction).
 func (s *Server) startTransaction(ctx context.Context, in workflows.ProxyInput) (client.WorkflowRun, error) {
 	id := workflows.ProxyWorkflowID(in.CorrelationID)
 	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -284,12 +284,6 @@ func (s *Server) startTransaction(ctx context.Context, in workflows.ProxyInput) 
 		EnableEagerStart:         true,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.KindKey.ValueSet(workflows.KindProxy),
-			workflows.StatusKey.ValueSet(schema.TxPending),
-			workflows.ClientKey.ValueSet(in.ClientID),
-			workflows.ChannelKey.ValueSet(in.Channel.Name),
-			workflows.CorrelationIDKey.ValueSet(in.CorrelationID)),
 	}, workflows.WorkflowProxyTransaction, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

@@ -130,9 +130,11 @@ func (s *Server) ownTransaction(ctx context.Context, client Client, id string) (
 	return row, nil
 }
 
-// pendingTransaction reads a transaction that Temporal knows and the log does not yet.
+// pendingTransaction reads a transaction that Temporal knows and the log does not yet (its
+// first write lands within milliseconds of the start). Ownership is read from the workflow's
+// input, since search attributes are only written once the transaction waits or finishes.
 func (s *Server) pendingTransaction(ctx context.Context, client Client, id string) (transactionView, error) {
-	desc, err := s.temporal.DescribeWorkflowExecution(ctx, workflows.ProxyWorkflowID(id), "")
+	in, err := s.startInput(ctx, id, "")
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return transactionView{}, errNoTransaction
@@ -140,17 +142,30 @@ func (s *Server) pendingTransaction(ctx context.Context, client Client, id strin
 	if err != nil {
 		return transactionView{}, err
 	}
-	fields := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()
-	var owner, status string
-	_ = s.converter.FromPayload(fields[workflows.ClientKey.GetName()], &owner)
-	_ = s.converter.FromPayload(fields[workflows.StatusKey.GetName()], &status)
-	if owner != client.ID {
+	if in.ClientID != client.ID {
 		return transactionView{}, errNoTransaction
 	}
-	if status == "" {
-		status = schema.TxPending
+	return transactionView{CorrelationID: id, Status: schema.TxPending, ClientID: in.ClientID,
+		Channel: in.Channel.Name, Method: in.Request.Method, Path: in.Request.Path, StatusURL: statusURL(id)}, nil
+}
+
+// startInput reads a transaction workflow's input from the first event of its history.
+func (s *Server) startInput(ctx context.Context, id, runID string) (workflows.ProxyInput, error) {
+	var in workflows.ProxyInput
+	iter := s.temporal.GetWorkflowHistory(ctx, workflows.ProxyWorkflowID(id), runID, false,
+		enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !iter.HasNext() {
+		return in, serviceerror.NewNotFound("no history")
 	}
-	return transactionView{CorrelationID: id, Status: status, ClientID: owner, StatusURL: statusURL(id)}, nil
+	event, err := iter.Next()
+	if err != nil {
+		return in, err
+	}
+	attrs := event.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil {
+		return in, serviceerror.NewNotFound("no start event")
+	}
+	return in, s.converter.FromPayloads(attrs.GetInput(), &in)
 }
 
 // fillFullResponse replaces a capped body by the full one from the workflow's result, while
@@ -213,22 +228,13 @@ func (s *Server) rerun(c *gin.Context) {
 // originalRequest recovers the full request of a transaction: from its workflow's history
 // while Temporal keeps it, else from the log when the body there is complete.
 func (s *Server) originalRequest(ctx context.Context, row schema.TransactionRow) (activities.Request, error) {
-	iter := s.temporal.GetWorkflowHistory(ctx, workflows.ProxyWorkflowID(row.CorrelationID), row.WorkflowRunID,
-		false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if iter.HasNext() {
-		event, err := iter.Next()
-		var notFound *serviceerror.NotFound
-		switch {
-		case err == nil:
-			if attrs := event.GetWorkflowExecutionStartedEventAttributes(); attrs != nil {
-				var in workflows.ProxyInput
-				if err := s.converter.FromPayloads(attrs.GetInput(), &in); err == nil {
-					return in.Request, nil
-				}
-			}
-		case !errors.As(err, &notFound):
-			return activities.Request{}, err
-		}
+	in, err := s.startInput(ctx, row.CorrelationID, row.WorkflowRunID)
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return in.Request, nil
+	case !errors.As(err, &notFound):
+		return activities.Request{}, err
 	}
 	if row.RequestBodyTruncated {
 		return activities.Request{}, newError(http.StatusConflict, CodeRerunUnavailable,

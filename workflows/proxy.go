@@ -65,10 +65,11 @@ func ProxyTransaction(ctx workflow.Context, in ProxyInput) (ProxyResult, error) 
 }
 
 type proxyTx struct {
-	in      ProxyInput
-	channel activities.Channel // the snapshot in the input, reloaded when an operator retries
-	view    StatusView
-	logger  log.Logger
+	in        ProxyInput
+	channel   activities.Channel // the snapshot in the input, reloaded when an operator retries
+	view      StatusView
+	published string // the SwitchyardStatus last upserted; empty before the first upsert
+	logger    log.Logger
 }
 
 // outcome is the state of the forward after one or more attempts.
@@ -90,15 +91,7 @@ func (wf *proxyTx) setup(ctx workflow.Context) error {
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID,
 		"client_id", wf.in.ClientID, "channel", wf.in.Channel.Name)
 	wf.view = StatusView{Status: schema.TxProcessing}
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return wf.view, nil }); err != nil {
-		return err
-	}
-	return workflow.UpsertTypedSearchAttributes(ctx,
-		KindKey.ValueSet(KindProxy),
-		StatusKey.ValueSet(schema.TxProcessing),
-		ClientKey.ValueSet(wf.in.ClientID),
-		ChannelKey.ValueSet(wf.in.Channel.Name),
-		CorrelationIDKey.ValueSet(wf.in.CorrelationID))
+	return workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return wf.view, nil })
 }
 
 func (in ProxyInput) validate() error {
@@ -300,13 +293,28 @@ func (wf *proxyTx) reloadChannel(ctx workflow.Context) {
 	wf.channel = ch
 }
 
-// setStatus updates the status query and search attribute; the database row follows at the
-// next write.
+// setStatus updates the status query and the search attributes; the database row follows at
+// the next write.
+//
+// Search attributes are upserted only here, that is when the transaction first waits (a retry
+// backoff, an escalation) or finishes, and all of them the first time. Commands reach the server
+// when the workflow task completes, so on the fast path (start, forward, finish in one task) a
+// "processing" upsert would never be seen, yet every upsert costs the server a visibility write.
 func (wf *proxyTx) setStatus(ctx workflow.Context, status string, out outcome) {
 	wf.view = StatusView{Status: status, Attempts: out.attempts, Error: out.errMsg, ErrorCode: errorCode(out.errType)}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(status)); err != nil {
-		wf.logger.Error("Updating the status search attribute", "error", err)
+	if status == wf.published {
+		return
 	}
+	updates := []temporal.SearchAttributeUpdate{StatusKey.ValueSet(status)}
+	if wf.published == "" {
+		updates = append(updates, KindKey.ValueSet(KindProxy), ClientKey.ValueSet(wf.in.ClientID),
+			ChannelKey.ValueSet(wf.in.Channel.Name), CorrelationIDKey.ValueSet(wf.in.CorrelationID))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		wf.logger.Error("Updating search attributes", "error", err)
+		return
+	}
+	wf.published = status
 }
 
 // finish writes the final status and builds the result.

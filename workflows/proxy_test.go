@@ -121,6 +121,28 @@ func TestProxyTransaction(t *testing.T) {
 		require.Equal(t, []string{schema.TxSuccessful}, up.statuses())
 	})
 
+	t.Run("the fast path upserts every search attribute once, with the final status", func(t *testing.T) {
+		up := &fakeUpstream{script: []int{200}}
+		env := newEnv(t, up)
+		var upserts []temporal.SearchAttributes
+		env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+			upserts = append(upserts, args.Get(0).(temporal.SearchAttributes))
+		}).Return(nil)
+		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
+		result(t, env)
+		require.Len(t, upserts, 1)
+		sa := upserts[0]
+		for key, want := range map[temporal.SearchAttributeKeyKeyword]string{
+			workflows.KindKey: workflows.KindProxy, workflows.StatusKey: schema.TxSuccessful,
+			workflows.ClientKey: "client-a", workflows.ChannelKey: "orders",
+			workflows.CorrelationIDKey: "c0ffee00-0000-4000-8000-000000000001",
+		} {
+			got, ok := sa.GetKeyword(key)
+			require.True(t, ok, key.GetName())
+			require.Equal(t, want, got, key.GetName())
+		}
+	})
+
 	t.Run("an upstream 500 is passed through and the transaction is failed", func(t *testing.T) {
 		up := &fakeUpstream{script: []int{500}}
 		env := newEnv(t, up)

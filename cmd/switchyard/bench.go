@@ -3,9 +3,311 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchyard-hub/switchyard/api"
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/schema/localpg"
+	"github.com/switchyard-hub/switchyard/worker"
 )
 
-func runBench(ctx context.Context, e env, logger *slog.Logger, args []string) error {
-	return errors.New("bench: not built yet")
+// The benchmark's own client, mediator and channel.
+const (
+	benchClient      = "bench-client"
+	benchSecret      = "bench-secret-0001"
+	benchFloorQueue  = "bench-floor"
+	benchFloorPrefix = "bench-floor-"
+)
+
+// runBench measures, in one run on one Temporal server: a direct call to the upstream
+// simulator, the bare Temporal floor (an eager-start workflow with one local activity), and the
+// proxy in sync and async mode against the same simulator at 0 ms latency; at each
+// concurrency. It prints percentiles, throughput and the ratios against the floor.
+func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	duration := fs.Duration("duration", 10*time.Second, "how long each scenario runs at each concurrency")
+	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured load before each scenario")
+	levels := fs.String("concurrency", "1,32", "comma-separated concurrency levels")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API, worker and load) to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var concurrency []int
+	for _, s := range strings.Split(*levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-concurrency: %q is not a positive number", s)
+		}
+		concurrency = append(concurrency, n)
+	}
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	stopServices, err := benchServices(ctx, &e)
+	if err != nil {
+		return err
+	}
+	defer stopServices()
+	e.API.Addr = "127.0.0.1:0"
+	e.API.ConfigCacheTTL = time.Minute
+	e.Process.EmbeddedWorker = true
+	hub, err := startLocalHub(ctx, e, quiet)
+	if err != nil {
+		return err
+	}
+	if err := benchFixtures(ctx, hub); err != nil {
+		return err
+	}
+	floor := sdkworker.New(hub.st.temporal, benchFloorQueue, sdkworker.Options{})
+	floor.RegisterWorkflowWithOptions(benchFloorWorkflow, workflow.RegisterOptions{Name: "BenchFloor"})
+	floor.RegisterActivity(benchNoop)
+	if err := floor.Start(); err != nil {
+		return err
+	}
+	defer floor.Stop()
+
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+	get := func(url string, want int, header ...string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			for i := 0; i+1 < len(header); i += 2 {
+				req.Header.Set(header[i], header[i+1])
+			}
+			resp, err := httpClient.Do(req)
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				return fmt.Errorf("%s answered %d", url, resp.StatusCode)
+			}
+			return nil
+		}
+	}
+	var seq sync.Mutex
+	n := 0
+	scenarios := []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"direct upstream", get(hub.simURL+"/bench/ping", http.StatusOK)},
+		{"temporal floor", func(ctx context.Context) error {
+			seq.Lock()
+			n++
+			id := benchFloorPrefix + strconv.Itoa(n) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			seq.Unlock()
+			run, err := hub.st.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: benchFloorQueue,
+				EnableEagerStart: true}, "BenchFloor")
+			if err != nil {
+				return err
+			}
+			return run.Get(ctx, nil)
+		}},
+		{"proxy sync", get(hub.apiURL+"/bench/ping", http.StatusOK, "X-Client-Id", benchClient, "X-Client-Secret", benchSecret)},
+		{"proxy async", get(hub.apiURL+"/bench/ping?async=true", http.StatusAccepted, "X-Client-Id", benchClient,
+			"X-Client-Secret", benchSecret)},
+	}
+
+	results := map[string]map[int]benchResult{}
+	for _, c := range concurrency {
+		for _, sc := range scenarios {
+			if _, err := measure(ctx, sc.call, c, *warmup); err != nil {
+				return fmt.Errorf("%s warm-up: %w", sc.name, err)
+			}
+			r, err := measure(ctx, sc.call, c, *duration)
+			if err != nil {
+				return fmt.Errorf("%s at c=%d: %w", sc.name, c, err)
+			}
+			if results[sc.name] == nil {
+				results[sc.name] = map[int]benchResult{}
+			}
+			results[sc.name][c] = r
+			fmt.Fprintf(os.Stderr, "measured %-16s c=%-3d %s\n", sc.name, c, r)
+		}
+	}
+	printBench(os.Stdout, scenarios[0].name, concurrency, results)
+	cancel()
+	return hub.wait()
 }
+
+// benchServices provides PostgreSQL and Temporal: the ones in DATABASE_URL and
+// TEMPORAL_ADDRESS when set, else a throwaway cluster and an in-memory dev server.
+func benchServices(ctx context.Context, e *env) (func(), error) {
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	if e.DB.URL == "" {
+		dir, err := os.MkdirTemp("", "switchyard-bench-pg-")
+		if err != nil {
+			return stop, err
+		}
+		cluster, err := localpg.New(dir)
+		if err != nil {
+			return stop, err
+		}
+		if err := cluster.Start(ctx); err != nil {
+			return stop, err
+		}
+		stops = append(stops, func() { _ = cluster.Remove() })
+		if err := cluster.CreateDatabase(ctx, "bench", ""); err != nil {
+			stop()
+			return func() {}, err
+		}
+		e.DB.URL = cluster.URL("bench")
+	}
+	if _, set := os.LookupEnv("TEMPORAL_ADDRESS"); !set {
+		server, err := worker.StartDevServer(ctx, worker.DevServerOptions{Namespace: e.Temporal.Namespace})
+		if err != nil {
+			stop()
+			return func() {}, err
+		}
+		stops = append(stops, func() { _ = server.Stop() })
+		e.Temporal.Address = server.FrontendHostPort()
+	}
+	return stop, nil
+}
+
+// benchFixtures writes the benchmark's client and a /bench/** channel to the simulator.
+func benchFixtures(ctx context.Context, hub *localHub) error {
+	store := hub.st.store
+	hash, err := api.HashSecret(benchSecret)
+	if err != nil {
+		return err
+	}
+	if _, err := store.CreateClient(ctx, schema.ClientRow{ClientID: benchClient, Name: "Benchmark", SecretHash: hash,
+		IsActive: true}); err != nil && !errors.Is(err, schema.ErrConflict) {
+		return err
+	}
+	if _, err := store.CreateMediator(ctx, schema.MediatorRow{URN: "urn:switchyard:bench", Name: "Benchmark upstream",
+		EndpointURL: hub.simURL, IsOnline: true}); err != nil && !errors.Is(err, schema.ErrConflict) {
+		return err
+	}
+	_, err = store.CreateChannel(ctx, schema.ChannelRow{Name: "Benchmark", PathPattern: "/bench/**",
+		Methods: []string{"GET", "POST"}, Kind: schema.ChannelKindHTTP, ChannelType: "http",
+		MediatorURN: "urn:switchyard:bench", RetryMaxAttempts: 3, RetryInitialIntervalMS: 1000,
+		RetryBackoffCoefficient: 2, RetryMaxIntervalMS: 10000, IsActive: true})
+	if err != nil && !errors.Is(err, schema.ErrConflict) {
+		return err
+	}
+	return nil
+}
+
+// benchFloorWorkflow is the floor: the least a workflow-backed request can cost on this server.
+func benchFloorWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	return workflow.ExecuteLocalActivity(ctx, benchNoop).Get(ctx, nil)
+}
+
+func benchNoop(context.Context) error { return nil }
+
+// benchResult is one scenario at one concurrency.
+type benchResult struct {
+	requests      int
+	p50, p95, p99 time.Duration
+	throughput    float64
+}
+
+func (r benchResult) String() string {
+	return fmt.Sprintf("n=%d p50=%s p95=%s p99=%s %.0f req/s", r.requests, ms(r.p50), ms(r.p95), ms(r.p99), r.throughput)
+}
+
+// measure runs call from c goroutines for d and collects every latency. Any error stops it:
+// a benchmark of failing requests measures nothing.
+func measure(ctx context.Context, call func(context.Context) error, c int, d time.Duration) (benchResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	deadline := time.Now().Add(d)
+	latencies := make([][]time.Duration, c)
+	errs := make(chan error, c)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if err := call(ctx); err != nil {
+					if ctx.Err() == nil {
+						errs <- err
+						cancel()
+					}
+					return
+				}
+				latencies[i] = append(latencies[i], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return benchResult{}, err
+	}
+	var all []time.Duration
+	for _, l := range latencies {
+		all = append(all, l...)
+	}
+	if len(all) == 0 {
+		return benchResult{}, errors.New("no request completed")
+	}
+	slices.Sort(all)
+	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*p))] }
+	return benchResult{requests: len(all), p50: pct(0.50), p95: pct(0.95), p99: pct(0.99),
+		throughput: float64(len(all)) / elapsed.Seconds()}, nil
+}
+
+func printBench(w io.Writer, direct string, concurrency []int, results map[string]map[int]benchResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tc\trequests\tp50\tp95\tp99\treq/s\t")
+	for _, name := range []string{direct, "temporal floor", "proxy sync", "proxy async"} {
+		for _, c := range concurrency {
+			r := results[name][c]
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%.0f\t\n", name, c, r.requests, ms(r.p50), ms(r.p95), ms(r.p99), r.throughput)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nRatios against the bare Temporal floor measured in this run:")
+	for _, c := range concurrency {
+		floor, sync, async, up := results["temporal floor"][c], results["proxy sync"][c], results["proxy async"][c], results[direct][c]
+		added := sync.p50 - up.p50
+		fmt.Fprintf(w, "  c=%-3d proxy sync p50 added latency (sync p50 - direct p50) = %s = %.2fx the floor p50 (%s)\n",
+			c, ms(added), float64(added)/float64(floor.p50), ms(floor.p50))
+		fmt.Fprintf(w, "  c=%-3d proxy sync throughput = %.0f%% of the floor's (%.0f of %.0f req/s); async %.0f%%\n",
+			c, 100*sync.throughput/floor.throughput, sync.throughput, floor.throughput, 100*async.throughput/floor.throughput)
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -107,38 +106,16 @@ func runWithStack(m *testing.M) (int, error) {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 
-	simListener, err := net.Listen("tcp", "127.0.0.1:0")
+	hub, err := startLocalHub(ctx, e, logger)
 	if err != nil {
 		return 0, err
 	}
-	upstream := sim.NewUpstream(sim.UpstreamConfig{})
-	go func() { _ = serveOn(ctx, simListener, upstream.Handler(), time.Second) }()
-	e.Seed.UpstreamURL = "http://" + simListener.Addr().String()
-
-	if err := runMigrate(setup, e, logger); err != nil {
-		return 0, err
-	}
-	if err := runSeed(setup, e, logger, false); err != nil {
-		return 0, err
-	}
-	st, err := openStack(setup, e, logger)
-	if err != nil {
-		return 0, err
-	}
-	defer st.close()
-	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	served := make(chan error, 1)
-	go func() { served <- serveAPI(ctx, st, e, logger, apiListener) }()
-
-	h = &harness{env: e, apiURL: "http://" + apiListener.Addr().String(), simURL: e.Seed.UpstreamURL, sim: upstream,
-		store: st.store, temporal: st.temporal, cli: cli}
+	h = &harness{env: hub.env, apiURL: hub.apiURL, simURL: hub.simURL, sim: hub.sim, store: hub.st.store,
+		temporal: hub.st.temporal, cli: cli}
 	code := m.Run()
 	cancel()
-	if err := <-served; err != nil && code == 0 {
-		fmt.Fprintf(os.Stderr, "API shutdown: %v\n", err)
+	if err := hub.wait(); err != nil && code == 0 {
+		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}
 	return code, nil

@@ -14,7 +14,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
+	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/workflows"
@@ -279,4 +281,25 @@ func TestRerun(t *testing.T) {
 
 	async := h.do(t, request{method: "POST", path: "/transactions/" + parent + "/rerun?async=true"}.asClient(demoClient, demoSecret))
 	require.Equal(t, http.StatusAccepted, async.Status, "%s", async.Body)
+}
+
+func TestStatusBeforeTheFirstWriteComesFromTemporal(t *testing.T) {
+	t.Parallel()
+	id := uuid.NewString()
+	// A transaction whose workflow no worker has picked up yet: no log row exists.
+	run, err := h.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: workflows.ProxyWorkflowID(id), TaskQueue: "no-worker-here"}, workflows.WorkflowProxyTransaction,
+		workflows.ProxyInput{CorrelationID: id, ClientID: demoClient, Channel: activities.Channel{Name: "Demo Env Ping"},
+			Request: activities.Request{Method: "GET", Path: "/demo/env/ping"}})
+	require.NoError(t, err)
+	defer h.temporal.TerminateWorkflow(context.Background(), run.GetID(), "", "test over")
+
+	r := h.do(t, request{method: "GET", path: "/transactions/" + id + "/"}.asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	d := r.data(t)
+	require.Equal(t, schema.TxPending, d["status"])
+	require.Equal(t, "Demo Env Ping", d["channel"])
+
+	other := h.do(t, request{method: "GET", path: "/transactions/" + id + "/"}.asClient("demo-partner", "partner-secret"))
+	require.Equal(t, http.StatusNotFound, other.Status)
 }
