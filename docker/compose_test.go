@@ -1,0 +1,74 @@
+// Package docker holds the container build and the compose file; its test checks the compose
+// file with the compose specification's own loader, since no Docker engine runs the tests.
+package docker
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/stretchr/testify/require"
+)
+
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	dir, err := filepath.Abs(".")
+	require.NoError(t, err)
+	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  dir,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(dir, "compose.yaml")}},
+		Environment: types.Mapping{},
+	}, func(o *loader.Options) { o.SetProjectName("switchyard", true) })
+	require.NoError(t, err)
+	return project
+}
+
+func TestComposeDescribesTheStack(t *testing.T) {
+	p := loadCompose(t)
+	for _, name := range []string{"postgres", "temporal", "temporal-ui", "migrate", "seed", "api", "worker", "sim"} {
+		_, err := p.GetService(name)
+		require.NoError(t, err, "service %s", name)
+	}
+
+	api, _ := p.GetService("api")
+	require.Equal(t, []string{"api"}, []string(api.Command))
+	require.Equal(t, "temporal:7233", *api.Environment["TEMPORAL_ADDRESS"])
+	require.Contains(t, *api.Environment["DATABASE_URL"], "@postgres:5432/")
+	require.Equal(t, "change-me", *api.Environment["ADMIN_TOKEN"], "a default that says it must be changed")
+	require.Equal(t, types.ServiceConditionCompletedSuccessfully, api.DependsOn["migrate"].Condition)
+
+	worker, _ := p.GetService("worker")
+	require.NotNil(t, worker.Deploy)
+	require.EqualValues(t, 2, *worker.Deploy.Replicas, "workers scale out")
+	require.Equal(t, []string{"worker"}, []string(worker.Command))
+
+	seed, _ := p.GetService("seed")
+	require.Equal(t, "http://sim:8090", *seed.Environment["DEMO_SEED_UPSTREAM_URL"])
+	require.Equal(t, types.ServiceConditionCompletedSuccessfully, seed.DependsOn["migrate"].Condition)
+
+	pg, _ := p.GetService("postgres")
+	require.NotNil(t, pg.HealthCheck)
+	temporal, _ := p.GetService("temporal")
+	require.Equal(t, "postgres", *temporal.Environment["POSTGRES_SEEDS"])
+}
+
+func TestDockerfileBuildsTheOneBinary(t *testing.T) {
+	b, err := os.ReadFile("Dockerfile")
+	require.NoError(t, err)
+	text := string(b)
+	require.Contains(t, text, "go build -trimpath")
+	require.Contains(t, text, "./cmd/switchyard")
+	require.Contains(t, text, `ENTRYPOINT ["/usr/local/bin/switchyard"]`)
+	require.Contains(t, text, "USER nonroot")
+
+	p := loadCompose(t)
+	api, _ := p.GetService("api")
+	require.Equal(t, "docker/Dockerfile", api.Build.Dockerfile)
+	_, err = os.Stat(filepath.Join(api.Build.Context, api.Build.Dockerfile))
+	require.NoError(t, err, "the build context holds the Dockerfile")
+	_, err = os.Stat(filepath.Join(api.Build.Context, "go.mod"))
+	require.NoError(t, err, "the build context is the module root")
+}
