@@ -217,6 +217,10 @@ func TestEscalationSignals(t *testing.T) {
 			out := temporalCLI(t, "workflow", "list", "--query", `SwitchyardStatus="escalated"`)
 			return strings.Contains(out, "tx:"+id)
 		}, 10*time.Second, 200*time.Millisecond)
+		out := temporalCLI(t, "workflow", "query", "--workflow-id", "tx:"+id, "--type", "status")
+		require.Contains(t, out, `"status":"escalated"`)
+		temporalCLI(t, "workflow", "signal", "--workflow-id", "tx:"+id, "--name", "abort")
+		h.waitStatus(t, id, schema.TxFailed)
 	})
 
 	t.Run("retry forwards again and picks up the operator's fix", func(t *testing.T) {
