@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,8 +51,10 @@ type clientAuth struct {
 	mu       sync.RWMutex
 	rows     map[string]cachedClient
 	verified map[string]verifiedSecret
-	loads    singleflight.Group
-	checks   singleflight.Group
+	// gen counts forgets: a row loaded across a forget is not cached (see routeCache.gen).
+	gen    uint64
+	loads  singleflight.Group
+	checks singleflight.Group
 	// bcryptSlots bounds concurrent bcrypt checks, so a burst of wrong secrets cannot take
 	// every core.
 	bcryptSlots chan struct{}
@@ -132,17 +135,20 @@ func (a *clientAuth) authenticate(c *gin.Context) (Client, error) {
 func (a *clientAuth) client(ctx context.Context, id string) (schema.ClientRow, error) {
 	a.mu.RLock()
 	cached, ok := a.rows[id]
+	gen := a.gen
 	a.mu.RUnlock()
 	if ok && time.Since(cached.loadedAt) < a.ttl {
 		return cached.row, nil
 	}
-	v, err, _ := a.loads.Do(id, func() (any, error) {
+	v, err, _ := a.loads.Do(strconv.FormatUint(gen, 10)+"\x00"+id, func() (any, error) {
 		row, err := a.store.GetClient(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		a.mu.Lock()
-		a.rows[id] = cachedClient{row: row, loadedAt: time.Now()}
+		if a.gen == gen {
+			a.rows[id] = cachedClient{row: row, loadedAt: time.Now()}
+		}
 		a.mu.Unlock()
 		return row, nil
 	})
@@ -187,6 +193,7 @@ func (a *clientAuth) forget(id string) {
 	a.mu.Lock()
 	delete(a.rows, id)
 	delete(a.verified, id)
+	a.gen++
 	a.mu.Unlock()
 }
 

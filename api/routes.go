@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,7 +36,10 @@ type routeCache struct {
 	mu       sync.RWMutex
 	routes   []route
 	loadedAt time.Time
-	loads    singleflight.Group
+	// gen counts invalidations. A load keeps its result only if no invalidation happened while
+	// it ran, and callers after an invalidation never join a load that started before it.
+	gen   uint64
+	loads singleflight.Group
 }
 
 func newRouteCache(store RouteStore, ttl time.Duration, logger *slog.Logger) *routeCache {
@@ -44,12 +48,12 @@ func newRouteCache(store RouteStore, ttl time.Duration, logger *slog.Logger) *ro
 
 func (rc *routeCache) get(ctx context.Context) ([]route, error) {
 	rc.mu.RLock()
-	routes, fresh := rc.routes, !rc.loadedAt.IsZero() && time.Since(rc.loadedAt) < rc.ttl
+	routes, fresh, gen := rc.routes, !rc.loadedAt.IsZero() && time.Since(rc.loadedAt) < rc.ttl, rc.gen
 	rc.mu.RUnlock()
 	if fresh {
 		return routes, nil
 	}
-	v, err, _ := rc.loads.Do("routes", func() (any, error) {
+	v, err, _ := rc.loads.Do(strconv.FormatUint(gen, 10), func() (any, error) {
 		rows, err := rc.store.ActiveRoutes(ctx)
 		if err != nil {
 			return nil, err
@@ -72,7 +76,9 @@ func (rc *routeCache) get(ctx context.Context) ([]route, error) {
 			return compiled[i].Name < compiled[j].Name
 		})
 		rc.mu.Lock()
-		rc.routes, rc.loadedAt = compiled, time.Now()
+		if rc.gen == gen {
+			rc.routes, rc.loadedAt = compiled, time.Now()
+		}
 		rc.mu.Unlock()
 		return compiled, nil
 	})
@@ -85,6 +91,7 @@ func (rc *routeCache) get(ctx context.Context) ([]route, error) {
 func (rc *routeCache) invalidate() {
 	rc.mu.Lock()
 	rc.loadedAt = time.Time{}
+	rc.gen++
 	rc.mu.Unlock()
 }
 
