@@ -87,3 +87,28 @@ func TestBadInputLosesNothing(t *testing.T) {
 		require.Equal(t, before[table], h.count(t, table), "bad input wrote to %s", table)
 	}
 }
+
+// TestSecretsAreNeverLogged checks the logs so far; TestMain checks them again once every test,
+// parallel ones included, has run (see secretsInLogs).
+func TestSecretsAreNeverLogged(t *testing.T) {
+	r := h.do(t, request{method: "GET", path: "/demo/env/ping"}.asClient(demoClient, "a-wrong-secret-value"))
+	require.Equal(t, 401, r.Status)
+	require.Contains(t, hubLogs.String(), "Client authentication failed", "failures are logged")
+	require.Empty(t, secretsInLogs())
+}
+
+// knownSecrets are every secret the tests use.
+var knownSecrets = []string{demoSecret, "partner-secret", "a-wrong-secret-value", adminToken, "a-new-secret-1",
+	"limited-secret"}
+
+// secretsInLogs lists the known secrets that appear in the hub's logs.
+func secretsInLogs() []string {
+	logs := hubLogs.String()
+	var found []string
+	for _, s := range knownSecrets {
+		if strings.Contains(logs, s) {
+			found = append(found, s)
+		}
+	}
+	return found
+}

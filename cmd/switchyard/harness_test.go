@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +50,26 @@ type harness struct {
 }
 
 var h *harness
+
+// hubLogs holds every log line the hub wrote during the tests.
+var hubLogs syncBuffer
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 func TestMain(m *testing.M) {
 	code, err := runWithStack(m)
@@ -101,10 +122,12 @@ func runWithStack(m *testing.M) (int, error) {
 	e.Activities.TransactionBodyMaxLength = 1024
 	e.Activities.DefaultTimeout = activities.Seconds(syncWait)
 	e.Process.EmbeddedWorker = true
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	// The hub's logs are kept so tests can check what they say (and what they never say).
+	var logSink io.Writer = &hubLogs
 	if os.Getenv("SWITCHYARD_TEST_LOGS") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		logSink = io.MultiWriter(&hubLogs, os.Stderr)
 	}
+	logger := slog.New(slog.NewJSONHandler(logSink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	hub, err := startLocalHub(ctx, e, logger)
 	if err != nil {
@@ -113,6 +136,10 @@ func runWithStack(m *testing.M) (int, error) {
 	h = &harness{env: hub.env, apiURL: hub.apiURL, simURL: hub.simURL, sim: hub.sim, store: hub.st.store,
 		temporal: hub.st.temporal, cli: cli}
 	code := m.Run()
+	if leaked := secretsInLogs(); len(leaked) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: secrets appear in the hub's logs: %d of them\n", len(leaked))
+		code = 1
+	}
 	cancel()
 	if err := hub.wait(); err != nil && code == 0 {
 		fmt.Fprintln(os.Stderr, err)

@@ -72,6 +72,11 @@ func TestSyncProxy(t *testing.T) {
 		r := h.do(t, request{method: "GET", path: "/demo/env/ping"}.header("Authorization", "Basic "+basic))
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		require.NotContains(t, echoOf(t, r).Headers, "Authorization")
+
+		history := historyText(t, "tx:"+r.Header.Get("X-Correlation-ID"))
+		require.Contains(t, history, "/demo/env/ping", "the history is readable")
+		require.NotContains(t, history, demoSecret, "the client secret never reaches Temporal history")
+		require.NotContains(t, history, basic)
 	})
 
 	t.Run("another client cannot see the transaction", func(t *testing.T) {
@@ -79,6 +84,21 @@ func TestSyncProxy(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, r.Status)
 		require.Equal(t, "NOT_FOUND", r.errorCode(t))
 	})
+}
+
+// historyText is a workflow's whole history, payloads decoded, as text.
+func historyText(t *testing.T, workflowID string) string {
+	t.Helper()
+	iter := h.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
+	var b strings.Builder
+	for iter.HasNext() {
+		event, err := iter.Next()
+		require.NoError(t, err)
+		b.WriteString(event.String())
+	}
+	text := b.String()
+	// Payloads are JSON bytes; protobuf's text form escapes them, so unescape quotes for matching.
+	return strings.ReplaceAll(text, `\"`, `"`)
 }
 
 func TestAsyncProxyAndPoll(t *testing.T) {
