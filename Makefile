@@ -45,7 +45,7 @@ dev: tools build ## Run the whole stack locally (PostgreSQL, Temporal + Web UI, 
 
 .PHONY: test
 test: tools ## Unit and integration tests against a real PostgreSQL and Temporal dev server (-race)
-	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 .PHONY: lint
 lint: bin/workflowcheck ## go vet and workflowcheck (determinism of workflows/)
