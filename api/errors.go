@@ -44,6 +44,7 @@ type Error struct {
 	Code    string
 	Message string
 	Details map[string]any
+	Header  map[string]string // set on the answer (Allow, say)
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -72,6 +73,9 @@ func writeError(c *gin.Context, err error) {
 	e := toError(err)
 	if e.Status >= 500 && e.Code == CodeInternal {
 		logger(c).Error("Request failed", "error", err.Error())
+	}
+	for name, value := range e.Header {
+		c.Header(name, value)
 	}
 	c.AbortWithStatusJSON(e.Status, envelope{Error: e.Message, ErrorCode: e.Code, Details: e.Details})
 }

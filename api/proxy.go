@@ -44,9 +44,6 @@ func (s *Server) proxy(c *gin.Context) {
 	}
 	rt, err := s.resolveChannel(c.Request.Context(), client, c.Request.URL.Path, c.Request.Method)
 	if err != nil {
-		if e, ok := err.(*Error); ok && e.Status == http.StatusMethodNotAllowed {
-			c.Header("Allow", strings.Join(e.Details["allowed"].([]string), ", "))
-		}
 		writeError(c, err)
 		return
 	}
@@ -59,6 +56,13 @@ func (s *Server) proxy(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.startThrough(c, client, rt, forwardedRequest(c, body), "", async)
+}
+
+// startThrough runs req as a new transaction through the resolved channel rt; parentID links a
+// rerun to the transaction it repeats. The client's Idempotency-Key, when given, makes the
+// correlation id.
+func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req activities.Request, parentID string, async bool) {
 	correlationID, err := correlationID(client.ID, c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		writeError(c, err)
@@ -66,9 +70,10 @@ func (s *Server) proxy(c *gin.Context) {
 	}
 	s.runTransaction(c, workflows.ProxyInput{
 		CorrelationID: correlationID,
+		ParentID:      parentID,
 		ClientID:      client.ID,
 		Channel:       activities.ChannelFromRoute(rt.RouteRow, s.cfg.ForwardTimeout.Duration()),
-		Request:       forwardedRequest(c, body),
+		Request:       req,
 	}, async)
 }
 
@@ -82,7 +87,8 @@ func (s *Server) resolveChannel(ctx context.Context, client Client, path, method
 	rt, allowed := match(routes, path, method)
 	if rt == nil && len(allowed) > 0 {
 		return nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
-			Message: "method " + method + " is not allowed on this channel", Details: map[string]any{"allowed": allowed}}
+			Message: "method " + method + " is not allowed on this channel", Details: map[string]any{"allowed": allowed},
+			Header: map[string]string{"Allow": strings.Join(allowed, ", ")}}
 	}
 	if rt == nil {
 		return nil, newError(http.StatusNotFound, CodeNoChannel, "no channel matches "+method+" "+truncate(path, 200))

@@ -211,18 +211,7 @@ func (s *Server) rerun(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	correlationID, err := correlationID(client.ID, c.GetHeader("Idempotency-Key"))
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	s.runTransaction(c, workflows.ProxyInput{
-		CorrelationID: correlationID,
-		ParentID:      row.CorrelationID,
-		ClientID:      client.ID,
-		Channel:       activities.ChannelFromRoute(rt.RouteRow, s.cfg.ForwardTimeout.Duration()),
-		Request:       req,
-	}, async)
+	s.startThrough(c, client, rt, req, row.CorrelationID, async)
 }
 
 // originalRequest recovers the full request of a transaction: from its workflow's history
