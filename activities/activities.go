@@ -28,6 +28,7 @@ type Store interface {
 	InsertTransaction(ctx context.Context, t schema.TransactionRow) (schema.TransactionRow, bool, error)
 	UpdateTransaction(ctx context.Context, o schema.TransactionOutcome) error
 	GetRoute(ctx context.Context, channelID string) (schema.RouteRow, error)
+	InsertProviderAudit(ctx context.Context, r schema.ProviderAuditRow) error
 }
 
 // Doer sends HTTP requests; *http.Client satisfies it.
@@ -37,21 +38,23 @@ type Doer interface {
 
 // Activities carries the dependencies every activity needs. Register one value with the worker.
 type Activities struct {
-	Store  Store
-	HTTP   Doer
-	Config Config
+	Store     Store
+	HTTP      Doer
+	Providers ProviderSet
+	Config    Config
 }
 
 // New builds Activities with an HTTP client tuned for forwarding: no client-level timeout (each
 // call has its own deadline), no redirects followed (the client sees the upstream's answer), and
-// no retries (Temporal owns them).
-func New(store Store, cfg Config) *Activities {
+// no retries (Temporal owns them). providers may be nil where no operation runs.
+func New(store Store, providers ProviderSet, cfg Config) *Activities {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 0
 	transport.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
 	transport.IdleConnTimeout = 90 * time.Second
 	return &Activities{
-		Store: store,
+		Store:     store,
+		Providers: providers,
 		HTTP: &http.Client{
 			Transport:     transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

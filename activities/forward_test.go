@@ -23,7 +23,7 @@ func forwardEnv(t *testing.T, maxResponse int64) (*testsuite.TestActivityEnviron
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	acts := activities.New(nil, activities.Config{MaxUpstreamResponseBytes: maxResponse, MaxIdleConnsPerHost: 4})
+	acts := activities.New(nil, nil, activities.Config{MaxUpstreamResponseBytes: maxResponse, MaxIdleConnsPerHost: 4})
 	env.RegisterActivity(acts)
 	return env, acts
 }

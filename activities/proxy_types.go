@@ -121,3 +121,6 @@ type ForwardFailure struct {
 	Attempt  int32
 	Response *Response
 }
+
+// AttemptNumber is the attempt that got the answer.
+func (r ForwardResult) AttemptNumber() int32 { return r.Attempt }

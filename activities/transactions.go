@@ -1,18 +1,22 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"net/http"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 )
 
 // RecordStartInput is the transaction a workflow is about to process.
 type RecordStartInput struct {
 	CorrelationID string
+	Kind          string // schema.TxKindProxy (default) or schema.TxKindOperation
+	Operation     string
 	ParentID      string
 	WorkflowRunID string
 	ClientID      string
@@ -40,9 +44,11 @@ type RecordStartResult struct {
 // RecordStart writes the transaction row with status processing. Secrets in headers are
 // redacted and the body is capped at TRANSACTION_BODY_MAX_LENGTH.
 func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (RecordStartResult, error) {
-	body, truncated := capBody(in.Request.Body, a.Config.TransactionBodyMaxLength)
+	body, truncated := a.logBody(in.Kind, in.Request.Body)
 	row := schema.TransactionRow{
 		CorrelationID:        in.CorrelationID,
+		Kind:                 in.Kind,
+		Operation:            in.Operation,
 		ParentID:             nullString(in.ParentID),
 		WorkflowRunID:        in.WorkflowRunID,
 		ClientID:             in.ClientID,
@@ -77,6 +83,7 @@ func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (Reco
 // RecordOutcomeInput is a status change of a transaction, with its outcome when final.
 type RecordOutcomeInput struct {
 	CorrelationID  string
+	Kind           string
 	Status         string
 	Attempts       int
 	Response       *Response
@@ -93,7 +100,7 @@ func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) e
 	if in.Response != nil {
 		o.ResponseStatus = in.Response.StatusCode
 		o.ResponseHeaders = RedactHeaders(in.Response.Header)
-		o.ResponseBody, o.ResponseBodyTruncated = capBody(in.Response.Body, a.Config.TransactionBodyMaxLength)
+		o.ResponseBody, o.ResponseBodyTruncated = a.logBody(in.Kind, in.Response.Body)
 		o.ResponseBodySize = len(in.Response.Body)
 	}
 	return classify(a.Store.UpdateTransaction(ctx, o))
@@ -129,6 +136,18 @@ func RedactHeaders(h map[string][]string) schema.Headers {
 		out[canonical] = append([]string(nil), values...)
 	}
 	return out
+}
+
+// logBody is what the log keeps of a body: capped at TRANSACTION_BODY_MAX_LENGTH and, for
+// provider operations, with account and card numbers masked (the full answer stays with the
+// workflow's result while Temporal retains it). Masking reports the body as truncated.
+func (a *Activities) logBody(kind string, body []byte) ([]byte, bool) {
+	kept, truncated := capBody(body, a.Config.TransactionBodyMaxLength)
+	if kind == schema.TxKindOperation {
+		masked := []byte(provider.MaskDigits(string(kept)))
+		return masked, truncated || !bytes.Equal(masked, kept)
+	}
+	return kept, truncated
 }
 
 // capBody keeps at most limit bytes, never splitting a UTF-8 sequence of text bodies.

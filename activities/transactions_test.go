@@ -26,7 +26,7 @@ func recordEnv(t *testing.T, bodyCap int) (*testsuite.TestActivityEnvironment, *
 	t.Cleanup(func() { store.Close() })
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	acts := activities.New(store, activities.Config{TransactionBodyMaxLength: bodyCap, MaxUpstreamResponseBytes: 1 << 20})
+	acts := activities.New(store, nil, activities.Config{TransactionBodyMaxLength: bodyCap, MaxUpstreamResponseBytes: 1 << 20})
 	env.RegisterActivity(acts)
 	return env, acts, store
 }

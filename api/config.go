@@ -27,6 +27,8 @@ type Config struct {
 	// ForwardTimeout is how long a sync request waits before answering 202, and the default
 	// upstream timeout of channels without one.
 	ForwardTimeout activities.Seconds `envconfig:"MEDIATOR_FORWARD_TIMEOUT" default:"30"`
+	// IntegrationTimeout is how long a sync integration request waits before answering 202.
+	IntegrationTimeout time.Duration `envconfig:"INTEGRATION_TIMEOUT" default:"30s"`
 	// MaxRequestBodyBytes rejects larger request bodies with 413 before anything is stored.
 	MaxRequestBodyBytes int64 `envconfig:"MAX_REQUEST_BODY_BYTES" default:"1048576"`
 	// ConfigCacheTTL is how long clients and channels are cached between database reads.
@@ -53,6 +55,9 @@ func (c Config) Validate() error {
 	}
 	if c.ForwardTimeout.Duration() <= 0 {
 		return fmt.Errorf("MEDIATOR_FORWARD_TIMEOUT must be positive")
+	}
+	if c.IntegrationTimeout <= 0 {
+		return fmt.Errorf("INTEGRATION_TIMEOUT must be positive")
 	}
 	return nil
 }

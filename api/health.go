@@ -29,9 +29,6 @@ func (s *Server) ready(c *gin.Context) {
 		"postgres": s.store.Ping,
 		"temporal": func(ctx context.Context) error { _, err := s.temporal.CheckHealth(ctx, nil); return err },
 	}
-	for name, check := range s.readiness {
-		checks[name] = check
-	}
 	results := make(map[string]checkResult, len(checks))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -59,8 +56,9 @@ func (s *Server) ready(c *gin.Context) {
 		sort.Strings(failed)
 		logger(c).Warn("Not ready", "failed", failed)
 		c.JSON(http.StatusServiceUnavailable, envelope{Error: "not ready: " + strings.Join(failed, ", "),
-			ErrorCode: CodeUnavailable, Details: map[string]any{"checks": results}})
+			ErrorCode: CodeUnavailable, Details: map[string]any{"checks": results, "providers": s.providers.Breakers()}})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": results})
+	// A provider whose breaker is open does not make the hub unready; it is shown, not failed.
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": results, "providers": s.providers.Breakers()})
 }

@@ -115,7 +115,7 @@ func TestIPAllowed(t *testing.T) {
 }
 
 func TestConfigRejectsPureESB(t *testing.T) {
-	cfg := Config{MediatorMode: ModePureESB, MaxRequestBodyBytes: 1, ForwardTimeout: 1}
+	cfg := Config{MediatorMode: ModePureESB, MaxRequestBodyBytes: 1, ForwardTimeout: 1, IntegrationTimeout: 1}
 	err := cfg.Validate()
 	require.ErrorContains(t, err, "MEDIATOR_MODE=pure_esb")
 	cfg.MediatorMode = "turbo"

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -244,31 +245,54 @@ func withoutHubParams(raw string) string {
 // runTransaction starts (or joins) the transaction's workflow and answers: at once with 202 in
 // async mode, otherwise with the outcome, or 202 when it takes longer than the forward timeout.
 func (s *Server) runTransaction(c *gin.Context, in workflows.ProxyInput, async bool) {
-	c.Header("X-Correlation-ID", in.CorrelationID)
-	run, err := s.startTransaction(c.Request.Context(), in)
+	s.runWorkflow(c, workflowStart{
+		id: workflows.ProxyWorkflowID(in.CorrelationID), correlationID: in.CorrelationID,
+		taskQueue: workflows.TaskQueueProxy, workflowType: workflows.WorkflowProxyTransaction, input: in,
+	}, async, s.cfg.ForwardTimeout.Duration(), func(ctx context.Context, run client.WorkflowRun) error {
+		var res workflows.ProxyResult
+		if err := run.Get(ctx, &res); err != nil {
+			return err
+		}
+		writeProxyResult(c, res)
+		return nil
+	})
+}
+
+// workflowStart is a workflow the API starts for a request.
+type workflowStart struct {
+	id, correlationID       string
+	taskQueue, workflowType string
+	input                   any
+}
+
+// runWorkflow starts (or joins) a request's workflow and answers: at once with 202 in async
+// mode; otherwise with what write makes of the result, or 202 when the result takes longer
+// than wait. The work goes on either way.
+func (s *Server) runWorkflow(c *gin.Context, w workflowStart, async bool, wait time.Duration,
+	write func(ctx context.Context, run client.WorkflowRun) error) {
+	c.Header("X-Correlation-ID", w.correlationID)
+	run, err := s.startWorkflow(c.Request.Context(), w)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	if async {
-		writeAccepted(c, in.CorrelationID, schema.TxPending)
+		writeAccepted(c, w.correlationID, schema.TxPending)
 		return
 	}
-	waitCtx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.ForwardTimeout.Duration())
+	waitCtx, cancel := context.WithTimeout(c.Request.Context(), wait)
 	defer cancel()
-	var res workflows.ProxyResult
-	err = run.Get(waitCtx, &res)
+	err = write(waitCtx, run)
 	switch {
 	case err == nil:
-		writeProxyResult(c, res)
 	case c.Request.Context().Err() != nil:
-		logger(c).Info("Client left before the transaction finished; it carries on", "correlation_id", in.CorrelationID)
+		logger(c).Info("Client left before the work finished; it carries on", "correlation_id", w.correlationID)
 	case waitExpired(waitCtx, err):
-		writeAccepted(c, in.CorrelationID, schema.TxProcessing)
+		writeAccepted(c, w.correlationID, schema.TxProcessing)
 	default:
-		logger(c).Error("Transaction workflow failed", "correlation_id", in.CorrelationID, "error", err.Error())
+		logger(c).Error("Workflow failed", "workflow_id", w.id, "error", err.Error())
 		writeError(c, &Error{Status: http.StatusBadGateway, Code: CodeTransactionFailed,
-			Message: "the transaction could not be completed", Details: map[string]any{"correlation_id": in.CorrelationID}})
+			Message: "the request could not be completed", Details: map[string]any{"correlation_id": w.correlationID}})
 	}
 }
 
@@ -279,21 +303,20 @@ func waitExpired(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)
 }
 
-// startTransaction starts the workflow eagerly (its first task runs in this process). A
-// correlation id already used returns the existing run: a repeat never forwards twice. The
-// workflow sets its own search attributes (see workflows.ProxyTransaction).
-func (s *Server) startTransaction(ctx context.Context, in workflows.ProxyInput) (client.WorkflowRun, error) {
-	id := workflows.ProxyWorkflowID(in.CorrelationID)
+// startWorkflow starts the workflow eagerly (its first task runs in this process). An ID
+// already used returns the existing run: a repeat never does the work twice. Workflows set
+// their own search attributes.
+func (s *Server) startWorkflow(ctx context.Context, w workflowStart) (client.WorkflowRun, error) {
 	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       id,
-		TaskQueue:                workflows.TaskQueueProxy,
+		ID:                       w.id,
+		TaskQueue:                w.taskQueue,
 		EnableEagerStart:         true,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.WorkflowProxyTransaction, in)
+	}, w.workflowType, w.input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return s.temporal.GetWorkflow(ctx, id, ""), nil
+		return s.temporal.GetWorkflow(ctx, w.id, ""), nil
 	}
 	return run, err
 }

@@ -16,10 +16,19 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/mocks"
 
+	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/api/apitest"
 	"github.com/switchyard-hub/switchyard/schema"
 )
+
+// noProviders is a provider stack with no issuers.
+type noProviders struct{}
+
+func (noProviders) Caller(issuer string) (provider.Caller, error) {
+	return nil, errors.New("no " + issuer)
+}
+func (noProviders) Breakers() map[string]string { return map[string]string{} }
 
 // brokenStore fails its health check.
 type brokenStore struct{ *schema.Store }
@@ -29,10 +38,10 @@ func (brokenStore) Ping(context.Context) error { return errors.New("connection r
 func newTestServer(t *testing.T, store api.Store, temporal *mocks.Client) *api.Server {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	s, err := api.New(api.Config{MediatorMode: api.ModeHybrid, ForwardTimeout: 1e9, MaxRequestBodyBytes: 1 << 10,
+	s, err := api.New(api.Config{MediatorMode: api.ModeHybrid, ForwardTimeout: 1e9, IntegrationTimeout: time.Second, MaxRequestBodyBytes: 1 << 10,
 		ConfigCacheTTL: time.Minute, AdminToken: "t"},
 		api.Deps{Store: store, Temporal: temporal, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Registry: reg, Gatherer: reg})
+			Registry: reg, Gatherer: reg, Providers: noProviders{}})
 	require.NoError(t, err)
 	return s
 }

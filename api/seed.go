@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 )
 
@@ -208,11 +209,16 @@ func demoRecords(cfg SeedConfig) ([]ClientSpec, []MediatorSpec, []ChannelSpec) {
 	echo := cfg.MediatorPrefix + ":echo"
 	down := cfg.MediatorPrefix + ":down"
 	upstream := strings.TrimRight(cfg.UpstreamURL, "/")
+	var every []string
+	for _, op := range provider.Catalogue {
+		every = append(every, op.Permission)
+	}
 	clients := []ClientSpec{
 		{ClientID: s(cfg.ClientPrefix + "-integrator"), Name: s("Demo Integrator"), ClientSecret: s("demo-secret"),
-			AllowedIPs: list(), Roles: list("integrator"), IsActive: b(true)},
+			AllowedIPs: list(), Roles: list("integrator"), Permissions: list(every...), IsActive: b(true)},
 		{ClientID: s(cfg.ClientPrefix + "-partner"), Name: s("Demo Partner"), ClientSecret: s("partner-secret"),
-			AllowedIPs: list(), Roles: list("partner"), RateLimitPerMinute: n(120), IsActive: b(true)},
+			AllowedIPs: list(), Roles: list("partner"), Permissions: list(provider.OpAccountBalance, provider.OpSendSMS),
+			RateLimitPerMinute: n(120), IsActive: b(true)},
 	}
 	mediators := []MediatorSpec{
 		{URN: s(echo), Name: s("Demo Echo Mediator"), Version: s("1.0.0"), EndpointURL: s(upstream), IsOnline: b(true)},

@@ -2,16 +2,19 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-playground/validator/v10"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 )
 
@@ -32,6 +35,7 @@ type Store interface {
 	ListChannels(ctx context.Context, page schema.Page) ([]schema.ChannelRow, error)
 	UpdateChannel(ctx context.Context, id string, change func(*schema.ChannelRow) error) (schema.ChannelRow, error)
 	GetTransaction(ctx context.Context, id string) (schema.TransactionRow, error)
+	SimExport(ctx context.Context, report string, limit int, emit func([]string) error) error
 	ListTransactions(ctx context.Context, f schema.TransactionFilter, page schema.Page) ([]schema.TransactionRow, error)
 }
 
@@ -43,8 +47,8 @@ type Deps struct {
 	// Registry receives the HTTP metrics; Gatherer serves /metrics (usually the same registry).
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
-	// Readiness adds named checks to /ready (the worker's, say); optional.
-	Readiness map[string]func(context.Context) error
+	// Providers is the provider stack of this process (its breakers show in /ready).
+	Providers Providers
 }
 
 // Server is the Gin application.
@@ -58,7 +62,8 @@ type Server struct {
 	routes    *routeCache
 	limiter   *rateLimiter
 	engine    *gin.Engine
-	readiness map[string]func(context.Context) error
+	providers Providers
+	validate  *validator.Validate
 }
 
 // New builds the router. It fails on invalid config (MEDIATOR_MODE=pure_esb, say).
@@ -82,7 +87,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		auth:      newClientAuth(deps.Store, cfg.ConfigCacheTTL),
 		routes:    newRouteCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
 		limiter:   newRateLimiter(),
-		readiness: deps.Readiness,
+		providers: deps.Providers,
+		validate:  provider.NewValidator(),
+	}
+	if s.providers == nil {
+		return nil, errors.New("api: Deps.Providers is required")
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -104,6 +113,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	admin := r.Group("/api/v1/admin", adminAuth(cfg.AdminToken))
 	s.registerAdmin(admin)
+
+	s.registerIntegration(r.Group(IntegrationBase, s.requireClient))
 
 	tx := r.Group("/transactions", s.requireClient)
 	for _, p := range []string{"/:id", "/:id/"} {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -20,22 +21,26 @@ import (
 
 // transactionView is a transaction as clients and operators read it.
 type transactionView struct {
-	CorrelationID  string        `json:"correlation_id"`
-	ParentID       string        `json:"parent_id,omitempty"`
-	Status         string        `json:"status"`
-	ClientID       string        `json:"client_id"`
-	Channel        string        `json:"channel,omitempty"`
-	Method         string        `json:"method,omitempty"`
-	Path           string        `json:"path,omitempty"`
-	Attempts       int           `json:"attempts"`
-	Response       *responseView `json:"response,omitempty"`
-	Error          string        `json:"error,omitempty"`
-	ErrorCode      string        `json:"error_code,omitempty"`
-	ResolutionNote string        `json:"resolution_note,omitempty"`
-	CreatedAt      *time.Time    `json:"created_at,omitempty"`
-	UpdatedAt      *time.Time    `json:"updated_at,omitempty"`
-	CompletedAt    *time.Time    `json:"completed_at,omitempty"`
-	StatusURL      string        `json:"status_url"`
+	CorrelationID string        `json:"correlation_id"`
+	Kind          string        `json:"kind"`
+	Operation     string        `json:"operation,omitempty"`
+	ParentID      string        `json:"parent_id,omitempty"`
+	Status        string        `json:"status"`
+	ClientID      string        `json:"client_id"`
+	Channel       string        `json:"channel,omitempty"`
+	Method        string        `json:"method,omitempty"`
+	Path          string        `json:"path,omitempty"`
+	Attempts      int           `json:"attempts"`
+	Response      *responseView `json:"response,omitempty"`
+	// Result is a successful operation's typed response.
+	Result         json.RawMessage `json:"result,omitempty"`
+	Error          string          `json:"error,omitempty"`
+	ErrorCode      string          `json:"error_code,omitempty"`
+	ResolutionNote string          `json:"resolution_note,omitempty"`
+	CreatedAt      *time.Time      `json:"created_at,omitempty"`
+	UpdatedAt      *time.Time      `json:"updated_at,omitempty"`
+	CompletedAt    *time.Time      `json:"completed_at,omitempty"`
+	StatusURL      string          `json:"status_url"`
 }
 
 // responseView is an upstream answer. Bodies that are not UTF-8 text are base64-encoded.
@@ -63,6 +68,8 @@ func newResponseView(status int, headers map[string][]string, body []byte, trunc
 func newTransactionView(row schema.TransactionRow) transactionView {
 	v := transactionView{
 		CorrelationID:  row.CorrelationID,
+		Kind:           row.Kind,
+		Operation:      row.Operation,
 		ParentID:       row.ParentID.String,
 		Status:         row.Status,
 		ClientID:       row.ClientID,
@@ -110,6 +117,10 @@ func (s *Server) transactionStatus(c *gin.Context) {
 	if schema.TxFinal(row.Status) && row.ResponseBodyTruncated {
 		s.fillFullResponse(c.Request.Context(), &view)
 	}
+	if view.Kind == schema.TxKindOperation && view.Status == schema.TxSuccessful && view.Response != nil &&
+		!view.Response.BodyTruncated && json.Valid([]byte(view.Response.Body)) {
+		view.Result = json.RawMessage(view.Response.Body)
+	}
 	writeData(c, http.StatusOK, view)
 }
 
@@ -130,49 +141,71 @@ func (s *Server) ownTransaction(ctx context.Context, client Client, id string) (
 	return row, nil
 }
 
-// pendingTransaction reads a transaction that Temporal knows and the log does not yet (its
-// first write lands within milliseconds of the start). Ownership is read from the workflow's
-// input, since search attributes are only written once the transaction waits or finishes.
+// pendingTransaction reads a transaction or operation that Temporal knows and the log does not
+// yet (its first write lands within milliseconds of the start). Ownership is read from the
+// workflow's input, since search attributes are only written once the work waits or finishes.
 func (s *Server) pendingTransaction(ctx context.Context, client Client, id string) (transactionView, error) {
-	in, err := s.startInput(ctx, id, "")
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return transactionView{}, errNoTransaction
+	for _, w := range []struct{ id, kind string }{
+		{workflows.ProxyWorkflowID(id), schema.TxKindProxy},
+		{workflows.OperationWorkflowID(id), schema.TxKindOperation},
+	} {
+		var in startedInput
+		err := s.startInput(ctx, w.id, "", &in)
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			continue
+		}
+		if err != nil {
+			return transactionView{}, err
+		}
+		if in.ClientID != client.ID {
+			return transactionView{}, errNoTransaction
+		}
+		return transactionView{CorrelationID: id, Kind: w.kind, Operation: in.Operation, Status: schema.TxPending,
+			ClientID: in.ClientID, Channel: in.Channel.Name, Method: in.Request.Method, Path: in.Request.Path,
+			StatusURL: statusURL(id)}, nil
 	}
-	if err != nil {
-		return transactionView{}, err
-	}
-	if in.ClientID != client.ID {
-		return transactionView{}, errNoTransaction
-	}
-	return transactionView{CorrelationID: id, Status: schema.TxPending, ClientID: in.ClientID,
-		Channel: in.Channel.Name, Method: in.Request.Method, Path: in.Request.Path, StatusURL: statusURL(id)}, nil
+	return transactionView{}, errNoTransaction
 }
 
-// startInput reads a transaction workflow's input from the first event of its history.
-func (s *Server) startInput(ctx context.Context, id, runID string) (workflows.ProxyInput, error) {
-	var in workflows.ProxyInput
-	iter := s.temporal.GetWorkflowHistory(ctx, workflows.ProxyWorkflowID(id), runID, false,
-		enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+// startedInput is what the status endpoint reads of either workflow's input.
+type startedInput struct {
+	ClientID  string
+	Operation string
+	Channel   struct{ Name string }
+	Request   struct{ Method, Path string }
+}
+
+// startInput decodes a workflow's input from the first event of its history into out.
+func (s *Server) startInput(ctx context.Context, workflowID, runID string, out any) error {
+	iter := s.temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !iter.HasNext() {
-		return in, serviceerror.NewNotFound("no history")
+		return serviceerror.NewNotFound("no history")
 	}
 	event, err := iter.Next()
 	if err != nil {
-		return in, err
+		return err
 	}
 	attrs := event.GetWorkflowExecutionStartedEventAttributes()
 	if attrs == nil {
-		return in, serviceerror.NewNotFound("no start event")
+		return serviceerror.NewNotFound("no start event")
 	}
-	return in, s.converter.FromPayloads(attrs.GetInput(), &in)
+	return s.converter.FromPayloads(attrs.GetInput(), out)
 }
 
-// fillFullResponse replaces a capped body by the full one from the workflow's result, while
-// Temporal still holds it.
+// fillFullResponse replaces a capped (or masked) body by the full one from the workflow's
+// result, while Temporal still holds it.
 func (s *Server) fillFullResponse(ctx context.Context, view *transactionView) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	if view.Kind == schema.TxKindOperation {
+		var res workflows.OperationResult
+		if err := s.temporal.GetWorkflow(ctx, workflows.OperationWorkflowID(view.CorrelationID), "").Get(ctx, &res); err == nil &&
+			len(res.Body) > 0 {
+			view.Response = newResponseView(res.HTTPStatus, view.Response.Headers, res.Body, false)
+		}
+		return
+	}
 	var res workflows.ProxyResult
 	if err := s.temporal.GetWorkflow(ctx, workflows.ProxyWorkflowID(view.CorrelationID), "").Get(ctx, &res); err != nil {
 		return
@@ -189,6 +222,11 @@ func (s *Server) rerun(c *gin.Context) {
 	row, err := s.ownTransaction(c.Request.Context(), client, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
+		return
+	}
+	if row.Kind != schema.TxKindProxy {
+		writeError(c, newError(http.StatusConflict, CodeConflict,
+			"only proxied transactions can be rerun: call the integration route again"))
 		return
 	}
 	if !schema.TxFinal(row.Status) {
@@ -217,7 +255,8 @@ func (s *Server) rerun(c *gin.Context) {
 // originalRequest recovers the full request of a transaction: from its workflow's history
 // while Temporal keeps it, else from the log when the body there is complete.
 func (s *Server) originalRequest(ctx context.Context, row schema.TransactionRow) (activities.Request, error) {
-	in, err := s.startInput(ctx, row.CorrelationID, row.WorkflowRunID)
+	var in workflows.ProxyInput
+	err := s.startInput(ctx, workflows.ProxyWorkflowID(row.CorrelationID), row.WorkflowRunID, &in)
 	var notFound *serviceerror.NotFound
 	switch {
 	case err == nil:

@@ -10,6 +10,12 @@ import (
 	"time"
 )
 
+// Transaction kinds: a proxied request, or a typed provider operation.
+const (
+	TxKindProxy     = "proxy"
+	TxKindOperation = "operation"
+)
+
 // Transaction statuses, as clients and operators see them.
 const (
 	TxPending    = "pending"
@@ -53,6 +59,8 @@ func (h *Headers) Scan(src any) error {
 // TransactionRow is the log of one proxied request.
 type TransactionRow struct {
 	CorrelationID         string         `db:"correlation_id"`
+	Kind                  string         `db:"kind"`
+	Operation             string         `db:"operation"`
 	ParentID              sql.NullString `db:"parent_id"`
 	WorkflowRunID         string         `db:"workflow_run_id"`
 	ClientID              string         `db:"client_id"`
@@ -81,7 +89,7 @@ type TransactionRow struct {
 	CompletedAt           sql.NullTime   `db:"completed_at"`
 }
 
-const transactionColumns = `correlation_id, parent_id, workflow_run_id, client_id, channel_id, channel_name,
+const transactionColumns = `correlation_id, kind, operation, parent_id, workflow_run_id, client_id, channel_id, channel_name,
 	method, path, query, request_headers, request_body, request_body_size, request_body_truncated,
 	response_status, response_headers, response_body, response_body_size, response_body_truncated,
 	status, attempts, error, error_code, resolution_note, is_demo, created_at, updated_at, completed_at`
@@ -89,14 +97,17 @@ const transactionColumns = `correlation_id, parent_id, workflow_run_id, client_i
 // InsertTransaction records a new transaction. When the correlation id is already recorded it
 // writes nothing and returns the existing row with inserted=false.
 func (s *Store) InsertTransaction(ctx context.Context, t TransactionRow) (row TransactionRow, inserted bool, err error) {
-	err = s.db.GetContext(ctx, &row, `INSERT INTO transactions (correlation_id, parent_id, workflow_run_id,
-		client_id, channel_id, channel_name, method, path, query, request_headers, request_body, request_body_size,
-		request_body_truncated, status, attempts, is_demo, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, COALESCE($17, now()))
+	if t.Kind == "" {
+		t.Kind = TxKindProxy
+	}
+	err = s.db.GetContext(ctx, &row, `INSERT INTO transactions (correlation_id, kind, operation, parent_id,
+		workflow_run_id, client_id, channel_id, channel_name, method, path, query, request_headers, request_body,
+		request_body_size, request_body_truncated, status, attempts, is_demo, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, COALESCE($19, now()))
 		ON CONFLICT (correlation_id) DO NOTHING RETURNING `+transactionColumns,
-		t.CorrelationID, t.ParentID, t.WorkflowRunID, t.ClientID, t.ChannelID, t.ChannelName, t.Method, t.Path,
-		t.Query, t.RequestHeaders, t.RequestBody, t.RequestBodySize, t.RequestBodyTruncated, t.Status, t.Attempts,
-		t.IsDemo, nullTime(t.CreatedAt))
+		t.CorrelationID, t.Kind, t.Operation, t.ParentID, t.WorkflowRunID, t.ClientID, t.ChannelID, t.ChannelName,
+		t.Method, t.Path, t.Query, t.RequestHeaders, t.RequestBody, t.RequestBodySize, t.RequestBodyTruncated,
+		t.Status, t.Attempts, t.IsDemo, nullTime(t.CreatedAt))
 	if errors.Is(err, sql.ErrNoRows) {
 		row, err = s.GetTransaction(ctx, t.CorrelationID)
 		return row, false, err
@@ -160,9 +171,11 @@ func (s *Store) GetTransaction(ctx context.Context, correlationID string) (Trans
 
 // TransactionFilter narrows a transaction listing; empty fields match everything.
 type TransactionFilter struct {
-	ClientID string
-	Status   string
-	ParentID string
+	ClientID  string
+	Status    string
+	ParentID  string
+	Kind      string
+	Operation string
 }
 
 // ListTransactions pages through transactions, newest first.
@@ -170,9 +183,9 @@ func (s *Store) ListTransactions(ctx context.Context, f TransactionFilter, page 
 	out := []TransactionRow{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+transactionColumns+` FROM transactions
 		WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR status = $2)
-		AND ($3 = '' OR parent_id = NULLIF($3, '')::uuid)
-		ORDER BY created_at DESC, correlation_id LIMIT $4 OFFSET $5`,
-		f.ClientID, f.Status, f.ParentID, page.Limit, page.Offset)
+		AND ($3 = '' OR parent_id = NULLIF($3, '')::uuid) AND ($4 = '' OR kind = $4) AND ($5 = '' OR operation = $5)
+		ORDER BY created_at DESC, correlation_id LIMIT $6 OFFSET $7`,
+		f.ClientID, f.Status, f.ParentID, f.Kind, f.Operation, page.Limit, page.Offset)
 	return out, translate(err, "listing transactions")
 }
 

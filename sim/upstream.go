@@ -24,6 +24,8 @@ type UpstreamConfig struct {
 	FailureRatio float64 `envconfig:"SIM_FAILURE_RATIO" default:"0"`
 	// FailureStatus is the status of injected failures.
 	FailureStatus int `envconfig:"SIM_FAILURE_STATUS" default:"503"`
+	// OAuthTokenTTL is the lifetime of the access tokens the OAuth2 simulator issues.
+	OAuthTokenTTL time.Duration `envconfig:"SIM_OAUTH_TOKEN_TTL" default:"1h"`
 }
 
 // Per-request controls, as headers (the hub forwards the client's headers, so a client can

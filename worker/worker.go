@@ -3,6 +3,9 @@
 package worker
 
 import (
+	"fmt"
+	"slices"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -22,28 +25,42 @@ type Config struct {
 	MaxConcurrentWorkflowTasks int `envconfig:"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS" default:"200"`
 	// StopTimeout is how long a stopping worker lets running activities finish.
 	StopTimeout Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s"`
+	// TaskQueues are the queues a `switchyard worker` process serves.
+	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration"`
 }
 
-// NewProxy builds the worker of the proxy task queue: the ProxyTransaction workflow and the
-// activities it runs. The API runs one (so its starts can be eager); standalone workers run
-// more for retries, async work and scale-out.
-func NewProxy(c client.Client, acts *activities.Activities, cfg Config) sdkworker.Worker {
-	w := sdkworker.New(c, workflows.TaskQueueProxy, sdkworker.Options{
-		MaxConcurrentActivityExecutionSize:      cfg.MaxConcurrentActivities,
-		MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentLocalActivities,
-		MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflowTasks,
-		WorkerStopTimeout:                       cfg.StopTimeout.Duration(),
-	})
-	Register(w, acts)
-	return w
+// Queues lists every task queue and what runs on it.
+var Queues = []string{workflows.TaskQueueProxy, workflows.TaskQueueIntegration}
+
+// New builds one worker per task queue in queues, each with every workflow and activity
+// registered (a queue only ever receives its own). The API runs them for eager starts;
+// standalone workers run more for retries, async work and scale-out.
+func New(c client.Client, queues []string, acts *activities.Activities, cfg Config) ([]sdkworker.Worker, error) {
+	var out []sdkworker.Worker
+	for _, q := range queues {
+		if !slices.Contains(Queues, q) {
+			return nil, fmt.Errorf("WORKER_TASK_QUEUES: unknown task queue %q (have %v)", q, Queues)
+		}
+		w := sdkworker.New(c, q, sdkworker.Options{
+			MaxConcurrentActivityExecutionSize:      cfg.MaxConcurrentActivities,
+			MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentLocalActivities,
+			MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflowTasks,
+			WorkerStopTimeout:                       cfg.StopTimeout.Duration(),
+		})
+		Register(w, acts)
+		out = append(out, w)
+	}
+	return out, nil
 }
 
-// Register adds the proxy workflow and activities to any registry (a worker or a test environment).
+// Register adds Switchyard's workflows and activities to any registry (a worker or a test environment).
 func Register(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 	RegisterActivityWithOptions(any, activity.RegisterOptions)
 }, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.ProxyTransaction,
 		workflow.RegisterOptions{Name: workflows.WorkflowProxyTransaction})
+	r.RegisterWorkflowWithOptions(workflows.ProviderOperation,
+		workflow.RegisterOptions{Name: workflows.WorkflowProviderOperation})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }

@@ -11,11 +11,14 @@ import (
 const (
 	// TaskQueueProxy carries proxied transactions. The API runs a worker on it for eager start.
 	TaskQueueProxy = "proxy"
+	// TaskQueueIntegration carries provider operations; the API runs a worker on it too.
+	TaskQueueIntegration = "integration"
 )
 
 // Workflow type names, as registered and as shown in the Web UI.
 const (
-	WorkflowProxyTransaction = "ProxyTransaction"
+	WorkflowProxyTransaction  = "ProxyTransaction"
+	WorkflowProviderOperation = "ProviderOperation"
 )
 
 // Operator signals of the escalation contract.
@@ -48,8 +51,12 @@ func SearchAttributeKeys() []temporal.SearchAttributeKey {
 
 // Kinds: the value of SwitchyardKind per family of workflows.
 const (
-	KindProxy = "proxy"
+	KindProxy     = "proxy"
+	KindOperation = "operation"
 )
+
+// OperationWorkflowID is the workflow ID of the provider operation with this correlation id.
+func OperationWorkflowID(correlationID string) string { return "op:" + correlationID }
 
 // ProxyWorkflowID is the workflow ID of the transaction with this correlation id.
 func ProxyWorkflowID(correlationID string) string { return "tx:" + correlationID }

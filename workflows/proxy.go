@@ -74,11 +74,10 @@ type proxyTx struct {
 
 // outcome is the state of the forward after one or more attempts.
 type outcome struct {
-	response   *activities.Response // the upstream's answer (a result, or the last 502/503/504)
-	errType    string               // activity error type; empty when response is final
-	errMsg     string
-	retryAfter time.Duration
-	attempts   int
+	response *activities.Response // the upstream's answer (a result, or the last 502/503/504)
+	errType  string               // activity error type; empty when response is final
+	errMsg   string
+	attempts int
 }
 
 func (o outcome) failed() bool { return o.errType != "" }
@@ -139,7 +138,7 @@ func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
 		case SignalRetry:
 			wf.reloadChannel(ctx)
 			wf.setStatus(ctx, schema.TxProcessing, out)
-			out = wf.retryForward(ctx, out.attempts, wf.channel.Retry.MaxAttempts, wf.channel.Retry.InitialInterval)
+			out = wf.retryForward(ctx, out.attempts)
 		case SignalResolve:
 			wf.logger.Info("Transaction resolved by an operator", "by", sig.By)
 			return wf.finish(ctx, schema.TxResolved, out, sig.Note)
@@ -159,59 +158,39 @@ func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
 	return wf.finish(ctx, status, out, "")
 }
 
-// firstForward makes the first attempt as a local activity (no task-queue hop), then hands a
-// retryable failure to the regular activity with the rest of the retry budget.
-func (wf *proxyTx) firstForward(ctx workflow.Context) outcome {
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: wf.channel.Timeout + forwardGrace,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-	})
-	var res activities.ForwardResult
-	err := workflow.ExecuteLocalActivity(lctx, a.Forward, wf.forwardInput()).Get(ctx, &res)
-	if err == nil {
-		return outcome{response: &res.Response, attempts: 1}
+// plan is how the transaction's forwards are attempted under its channel's rules.
+func (wf *proxyTx) plan() attemptPlan {
+	method := wf.in.Request.Method
+	return attemptPlan{
+		timeout:      wf.channel.Timeout + forwardGrace,
+		retry:        wf.channel.Retry,
+		nonRetryable: wf.channel.NonRetryableErrorTypes(method),
+		mayRetry:     func(errType string) bool { return wf.channel.MayRetry(method, errType) },
 	}
-	out := failedOutcome(err, 0, 1)
-	retry := wf.channel.Retry
-	if retry.MaxAttempts <= 1 || !wf.channel.MayRetry(wf.in.Request.Method, out.errType) {
-		return out
-	}
-	wf.setStatus(ctx, schema.TxProcessing, out)
-	delay := out.retryAfter
-	if delay <= 0 {
-		delay = retry.InitialInterval
-	}
-	if err := workflow.Sleep(ctx, delay); err != nil {
-		return out
-	}
-	// The sleep above was the first backoff step, so the activity's own policy starts one step on.
-	next := time.Duration(float64(retry.InitialInterval) * retry.BackoffCoefficient)
-	if retry.MaxInterval > 0 {
-		next = min(next, retry.MaxInterval)
-	}
-	return wf.retryForward(ctx, 1, retry.MaxAttempts-1, next)
 }
 
-// retryForward runs the forward as a regular activity with up to attempts tries; before is the
-// number of attempts already made.
-func (wf *proxyTx) retryForward(ctx workflow.Context, before, attempts int, initial time.Duration) outcome {
-	retry := wf.channel.Retry
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: wf.channel.Timeout + forwardGrace,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        max(initial, time.Millisecond),
-			BackoffCoefficient:     retry.BackoffCoefficient,
-			MaximumInterval:        retry.MaxInterval,
-			MaximumAttempts:        int32(attempts),
-			NonRetryableErrorTypes: wf.channel.NonRetryableErrorTypes(wf.in.Request.Method),
-		},
-	})
+// firstForward forwards with the channel's whole retry budget.
+func (wf *proxyTx) firstForward(ctx workflow.Context) outcome {
 	var res activities.ForwardResult
-	err := workflow.ExecuteActivity(actx, a.Forward, wf.forwardInput()).Get(ctx, &res)
-	if err == nil {
-		return outcome{response: &res.Response, attempts: before + int(res.Attempt)}
+	n, err := wf.plan().run(ctx, a.Forward, wf.forwardInput(), &res, func(err error) {
+		wf.setStatus(ctx, schema.TxProcessing, failedOutcome(err, 1))
+	})
+	if err != nil {
+		return failedOutcome(err, n)
 	}
-	return failedOutcome(err, before, attempts)
+	return outcome{response: &res.Response, attempts: n}
+}
+
+// retryForward forwards again with a fresh budget (an operator's retry); before attempts were
+// made already.
+func (wf *proxyTx) retryForward(ctx workflow.Context, before int) outcome {
+	var res activities.ForwardResult
+	n, err := wf.plan().retryN(ctx, a.Forward, wf.forwardInput(), &res, wf.channel.Retry.MaxAttempts,
+		wf.channel.Retry.InitialInterval)
+	if err != nil {
+		return failedOutcome(err, before+n)
+	}
+	return outcome{response: &res.Response, attempts: before + n}
 }
 
 func (wf *proxyTx) forwardInput() activities.ForwardInput {
@@ -223,25 +202,19 @@ func (wf *proxyTx) forwardInput() activities.ForwardInput {
 	}
 }
 
-// failedOutcome reads a forward's error: its type, the upstream's answer and the attempt it
-// failed on travel in the application error. before is the number of attempts made earlier;
-// budget is how many this activity had, counted as used when the error does not say (a
-// start-to-close timeout, say).
-func failedOutcome(err error, before, budget int) outcome {
-	out := outcome{errType: activities.ErrTypeUpstreamFailed, errMsg: err.Error(), attempts: before + budget}
+// failedOutcome reads a failed forward: its type and message, and for a 502/503/504 the
+// upstream's answer, which travels in the error's details.
+func failedOutcome(err error, attempts int) outcome {
+	out := outcome{errType: activities.ErrTypeUpstreamFailed, errMsg: err.Error(), attempts: attempts}
 	var appErr *temporal.ApplicationError
-	var timeoutErr *temporal.TimeoutError
-	switch {
+	switch errType, _ := errorInfo(err); {
 	case errors.As(err, &appErr):
-		out.errType, out.errMsg, out.retryAfter = appErr.Type(), appErr.Message(), appErr.NextRetryDelay()
+		out.errType, out.errMsg = appErr.Type(), appErr.Message()
 		var failure activities.ForwardFailure
 		if appErr.HasDetails() && appErr.Details(&failure) == nil {
 			out.response = failure.Response
-			if failure.Attempt > 0 {
-				out.attempts = before + int(failure.Attempt)
-			}
 		}
-	case errors.As(err, &timeoutErr):
+	case errType == errTypeActivityTimeout:
 		out.errType, out.errMsg = activities.ErrTypeUpstreamTimeout, "upstream did not answer in time"
 	}
 	return out

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
@@ -23,10 +24,11 @@ import (
 
 // stack is a process's connections: PostgreSQL, Temporal and the metrics registry.
 type stack struct {
-	store    *schema.Store
-	temporal client.Client
-	registry *prometheus.Registry
-	closers  []func()
+	store     *schema.Store
+	temporal  client.Client
+	registry  *prometheus.Registry
+	providers *provider.Set
+	closers   []func()
 }
 
 // openStack connects to PostgreSQL and Temporal, with the SDK's metrics in a Prometheus
@@ -39,6 +41,15 @@ func openStack(ctx context.Context, e env, logger *slog.Logger) (*stack, error) 
 		return nil, err
 	}
 	st.closers = append(st.closers, func() { st.store.Close() })
+	configs, err := provider.LoadAll(e.SimURLs)
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	if st.providers, err = provider.NewSet(configs, provider.NewMetrics(st.registry)); err != nil {
+		st.close()
+		return nil, err
+	}
 	metrics, closer := worker.NewMetricsHandler(st.registry, st.registry)
 	st.closers = append(st.closers, func() { closer.Close() })
 	if st.temporal, err = worker.Dial(ctx, e.Temporal, logger, metrics); err != nil {
@@ -63,17 +74,18 @@ func (st *stack) close() {
 // API_EMBEDDED_WORKER is on (eager start needs one). On shutdown the API stops accepting and
 // finishes in-flight requests, then the worker drains.
 func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.Listener) error {
-	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry}
+	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry,
+		Providers: st.providers}
 	srv, err := api.New(e.API, deps)
 	if err != nil {
 		return err
 	}
 	if e.Process.EmbeddedWorker {
-		w := worker.NewProxy(st.temporal, activities.New(st.store, e.Activities), e.Worker)
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("starting the API's proxy worker: %w", err)
+		stop, err := startWorkers(st, e, worker.Queues)
+		if err != nil {
+			return fmt.Errorf("starting the API's workers: %w", err)
 		}
-		defer w.Stop()
+		defer stop()
 	}
 	logger.Info("API listening", "addr", l.Addr().String(), "embedded_worker", e.Process.EmbeddedWorker)
 	return serveOn(ctx, l, srv.Handler(), e.API.ShutdownTimeout)
@@ -103,16 +115,39 @@ func runWorker(ctx context.Context, e env, logger *slog.Logger) error {
 		return err
 	}
 	defer st.close()
-	w := worker.NewProxy(st.temporal, activities.New(st.store, e.Activities), e.Worker)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("starting worker: %w", err)
+	stop, err := startWorkers(st, e, e.Worker.TaskQueues)
+	if err != nil {
+		return fmt.Errorf("starting workers: %w", err)
 	}
-	defer w.Stop()
+	defer stop()
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{"status":"ok"}`)) })
-	logger.Info("Worker running", "task_queue", "proxy", "metrics_addr", e.Process.WorkerMetricsAddr)
+	logger.Info("Worker running", "task_queues", e.Worker.TaskQueues, "metrics_addr", e.Process.WorkerMetricsAddr)
 	return serveHTTP(ctx, e.Process.WorkerMetricsAddr, mux)
+}
+
+// startWorkers runs a worker per task queue; stop drains them.
+func startWorkers(st *stack, e env, queues []string) (stop func(), err error) {
+	acts := activities.New(st.store, st.providers, e.Activities)
+	workers, err := worker.New(st.temporal, queues, acts, e.Worker)
+	if err != nil {
+		return nil, err
+	}
+	var started []interface{ Stop() }
+	stop = func() {
+		for _, w := range started {
+			w.Stop()
+		}
+	}
+	for _, w := range workers {
+		if err := w.Start(); err != nil {
+			stop()
+			return nil, err
+		}
+		started = append(started, w)
+	}
+	return stop, nil
 }
 
 func runMigrate(ctx context.Context, e env, logger *slog.Logger) error {
@@ -141,13 +176,68 @@ func runSeed(ctx context.Context, e env, logger *slog.Logger, reset bool) error 
 	}
 	logger.Info("Demo data seeded", "clients", sum.Clients, "mediators", sum.Mediators, "channels", sum.Channels,
 		"reset", reset)
+	has, err := store.SimHasData(ctx)
+	if err != nil {
+		return err
+	}
+	if reset || !has {
+		data := sim.GenerateData(simDataSeed, simCustomers, time.Now())
+		if err := store.SimReplace(ctx, data); err != nil {
+			return err
+		}
+		logger.Info("Simulator data generated", "customers", len(data.Customers), "accounts", len(data.Accounts),
+			"transactions", len(data.Transactions), "billers", len(data.Billers))
+	}
 	return nil
 }
 
-// runSim serves the upstream simulator on SIM_ADDR.
+// The simulators' data set: always the same customers and accounts.
+const (
+	simDataSeed  = 8583
+	simCustomers = 60
+)
+
+// runSim serves the simulators: HTTP on SIM_ADDR (upstream and providers), SMTP on
+// SIM_SMTP_ADDR. The provider simulators read their data from the database.
 func runSim(ctx context.Context, e env, logger *slog.Logger) error {
-	logger.Info("Upstream simulator listening", "addr", e.Sim.Addr)
-	return serveHTTP(ctx, e.Sim.Addr, sim.NewUpstream(e.Sim).Handler())
+	store, err := schema.Open(ctx, e.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	sims, err := newSimulators(store, e)
+	if err != nil {
+		return err
+	}
+	httpL, err := net.Listen("tcp", e.Sim.Addr)
+	if err != nil {
+		return fmt.Errorf("simulators on %s: %w (set SIM_ADDR)", e.Sim.Addr, err)
+	}
+	smtpL, err := net.Listen("tcp", e.SimURLs.SMTPAddr)
+	if err != nil {
+		httpL.Close()
+		return fmt.Errorf("SMTP sink on %s: %w (set SIM_SMTP_ADDR)", e.SimURLs.SMTPAddr, err)
+	}
+	logger.Info("Simulators listening", "http", e.Sim.Addr, "smtp", e.SimURLs.SMTPAddr)
+	return serveSimulators(ctx, sims, httpL, smtpL)
+}
+
+// newSimulators builds the simulators for the issuers configured in the environment.
+func newSimulators(store *schema.Store, e env) (*sim.Simulators, error) {
+	configs, err := provider.LoadAll(e.SimURLs)
+	if err != nil {
+		return nil, err
+	}
+	return sim.New(store, e.Sim, configs)
+}
+
+// serveSimulators serves the simulators' HTTP and SMTP until ctx ends.
+func serveSimulators(ctx context.Context, sims *sim.Simulators, httpL, smtpL net.Listener) error {
+	errs := make(chan error, 1)
+	go func() { errs <- sims.Mail.Serve(smtpL) }()
+	err := serveOn(ctx, httpL, sims.Handler(), 5*time.Second)
+	sims.Mail.Close()
+	return errors.Join(err, <-errs)
 }
 
 // serveHTTP serves h on addr until ctx ends.

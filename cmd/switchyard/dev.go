@@ -9,11 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/localpg"
-	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/worker"
 )
 
@@ -91,10 +89,24 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 	if e.API.AdminToken == "" {
 		e.API.AdminToken = e.Dev.AdminToken
 	}
+	setDevProviderDefaults(dataDir)
 	if err := runMigrate(ctx, e, logger); err != nil {
 		return err
 	}
 	if err := runSeed(ctx, e, logger, false); err != nil {
+		return err
+	}
+	// The simulators come first: the mailer trusts the SMTP sink's certificate, written here.
+	simStore, err := schema.Open(ctx, e.DB)
+	if err != nil {
+		return err
+	}
+	defer simStore.Close()
+	sims, err := newSimulators(simStore, e)
+	if err != nil {
+		return err
+	}
+	if err := writeSinkCA(sims); err != nil {
 		return err
 	}
 	st, err := openStack(ctx, e, logger)
@@ -102,20 +114,25 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 		return err
 	}
 	defer st.close()
-
 	simListener, err := net.Listen("tcp", e.Sim.Addr)
 	if err != nil {
-		return fmt.Errorf("upstream simulator on %s: %w (set SIM_ADDR)", e.Sim.Addr, err)
+		return fmt.Errorf("simulators on %s: %w (set SIM_ADDR)", e.Sim.Addr, err)
+	}
+	smtpListener, err := net.Listen("tcp", e.SimURLs.SMTPAddr)
+	if err != nil {
+		simListener.Close()
+		return fmt.Errorf("SMTP sink on %s: %w (set SIM_SMTP_ADDR)", e.SimURLs.SMTPAddr, err)
 	}
 	apiListener, err := net.Listen("tcp", e.API.Addr)
 	if err != nil {
 		simListener.Close()
+		smtpListener.Close()
 		return fmt.Errorf("API on %s: %w (set API_ADDR)", e.API.Addr, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 2)
-	go func() { errs <- serveOn(ctx, simListener, sim.NewUpstream(e.Sim).Handler(), 5*time.Second) }()
+	go func() { errs <- serveSimulators(ctx, sims, simListener, smtpListener) }()
 	go func() { errs <- serveAPI(ctx, st, e, logger, apiListener) }()
 
 	printDevBanner(e, temporalUI)
@@ -127,6 +144,33 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 		}
 	}
 	return first
+}
+
+// devProviderEnv points every issuer at the simulators, each with a different auth type so
+// `make dev` shows them all. Variables already set win.
+var devProviderEnv = map[string]string{
+	"CBS_SIMULATE": "true", "CBS_AUTH_TYPE": "hmac", "CBS_HMAC_KEY_ID": "switchyard-dev",
+	"CBS_HMAC_SECRET": "dev-cbs-hmac-secret", "CBS_REQUIRED_AUTH_HEADERS": "X-API-Key,X-Signature",
+	"BILL_SIMULATE": "true", "BILL_AUTH_TYPE": "bearer", "BILL_AUTH_TOKEN": "dev-bill-token",
+	"BILL_REQUIRED_AUTH_HEADERS": "Authorization",
+	"SMS_SIMULATE":               "true", "SMS_AUTH_TYPE": "basic", "SMS_AUTH_USERNAME": "switchyard", "SMS_AUTH_PASSWORD": "dev-sms-password",
+	"PUSH_SIMULATE": "true", "PUSH_AUTH_TYPE": "oauth2_client_credentials", "PUSH_OAUTH_CLIENT_ID": "switchyard-push",
+	"PUSH_OAUTH_CLIENT_SECRET": "dev-push-secret", "PUSH_PROJECT_ID": "switchyard-demo",
+	"EMAIL_SIMULATE": "true", "EMAIL_SMTP_USERNAME": "switchyard", "EMAIL_SMTP_PASSWORD": "dev-smtp-password",
+	"EMAIL_SMTP_TLS": "starttls",
+}
+
+// setDevProviderDefaults applies devProviderEnv, and has the mailer trust the SMTP sink's
+// certificate (written to DEV_DATA_DIR/smtp-ca.pem).
+func setDevProviderDefaults(dataDir string) {
+	for k, v := range devProviderEnv {
+		if _, set := os.LookupEnv(k); !set {
+			os.Setenv(k, v)
+		}
+	}
+	if _, set := os.LookupEnv("EMAIL_CA_FILE"); !set {
+		os.Setenv("EMAIL_CA_FILE", filepath.Join(dataDir, "smtp-ca.pem"))
+	}
 }
 
 func printDevBanner(e env, temporalUI string) {

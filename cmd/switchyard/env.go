@@ -9,6 +9,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
@@ -39,6 +40,7 @@ type env struct {
 	Worker     worker.Config
 	Activities activities.Config
 	Sim        sim.UpstreamConfig
+	SimURLs    provider.SimConfig
 	Seed       api.SeedConfig
 	Dev        devConfig
 }
@@ -46,7 +48,7 @@ type env struct {
 func loadEnv() (env, error) {
 	var e env
 	for _, part := range []any{&e.Log, &e.Process, &e.DB, &e.Temporal, &e.API, &e.Worker, &e.Activities, &e.Sim,
-		&e.Seed, &e.Dev} {
+		&e.SimURLs, &e.Seed, &e.Dev} {
 		if err := envconfig.Process("", part); err != nil {
 			return env{}, fmt.Errorf("configuration: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -44,12 +45,38 @@ type harness struct {
 	apiURL   string
 	simURL   string
 	sim      *sim.Upstream
+	sims     *sim.Simulators
 	store    *schema.Store
 	temporal client.Client
 	cli      string
 }
 
 var h *harness
+
+// Test credentials of the issuers: each issuer uses another auth type, and the tests check that
+// none of these ever shows in logs, audit rows or workflow history.
+const (
+	cbsHMACSecret    = "test-cbs-hmac-secret-3f9a"
+	billToken        = "test-bill-bearer-token-77c1"
+	smsPassword      = "test-sms-password-51d0"
+	pushClientSecret = "test-push-client-secret-a6e2"
+	smtpPassword     = "test-smtp-password-0be4"
+)
+
+var testProviderEnv = map[string]string{
+	"CBS_SIMULATE": "true", "CBS_AUTH_TYPE": "hmac", "CBS_HMAC_KEY_ID": "switchyard-test", "CBS_HMAC_SECRET": cbsHMACSecret,
+	"CBS_REQUIRED_AUTH_HEADERS": "X-API-Key,X-Signature", "CBS_TIMEOUT": "1s", "CBS_MAX_ATTEMPTS": "3",
+	"CBS_RETRY_INITIAL_INTERVAL": "100ms", "CBS_RETRY_MAX_INTERVAL": "300ms", "CBS_BREAKER_FAILURES": "3",
+	"CBS_BREAKER_OPEN_TIMEOUT": "1500ms",
+	"BILL_SIMULATE":            "true", "BILL_AUTH_TYPE": "bearer", "BILL_AUTH_TOKEN": billToken, "BILL_RESPONSE_FORMAT": "xml",
+	"BILL_REQUIRED_AUTH_HEADERS": "Authorization",
+	"SMS_SIMULATE":               "true", "SMS_AUTH_TYPE": "basic", "SMS_AUTH_USERNAME": "switchyard", "SMS_AUTH_PASSWORD": smsPassword,
+	"SMS_RETRY_INITIAL_INTERVAL": "100ms",
+	"PUSH_SIMULATE":              "true", "PUSH_AUTH_TYPE": "oauth2_client_credentials", "PUSH_OAUTH_CLIENT_ID": "switchyard-push",
+	"PUSH_OAUTH_CLIENT_SECRET": pushClientSecret, "PUSH_PROJECT_ID": "switchyard-test",
+	"EMAIL_SIMULATE": "true", "EMAIL_SMTP_USERNAME": "switchyard", "EMAIL_SMTP_PASSWORD": smtpPassword,
+	"EMAIL_SMTP_TLS": "starttls", "EMAIL_RETRY_INITIAL_INTERVAL": "100ms",
+}
 
 // hubLogs holds every log line the hub wrote during the tests.
 var hubLogs syncBuffer
@@ -110,6 +137,15 @@ func runWithStack(m *testing.M) (int, error) {
 		temporalAddr = server.FrontendHostPort()
 	}
 
+	caDir, err := os.MkdirTemp("", "switchyard-smtp-ca-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(caDir)
+	for k, v := range testProviderEnv {
+		os.Setenv(k, v)
+	}
+	os.Setenv("EMAIL_CA_FILE", filepath.Join(caDir, "smtp-ca.pem"))
 	e, err := loadEnv()
 	if err != nil {
 		return 0, err
@@ -117,7 +153,8 @@ func runWithStack(m *testing.M) (int, error) {
 	e.DB.URL = dbURL
 	e.Temporal = worker.TemporalConfig{Address: temporalAddr, Namespace: "default"}
 	e.API = api.Config{Addr: "127.0.0.1:0", AdminToken: adminToken, MediatorMode: api.ModeHybrid,
-		ForwardTimeout: activities.Seconds(syncWait), MaxRequestBodyBytes: 64 << 10, ConfigCacheTTL: 200 * time.Millisecond,
+		ForwardTimeout: activities.Seconds(syncWait), IntegrationTimeout: syncWait, MaxRequestBodyBytes: 64 << 10,
+		ConfigCacheTTL:  200 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second}
 	e.Activities.TransactionBodyMaxLength = 1024
 	e.Activities.DefaultTimeout = activities.Seconds(syncWait)
@@ -133,8 +170,8 @@ func runWithStack(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	h = &harness{env: hub.env, apiURL: hub.apiURL, simURL: hub.simURL, sim: hub.sim, store: hub.st.store,
-		temporal: hub.st.temporal, cli: cli}
+	h = &harness{env: hub.env, apiURL: hub.apiURL, simURL: hub.simURL, sim: hub.sims.Upstream, sims: hub.sims,
+		store: hub.st.store, temporal: hub.st.temporal, cli: cli}
 	code := m.Run()
 	if leaked := secretsInLogs(); len(leaked) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: secrets appear in the hub's logs: %d of them\n", len(leaked))

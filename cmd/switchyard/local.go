@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"time"
+	"os"
 
+	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
 )
 
@@ -16,21 +18,28 @@ type localHub struct {
 	env    env
 	apiURL string
 	simURL string
-	sim    *sim.Upstream
+	sims   *sim.Simulators
 	st     *stack
 	served chan error
 }
 
 // startLocalHub migrates and seeds the database (demo mediators pointing at the simulator),
 // then serves the simulator and the API until ctx ends. Wait for it with wait.
+//
+// The simulators listen on free ports too and the issuers point at them (SIM_URL,
+// SIM_SMTP_ADDR); when EMAIL_CA_FILE is set, the SMTP sink's certificate is written there, so
+// the hub's mailer can verify it.
 func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, error) {
 	simListener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	upstream := sim.NewUpstream(e.Sim)
-	go func() { _ = serveOn(ctx, simListener, upstream.Handler(), time.Second) }()
+	smtpListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
 	e.Seed.UpstreamURL = "http://" + simListener.Addr().String()
+	e.SimURLs = provider.SimConfig{URL: e.Seed.UpstreamURL, SMTPAddr: smtpListener.Addr().String()}
 
 	if err := runMigrate(ctx, e, logger); err != nil {
 		return nil, err
@@ -38,6 +47,21 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 	if err := runSeed(ctx, e, logger, false); err != nil {
 		return nil, err
 	}
+	simStore, err := schema.Open(ctx, e.DB)
+	if err != nil {
+		return nil, err
+	}
+	sims, err := newSimulators(simStore, e)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeSinkCA(sims); err != nil {
+		return nil, err
+	}
+	go func() {
+		_ = serveSimulators(ctx, sims, simListener, smtpListener)
+		simStore.Close()
+	}()
 	st, err := openStack(ctx, e, logger)
 	if err != nil {
 		return nil, err
@@ -48,12 +72,20 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 		return nil, err
 	}
 	hub := &localHub{env: e, apiURL: "http://" + apiListener.Addr().String(), simURL: e.Seed.UpstreamURL,
-		sim: upstream, st: st, served: make(chan error, 1)}
+		sims: sims, st: st, served: make(chan error, 1)}
 	go func() {
 		hub.served <- serveAPI(ctx, st, e, logger, apiListener)
 		st.close()
 	}()
 	return hub, nil
+}
+
+// writeSinkCA writes the SMTP sink's certificate to EMAIL_CA_FILE, when that is set.
+func writeSinkCA(sims *sim.Simulators) error {
+	if path := os.Getenv("EMAIL_CA_FILE"); path != "" {
+		return os.WriteFile(path, sims.Mail.CertPEM(), 0o644)
+	}
+	return nil
 }
 
 // wait returns once the API has shut down (after ctx ended).

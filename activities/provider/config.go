@@ -1,0 +1,290 @@
+// Package provider is the HTTP provider stack: issuer configuration from the environment, auth
+// (bearer, basic, OAuth2 client credentials, HMAC), TLS, URI maps, a circuit breaker per issuer,
+// XML or JSON answers, an SMTP sender, and the catalogue of typed operations. It makes one
+// attempt per call: retries belong to Temporal.
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Auth types ({PREFIX}_AUTH_TYPE).
+const (
+	AuthNone   = "none"
+	AuthBearer = "bearer"
+	AuthBasic  = "basic"
+	AuthOAuth2 = "oauth2_client_credentials"
+	AuthHMAC   = "hmac"
+)
+
+// Response formats ({PREFIX}_RESPONSE_FORMAT).
+const (
+	FormatJSON = "json"
+	FormatXML  = "xml"
+)
+
+// Route is an operation's method and path template: "GET /accounts/{account_number}/balance".
+// Placeholders take the typed request's JSON fields and the issuer's variables.
+type Route struct {
+	Method string
+	Path   string
+}
+
+func parseRoute(s string) (Route, error) {
+	method, path, ok := strings.Cut(strings.TrimSpace(s), " ")
+	method = strings.ToUpper(method)
+	if !ok || !strings.HasPrefix(path, "/") {
+		return Route{}, fmt.Errorf("%q: want \"METHOD /path\"", s)
+	}
+	switch method {
+	case "GET", "POST", "PUT", "PATCH", "DELETE":
+	default:
+		return Route{}, fmt.Errorf("%q: unknown method %s", s, method)
+	}
+	return Route{Method: method, Path: path}, nil
+}
+
+// Auth is how the hub authenticates to an issuer. Its secrets come from the environment and
+// stay in the worker's memory: never logged, never in workflow history.
+type Auth struct {
+	Type          string
+	Token         string // bearer
+	Username      string // basic
+	Password      string // basic
+	TokenURL      string // oauth2
+	ClientID      string // oauth2
+	ClientSecret  string // oauth2
+	Scopes        []string
+	HMACKeyID     string // hmac: sent as X-API-Key
+	HMACSecret    string // hmac
+	TokenLifetime time.Duration
+}
+
+// RetryPolicy is an issuer's retry budget, applied by Temporal.
+type RetryPolicy struct {
+	MaxAttempts        int
+	InitialInterval    time.Duration
+	BackoffCoefficient float64
+	MaxInterval        time.Duration
+}
+
+// SMTP configures the e-mail issuer.
+type SMTP struct {
+	Addr     string // host:port
+	Username string
+	Password string
+	// TLS is none, starttls (upgrade a plain connection) or tls (implicit TLS).
+	TLS  string
+	From string
+}
+
+// Config is one issuer's configuration.
+type Config struct {
+	Issuer              string
+	Prefix              string
+	BaseURL             string
+	Headers             map[string]string
+	Timeout             time.Duration
+	StrictTLS           bool
+	CAFile              string
+	RequiredAuthHeaders []string
+	RejectUnauthorized  bool
+	URIMap              map[string]Route
+	Auth                Auth
+	ResponseFormat      string
+	Simulate            bool
+	Retry               RetryPolicy
+	BreakerFailures     uint32
+	BreakerOpenTimeout  time.Duration
+	// Vars are template variables from the environment ({PREFIX}_VARS, plus PUSH_PROJECT_ID
+	// as project_id).
+	Vars map[string]string
+	SMTP SMTP
+}
+
+// Configured reports whether the issuer has somewhere to send calls.
+func (c Config) Configured() bool {
+	if c.Issuer == IssuerEmail {
+		return c.SMTP.Addr != ""
+	}
+	return c.BaseURL != ""
+}
+
+// fromEnv is the environment of one issuer, read with its prefix (CBS_BASE_URL, ...).
+type fromEnv struct {
+	BaseURL             string            `envconfig:"BASE_URL"`
+	DefaultHeaders      map[string]string `envconfig:"DEFAULT_HEADERS"`
+	Timeout             time.Duration     `envconfig:"TIMEOUT" default:"10s"`
+	StrictTLS           bool              `envconfig:"STRICT_TLS" default:"true"`
+	CAFile              string            `envconfig:"CA_FILE"`
+	RequiredAuthHeaders []string          `envconfig:"REQUIRED_AUTH_HEADERS"`
+	RejectUnauthorized  bool              `envconfig:"REJECT_UNAUTHORIZED" default:"true"`
+	URIMap              string            `envconfig:"URI_MAP"`
+	AuthType            string            `envconfig:"AUTH_TYPE" default:"none"`
+	AuthToken           string            `envconfig:"AUTH_TOKEN"`
+	AuthUsername        string            `envconfig:"AUTH_USERNAME"`
+	AuthPassword        string            `envconfig:"AUTH_PASSWORD"`
+	OAuthTokenURL       string            `envconfig:"OAUTH_TOKEN_URL"`
+	OAuthClientID       string            `envconfig:"OAUTH_CLIENT_ID"`
+	OAuthClientSecret   string            `envconfig:"OAUTH_CLIENT_SECRET"`
+	OAuthScopes         []string          `envconfig:"OAUTH_SCOPES"`
+	HMACKeyID           string            `envconfig:"HMAC_KEY_ID"`
+	HMACSecret          string            `envconfig:"HMAC_SECRET"`
+	ResponseFormat      string            `envconfig:"RESPONSE_FORMAT" default:"json"`
+	Simulate            bool              `envconfig:"SIMULATE"`
+	MaxAttempts         int               `envconfig:"MAX_ATTEMPTS" default:"3"`
+	RetryInitial        time.Duration     `envconfig:"RETRY_INITIAL_INTERVAL" default:"500ms"`
+	RetryMax            time.Duration     `envconfig:"RETRY_MAX_INTERVAL" default:"5s"`
+	BreakerFailures     uint32            `envconfig:"BREAKER_FAILURES" default:"5"`
+	BreakerOpenTimeout  time.Duration     `envconfig:"BREAKER_OPEN_TIMEOUT" default:"30s"`
+	Vars                map[string]string `envconfig:"VARS"`
+	ProjectID           string            `envconfig:"PROJECT_ID"`
+	SMTPHost            string            `envconfig:"SMTP_HOST"`
+	SMTPPort            int               `envconfig:"SMTP_PORT" default:"587"`
+	SMTPUsername        string            `envconfig:"SMTP_USERNAME"`
+	SMTPPassword        string            `envconfig:"SMTP_PASSWORD"`
+	SMTPTLS             string            `envconfig:"SMTP_TLS" default:"starttls"`
+	From                string            `envconfig:"FROM" default:"Switchyard <no-reply@switchyard.local>"`
+}
+
+// SimConfig says where the provider simulators are, for issuers with {PREFIX}_SIMULATE=true.
+type SimConfig struct {
+	URL      string `envconfig:"SIM_URL" default:"http://127.0.0.1:8090"`
+	SMTPAddr string `envconfig:"SIM_SMTP_ADDR" default:"127.0.0.1:2525"`
+}
+
+// Prefix returns the environment prefix of an issuer: CBS, BILL, ...
+func Prefix(issuer string) string { return strings.ToUpper(issuer) }
+
+// Issuers lists every issuer.
+var Issuers = []string{IssuerCBS, IssuerBill, IssuerSMS, IssuerEmail, IssuerPush}
+
+// LoadAll reads every issuer's configuration from the environment.
+func LoadAll(sim SimConfig) (map[string]Config, error) {
+	out := map[string]Config{}
+	for _, issuer := range Issuers {
+		cfg, err := Load(issuer, sim)
+		if err != nil {
+			return nil, err
+		}
+		out[issuer] = cfg
+	}
+	return out, nil
+}
+
+// Load reads one issuer's configuration from the environment variables with its prefix. With
+// {PREFIX}_SIMULATE=true the issuer points at the simulator (SIM_URL/<issuer>, SIM_SMTP_ADDR)
+// unless a base URL is given; everything else, auth included, applies unchanged.
+func Load(issuer string, sim SimConfig) (Config, error) {
+	prefix := Prefix(issuer)
+	var e fromEnv
+	if err := envconfig.Process(prefix, &e); err != nil {
+		return Config{}, err
+	}
+	cfg := Config{
+		Issuer: issuer, Prefix: prefix, BaseURL: strings.TrimRight(e.BaseURL, "/"), Headers: e.DefaultHeaders,
+		Timeout: e.Timeout, StrictTLS: e.StrictTLS, CAFile: e.CAFile, RequiredAuthHeaders: e.RequiredAuthHeaders,
+		RejectUnauthorized: e.RejectUnauthorized, URIMap: map[string]Route{}, ResponseFormat: e.ResponseFormat,
+		Simulate: e.Simulate, BreakerFailures: e.BreakerFailures, BreakerOpenTimeout: e.BreakerOpenTimeout,
+		Vars: map[string]string{},
+		Auth: Auth{Type: e.AuthType, Token: e.AuthToken, Username: e.AuthUsername, Password: e.AuthPassword,
+			TokenURL: e.OAuthTokenURL, ClientID: e.OAuthClientID, ClientSecret: e.OAuthClientSecret,
+			Scopes: e.OAuthScopes, HMACKeyID: e.HMACKeyID, HMACSecret: e.HMACSecret},
+		Retry: RetryPolicy{MaxAttempts: e.MaxAttempts, InitialInterval: e.RetryInitial, BackoffCoefficient: 2,
+			MaxInterval: e.RetryMax},
+	}
+	if cfg.Simulate && cfg.BaseURL == "" {
+		cfg.BaseURL = strings.TrimRight(sim.URL, "/") + "/" + issuer
+	}
+	if cfg.Auth.Type == AuthOAuth2 && cfg.Auth.TokenURL == "" && cfg.Simulate {
+		cfg.Auth.TokenURL = strings.TrimRight(sim.URL, "/") + "/oauth/token"
+	}
+	for k, v := range defaultRoutes[issuer] {
+		cfg.URIMap[k] = v
+	}
+	if e.URIMap != "" {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(e.URIMap), &m); err != nil {
+			return Config{}, fmt.Errorf("%s_URI_MAP must be a JSON object of \"operation\": \"METHOD /path\": %w", prefix, err)
+		}
+		for k, v := range m {
+			r, err := parseRoute(v)
+			if err != nil {
+				return Config{}, fmt.Errorf("%s_URI_MAP[%s]: %w", prefix, k, err)
+			}
+			cfg.URIMap[k] = r
+		}
+	}
+	for k, v := range e.Vars {
+		cfg.Vars[k] = v
+	}
+	if e.ProjectID != "" {
+		cfg.Vars["project_id"] = e.ProjectID
+	}
+	if issuer == IssuerEmail {
+		cfg.SMTP = SMTP{Username: e.SMTPUsername, Password: e.SMTPPassword, TLS: e.SMTPTLS, From: e.From}
+		if e.SMTPHost != "" {
+			cfg.SMTP.Addr = fmt.Sprintf("%s:%d", e.SMTPHost, e.SMTPPort)
+		} else if cfg.Simulate {
+			cfg.SMTP.Addr = sim.SMTPAddr
+		}
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	switch c.Auth.Type {
+	case AuthNone, AuthBearer, AuthBasic, AuthHMAC:
+	case AuthOAuth2:
+		if c.Auth.TokenURL == "" {
+			return fmt.Errorf("%s_AUTH_TYPE=%s needs %s_OAUTH_TOKEN_URL", c.Prefix, AuthOAuth2, c.Prefix)
+		}
+	default:
+		return fmt.Errorf("%s_AUTH_TYPE=%q: want none, bearer, basic, oauth2_client_credentials or hmac", c.Prefix, c.Auth.Type)
+	}
+	if c.ResponseFormat != FormatJSON && c.ResponseFormat != FormatXML {
+		return fmt.Errorf("%s_RESPONSE_FORMAT=%q: want json or xml", c.Prefix, c.ResponseFormat)
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s_BASE_URL=%q is not an http(s) URL", c.Prefix, c.BaseURL)
+		}
+	}
+	if c.Retry.MaxAttempts < 1 {
+		return fmt.Errorf("%s_MAX_ATTEMPTS must be at least 1", c.Prefix)
+	}
+	switch c.SMTP.TLS {
+	case "", "none", "starttls", "tls":
+	default:
+		return fmt.Errorf("%s_SMTP_TLS=%q: want none, starttls or tls", c.Prefix, c.SMTP.TLS)
+	}
+	return nil
+}
+
+// defaultRoutes are the uri maps of the simulators' APIs; {PREFIX}_URI_MAP overrides entries.
+var defaultRoutes = map[string]map[string]Route{
+	IssuerCBS: {
+		OpCustomerSearch:       {"POST", "/customers/search"},
+		OpAccountSearch:        {"POST", "/accounts/search"},
+		OpAccountDetails:       {"GET", "/accounts/{account_number}"},
+		OpMiniStatement:        {"GET", "/accounts/{account_number}/statement?limit={limit}"},
+		OpAccountBalance:       {"GET", "/accounts/{account_number}/balance"},
+		OpMNOValidate:          {"POST", "/mno/validate"},
+		OpBankDictionary:       {"GET", "/banks"},
+		OpInterbankAccountName: {"POST", "/interbank/name-lookup"},
+	},
+	IssuerBill: {
+		OpBillerCategory: {"GET", "/categories"},
+		OpBillerFetch:    {"GET", "/billers?category={category}"},
+		OpBillerPackage:  {"GET", "/billers/{biller_id}/packages"},
+	},
+	IssuerSMS:  {OpSendSMS: {"POST", "/messages"}},
+	IssuerPush: {OpSendPush: {"POST", "/v1/projects/{project_id}/messages:send"}},
+}

@@ -1,0 +1,257 @@
+package api
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-playground/validator/v10"
+	"go.temporal.io/sdk/client"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/workflows"
+)
+
+// IntegrationBase is the prefix of the typed integration routes.
+const IntegrationBase = "/api/v1/integration"
+
+// attemptGrace lets a provider call's own timeout fire before Temporal's start-to-close does.
+const attemptGrace = 5 * time.Second
+
+// Providers is what the API needs of the provider stack: each issuer's configuration (to
+// snapshot its retry policy into an operation) and breaker states (for /ready).
+type Providers interface {
+	Caller(issuer string) (provider.Caller, error)
+	Breakers() map[string]string
+}
+
+func (s *Server) registerIntegration(g *gin.RouterGroup) {
+	for _, op := range provider.Catalogue {
+		g.POST(op.Route, s.requirePermission(op.Permission), s.operation(op))
+	}
+	g.GET("/simulator/download", s.simulatorDownload)
+}
+
+// requirePermission lets through clients holding perm (or "*").
+func (s *Server) requirePermission(perm string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		client := currentClient(c)
+		if !slices.Contains(client.Permissions, perm) && !slices.Contains(client.Permissions, "*") {
+			writeError(c, &Error{Status: http.StatusForbidden, Code: CodeForbidden,
+				Message: "client lacks the permission " + perm, Details: map[string]any{"permission": perm}})
+			return
+		}
+		c.Next()
+	}
+}
+
+// operation serves one typed route: validate the body, start ProviderOperation, answer.
+func (s *Server) operation(op provider.Operation) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		who := currentClient(c)
+		async, err := asyncRequested(c.Request)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		req := op.NewRequest()
+		body, err := readBody(c, s.cfg.MaxRequestBodyBytes)
+		if err == nil && len(strings.TrimSpace(string(body))) == 0 {
+			body = []byte("{}") // routes without parameters may be called without a body
+		}
+		if err == nil {
+			err = decodeStrict(body, req)
+		}
+		if err == nil {
+			err = validationError(s.validate.Struct(req))
+		}
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		caller, err := s.providers.Caller(op.Issuer)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		correlationID, err := correlationID(who.ID, c.GetHeader("Idempotency-Key"))
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		params, _ := json.Marshal(req)
+		cfg := caller.Config()
+		in := workflows.OperationInput{
+			CorrelationID: correlationID, ClientID: who.ID, Operation: op.Key, Issuer: op.Issuer,
+			Route: IntegrationBase + op.Route, Params: params,
+			Retry: activities.RetrySettings{MaxAttempts: cfg.Retry.MaxAttempts, InitialInterval: cfg.Retry.InitialInterval,
+				BackoffCoefficient: cfg.Retry.BackoffCoefficient, MaxInterval: cfg.Retry.MaxInterval},
+			AttemptTimeout: cfg.Timeout + attemptGrace,
+		}
+		s.runWorkflow(c, workflowStart{id: workflows.OperationWorkflowID(correlationID), correlationID: correlationID,
+			taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowProviderOperation, input: in},
+			async, s.cfg.IntegrationTimeout, func(ctx context.Context, run client.WorkflowRun) error {
+				var res workflows.OperationResult
+				if err := run.Get(ctx, &res); err != nil {
+					return err
+				}
+				writeOperationResult(c, res)
+				return nil
+			})
+	}
+}
+
+// operationMeta travels in the metadata of an operation's answer.
+type operationMeta struct {
+	CorrelationID string `json:"correlation_id"`
+	Attempts      int    `json:"attempts"`
+}
+
+// writeOperationResult answers with the typed response, or with the envelope: the provider's
+// 4xx under its own status carrying the provider's code, or the hub's failure.
+func writeOperationResult(c *gin.Context, res workflows.OperationResult) {
+	c.Header("X-Correlation-ID", res.CorrelationID)
+	meta := map[string]any{"correlation_id": res.CorrelationID, "attempts": res.Attempts,
+		"status_url": statusURL(res.CorrelationID)}
+	if res.Status == "successful" {
+		c.JSON(http.StatusOK, success{Success: true, Data: res.Body,
+			Metadata: operationMeta{CorrelationID: res.CorrelationID, Attempts: res.Attempts}})
+		return
+	}
+	if res.HTTPStatus >= 400 {
+		meta["provider_code"] = res.ProviderCode
+		msg := res.Message
+		if msg == "" {
+			msg = "the provider answered " + strconv.Itoa(res.HTTPStatus) + " " + http.StatusText(res.HTTPStatus)
+		}
+		writeError(c, &Error{Status: res.HTTPStatus, Code: providerStatusCode(res.HTTPStatus), Message: msg, Details: meta})
+		return
+	}
+	status := http.StatusBadGateway
+	switch res.ErrorCode {
+	case workflows.ErrorCodeProviderTimeout:
+		status = http.StatusGatewayTimeout
+	case workflows.ErrorCodeCircuitOpen:
+		status = http.StatusServiceUnavailable
+	}
+	writeError(c, &Error{Status: status, Code: res.ErrorCode, Message: res.Error, Details: meta})
+}
+
+// providerStatusCode names a provider's 4xx for the envelope.
+func providerStatusCode(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return CodeNotFound
+	case http.StatusConflict:
+		return CodeConflict
+	case http.StatusUnprocessableEntity:
+		return "UNPROCESSABLE"
+	case http.StatusBadRequest:
+		return "PROVIDER_BAD_REQUEST"
+	}
+	return "PROVIDER_REJECTED"
+}
+
+// validationError turns validator errors into a 400 naming every offending field.
+func validationError(err error) error {
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		if err != nil {
+			return newError(http.StatusBadRequest, CodeValidation, err.Error())
+		}
+		return nil
+	}
+	fields := map[string]string{}
+	var names []string
+	for _, fe := range verrs {
+		name := fe.Namespace()
+		if i := strings.Index(name, "."); i >= 0 {
+			name = name[i+1:]
+		}
+		fields[name] = problem(fe)
+		names = append(names, name+": "+fields[name])
+	}
+	first := verrs[0].Namespace()
+	if i := strings.Index(first, "."); i >= 0 {
+		first = first[i+1:]
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeValidation, Message: strings.Join(names, "; "),
+		Details: map[string]any{"field": first, "fields": fields}}
+}
+
+func problem(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required", "required_without":
+		return "required"
+	case "min":
+		return "must be at least " + fe.Param() + lengthUnit(fe)
+	case "max":
+		return "must be at most " + fe.Param() + lengthUnit(fe)
+	case "numeric":
+		return "must be digits"
+	case "alphanum":
+		return "must be letters and digits"
+	case "msisdn":
+		return "must be a phone number of 10 to 15 digits (+ optional)"
+	case "email":
+		return "must be an e-mail address"
+	case "nocontrol":
+		return "must not contain control characters"
+	}
+	return "is invalid (" + fe.Tag() + ")"
+}
+
+func lengthUnit(fe validator.FieldError) string {
+	switch fe.Kind().String() {
+	case "string":
+		return " characters"
+	case "slice", "map":
+		return " entries"
+	}
+	return ""
+}
+
+// simulatorDownload serves the simulated core banking report as CSV:
+// ?report=transactions|customers|accounts&limit=1..10000.
+func (s *Server) simulatorDownload(c *gin.Context) {
+	report := c.DefaultQuery("report", "transactions")
+	if report != "transactions" && report != "customers" && report != "accounts" {
+		writeError(c, fieldError("report", "must be transactions, customers or accounts"))
+		return
+	}
+	limit := 1000
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(c, fieldError("limit", "must be 1 to 10000"))
+			return
+		}
+		limit = n
+	}
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="cbs-%s.csv"`, report))
+	w := csv.NewWriter(c.Writer)
+	started := false
+	err := s.store.SimExport(c.Request.Context(), report, limit, func(row []string) error {
+		if !started {
+			c.Status(http.StatusOK)
+			started = true
+		}
+		return w.Write(row)
+	})
+	w.Flush()
+	if err != nil && !started {
+		c.Header("Content-Type", "application/json")
+		c.Header("Content-Disposition", "")
+		writeError(c, err)
+	}
+}
