@@ -40,6 +40,7 @@ func (s *Server) registerAdmin(g *gin.RouterGroup) {
 	g.GET("/transactions", s.listTransactions)
 	g.GET("/transactions/:id", s.getTransaction)
 	g.POST("/transactions/:id/signals/:signal", s.signalTransaction)
+	g.GET("/transactions/:id/audit", s.transactionAudit)
 }
 
 // --- views --------------------------------------------------------------------------------
@@ -504,7 +505,15 @@ func channelWriteError(err error) error {
 
 func (s *Server) listTransactions(c *gin.Context) {
 	filter := schema.TransactionFilter{ClientID: c.Query("client_id"), Status: c.Query("status"),
-		ParentID: c.Query("parent_id")}
+		ParentID: c.Query("parent_id"), Kind: c.Query("kind"), Operation: c.Query("operation")}
+	if filter.Kind != "" && filter.Kind != schema.TxKindProxy && filter.Kind != schema.TxKindOperation {
+		writeError(c, fieldError("kind", "must be proxy or operation"))
+		return
+	}
+	if len(filter.Operation) > 64 {
+		writeError(c, fieldError("operation", "too long"))
+		return
+	}
 	if filter.Status != "" && !validStatus(filter.Status) {
 		writeError(c, fieldError("status", "must be one of pending, processing, successful, failed, escalated, resolved"))
 		return
@@ -578,6 +587,44 @@ func (s *Server) signalTransaction(c *gin.Context) {
 	}
 	writeData(c, http.StatusAccepted, gin.H{"correlation_id": row.CorrelationID, "signal": name,
 		"status_url": statusURL(row.CorrelationID)})
+}
+
+// auditView is one provider attempt.
+type auditView struct {
+	Issuer    string    `json:"issuer"`
+	Operation string    `json:"operation"`
+	Method    string    `json:"method"`
+	Host      string    `json:"host"`
+	Path      string    `json:"path"`
+	Status    *int32    `json:"status,omitempty"`
+	Outcome   string    `json:"outcome"`
+	LatencyMS float64   `json:"latency_ms"`
+	Attempt   int       `json:"attempt"`
+	At        time.Time `json:"at"`
+}
+
+// transactionAudit lists the provider attempts of an operation, oldest first.
+func (s *Server) transactionAudit(c *gin.Context) {
+	row, err := s.anyTransaction(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	rows, err := s.store.ProviderAuditFor(c.Request.Context(), row.CorrelationID)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := make([]auditView, 0, len(rows))
+	for _, r := range rows {
+		v := auditView{Issuer: r.Issuer, Operation: r.Operation, Method: r.Method, Host: r.Host, Path: r.Path,
+			Outcome: r.Outcome, LatencyMS: r.LatencyMS, Attempt: r.Attempt, At: r.CreatedAt}
+		if r.Status.Valid {
+			v.Status = &r.Status.Int32
+		}
+		out = append(out, v)
+	}
+	writeData(c, http.StatusOK, out)
 }
 
 func validStatus(s string) bool {

@@ -36,6 +36,7 @@ type Store interface {
 	UpdateChannel(ctx context.Context, id string, change func(*schema.ChannelRow) error) (schema.ChannelRow, error)
 	GetTransaction(ctx context.Context, id string) (schema.TransactionRow, error)
 	SimExport(ctx context.Context, report string, limit int, emit func([]string) error) error
+	ProviderAuditFor(ctx context.Context, correlationID string) ([]schema.ProviderAuditRow, error)
 	ListTransactions(ctx context.Context, f schema.TransactionFilter, page schema.Page) ([]schema.TransactionRow, error)
 }
 

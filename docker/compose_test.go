@@ -49,6 +49,18 @@ func TestComposeDescribesTheStack(t *testing.T) {
 	require.Equal(t, "http://sim:8090", *seed.Environment["DEMO_SEED_UPSTREAM_URL"])
 	require.Equal(t, types.ServiceConditionCompletedSuccessfully, seed.DependsOn["migrate"].Condition)
 
+	sim, _ := p.GetService("sim")
+	require.Equal(t, "postgres://switchyard:switchyard@postgres:5432/switchyard?sslmode=disable", *sim.Environment["DATABASE_URL"],
+		"the provider simulators read their data from the database")
+	for _, svc := range []string{"api", "worker", "sim"} {
+		s, _ := p.GetService(svc)
+		require.Equal(t, "true", *s.Environment["CBS_SIMULATE"], svc)
+		require.Equal(t, "hmac", *s.Environment["CBS_AUTH_TYPE"], svc)
+		require.Equal(t, *api.Environment["CBS_HMAC_SECRET"], *s.Environment["CBS_HMAC_SECRET"],
+			"%s shares the issuers' configuration: the simulators check what the hub sends", svc)
+		require.Equal(t, "http://sim:8090", *s.Environment["SIM_URL"], svc)
+	}
+
 	pg, _ := p.GetService("postgres")
 	require.NotNil(t, pg.HealthCheck)
 	temporal, _ := p.GetService("temporal")

@@ -21,9 +21,11 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/localpg"
+	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/worker"
 )
 
@@ -76,6 +78,12 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		return err
 	}
 	defer stopServices()
+	caDir, err := os.MkdirTemp("", "switchyard-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(caDir)
+	setDevProviderDefaults(caDir)
 	e.API.Addr = "127.0.0.1:0"
 	e.API.ConfigCacheTTL = time.Minute
 	e.Process.EmbeddedWorker = true
@@ -83,9 +91,15 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := benchFixtures(ctx, hub); err != nil {
+	account, err := benchFixtures(ctx, hub)
+	if err != nil {
 		return err
 	}
+	cbs, err := hub.st.providers.Caller(provider.IssuerCBS)
+	if err != nil {
+		return err
+	}
+	balanceOp, _ := provider.Lookup(provider.OpAccountBalance)
 	floor := sdkworker.New(hub.st.temporal, benchFloorQueue, sdkworker.Options{})
 	floor.RegisterWorkflowWithOptions(benchFloorWorkflow, workflow.RegisterOptions{Name: "BenchFloor"})
 	floor.RegisterActivity(benchNoop)
@@ -95,9 +109,9 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	defer floor.Stop()
 
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
-	get := func(url string, want int, header ...string) func(context.Context) error {
+	call := func(method, url, body string, want int, header ...string) func(context.Context) error {
 		return func(ctx context.Context) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 			for i := 0; i+1 < len(header); i += 2 {
 				req.Header.Set(header[i], header[i+1])
 			}
@@ -113,6 +127,9 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 			return nil
 		}
 	}
+	get := func(url string, want int, header ...string) func(context.Context) error {
+		return call(http.MethodGet, url, "", want, header...)
+	}
 	var seq sync.Mutex
 	n := 0
 	scenarios := []struct {
@@ -120,6 +137,13 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		call func(context.Context) error
 	}{
 		{"direct upstream", get(hub.simURL+"/bench/ping", http.StatusOK)},
+		{"direct provider", func(ctx context.Context) error {
+			resp, _, err := cbs.Call(ctx, balanceOp, &provider.AccountRequest{AccountNumber: account}, "bench")
+			if err == nil && resp.Status != http.StatusOK {
+				err = fmt.Errorf("the CBS simulator answered %d", resp.Status)
+			}
+			return err
+		}},
 		{"temporal floor", func(ctx context.Context) error {
 			seq.Lock()
 			n++
@@ -135,8 +159,15 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		{"proxy sync", get(hub.apiURL+"/bench/ping", http.StatusOK, "X-Client-Id", benchClient, "X-Client-Secret", benchSecret)},
 		{"proxy async", get(hub.apiURL+"/bench/ping?async=true", http.StatusAccepted, "X-Client-Id", benchClient,
 			"X-Client-Secret", benchSecret)},
+		{"balance operation", call(http.MethodPost, hub.apiURL+"/api/v1/integration/account/balance",
+			`{"account_number":"`+account+`"}`, http.StatusOK, "Content-Type", "application/json",
+			"X-Client-Id", benchClient, "X-Client-Secret", benchSecret)},
 	}
 
+	names := make([]string, len(scenarios))
+	for i, sc := range scenarios {
+		names[i] = sc.name
+	}
 	results := map[string]map[int]benchResult{}
 	for _, c := range concurrency {
 		for _, sc := range scenarios {
@@ -154,7 +185,7 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 			fmt.Fprintf(os.Stderr, "measured %-16s c=%-3d %s\n", sc.name, c, r)
 		}
 	}
-	printBench(os.Stdout, scenarios[0].name, concurrency, results)
+	printBench(os.Stdout, names, concurrency, results)
 	cancel()
 	return hub.wait()
 }
@@ -199,29 +230,33 @@ func benchServices(ctx context.Context, e *env) (func(), error) {
 	return stop, nil
 }
 
-// benchFixtures writes the benchmark's client and a /bench/** channel to the simulator.
-func benchFixtures(ctx context.Context, hub *localHub) error {
+// benchFixtures writes the benchmark's client (allowed to query balances) and a /bench/**
+// channel to the simulator, and returns an account of the simulated core banking system.
+func benchFixtures(ctx context.Context, hub *localHub) (string, error) {
 	store := hub.st.store
 	hash, err := api.HashSecret(benchSecret)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if _, err := store.CreateClient(ctx, schema.ClientRow{ClientID: benchClient, Name: "Benchmark", SecretHash: hash,
-		IsActive: true}); err != nil && !errors.Is(err, schema.ErrConflict) {
-		return err
+		Permissions: []string{provider.OpAccountBalance}, IsActive: true}); err != nil && !errors.Is(err, schema.ErrConflict) {
+		return "", err
 	}
 	if _, err := store.CreateMediator(ctx, schema.MediatorRow{URN: "urn:switchyard:bench", Name: "Benchmark upstream",
 		EndpointURL: hub.simURL, IsOnline: true}); err != nil && !errors.Is(err, schema.ErrConflict) {
-		return err
+		return "", err
 	}
 	_, err = store.CreateChannel(ctx, schema.ChannelRow{Name: "Benchmark", PathPattern: "/bench/**",
 		Methods: []string{"GET", "POST"}, Kind: schema.ChannelKindHTTP, ChannelType: "http",
 		MediatorURN: "urn:switchyard:bench", RetryMaxAttempts: 3, RetryInitialIntervalMS: 1000,
 		RetryBackoffCoefficient: 2, RetryMaxIntervalMS: 10000, IsActive: true})
 	if err != nil && !errors.Is(err, schema.ErrConflict) {
-		return err
+		return "", err
 	}
-	return nil
+	var account string
+	err = store.DB().GetContext(ctx, &account, `SELECT account_number FROM sim_accounts WHERE bank_code = $1
+		ORDER BY account_number LIMIT 1`, sim.HomeBank)
+	return account, err
 }
 
 // benchFloorWorkflow is the floor: the least a workflow-backed request can cost on this server.
@@ -289,24 +324,30 @@ func measure(ctx context.Context, call func(context.Context) error, c int, d tim
 		throughput: float64(len(all)) / elapsed.Seconds()}, nil
 }
 
-func printBench(w io.Writer, direct string, concurrency []int, results map[string]map[int]benchResult) {
+func printBench(w io.Writer, names []string, concurrency []int, results map[string]map[int]benchResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tc\trequests\tp50\tp95\tp99\treq/s\t")
-	for _, name := range []string{direct, "temporal floor", "proxy sync", "proxy async"} {
+	for _, name := range names {
 		for _, c := range concurrency {
 			r := results[name][c]
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%.0f\t\n", name, c, r.requests, ms(r.p50), ms(r.p95), ms(r.p99), r.throughput)
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nRatios against the bare Temporal floor measured in this run:")
+	fmt.Fprintln(w, "\nRatios against the bare Temporal floor measured in this run (added latency = p50 minus the direct call's p50):")
+	for _, pair := range [][2]string{{"proxy sync", "direct upstream"}, {"balance operation", "direct provider"}} {
+		for _, c := range concurrency {
+			floor, got, direct := results["temporal floor"][c], results[pair[0]][c], results[pair[1]][c]
+			added := got.p50 - direct.p50
+			fmt.Fprintf(w, "  c=%-3d %-17s added p50 %s = %.2fx the floor p50 (%s); throughput %.0f req/s = %.0f%% of the floor's %.0f\n",
+				c, pair[0], ms(added), float64(added)/float64(floor.p50), ms(floor.p50), got.throughput,
+				100*got.throughput/floor.throughput, floor.throughput)
+		}
+	}
 	for _, c := range concurrency {
-		floor, sync, async, up := results["temporal floor"][c], results["proxy sync"][c], results["proxy async"][c], results[direct][c]
-		added := sync.p50 - up.p50
-		fmt.Fprintf(w, "  c=%-3d proxy sync p50 added latency (sync p50 - direct p50) = %s = %.2fx the floor p50 (%s)\n",
-			c, ms(added), float64(added)/float64(floor.p50), ms(floor.p50))
-		fmt.Fprintf(w, "  c=%-3d proxy sync throughput = %.0f%% of the floor's (%.0f of %.0f req/s); async %.0f%%\n",
-			c, 100*sync.throughput/floor.throughput, sync.throughput, floor.throughput, 100*async.throughput/floor.throughput)
+		floor, async := results["temporal floor"][c], results["proxy async"][c]
+		fmt.Fprintf(w, "  c=%-3d proxy async 202 p50 %s = %.2fx the floor p50; throughput %.0f%% of the floor's\n",
+			c, ms(async.p50), float64(async.p50)/float64(floor.p50), 100*async.throughput/floor.throughput)
 	}
 }
 

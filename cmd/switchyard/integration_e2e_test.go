@@ -281,6 +281,9 @@ func TestProviderOutageThatRecovers(t *testing.T) {
 		require.Equal(t, []string{"retryable", "retryable", "ok"}, []string{rows[0].Outcome, rows[1].Outcome, rows[2].Outcome})
 		require.Equal(t, []int{1, 1, 2}, []int{rows[0].Attempt, rows[1].Attempt, rows[2].Attempt},
 			"the local attempt, then the activity's own attempts")
+		api := h.do(t, request{method: "GET", path: "/api/v1/admin/transactions/" + r.Header.Get("X-Correlation-ID") + "/audit"}.asAdmin())
+		require.Equal(t, http.StatusOK, api.Status)
+		require.Len(t, api.json(t)["data"], 3, "operators read the attempts through the admin API")
 	})
 
 	t.Run("429 with Retry-After sets the next delay", func(t *testing.T) {

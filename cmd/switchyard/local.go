@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/schema"
@@ -77,7 +79,28 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 		hub.served <- serveAPI(ctx, st, e, logger, apiListener)
 		st.close()
 	}()
-	return hub, nil
+	return hub, hub.waitHealthy(ctx)
+}
+
+// waitHealthy returns once the API answers /health, or with the error it stopped on.
+func (h *localHub) waitHealthy(ctx context.Context) error {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		select {
+		case err := <-h.served:
+			h.served <- err
+			return fmt.Errorf("the API stopped during start-up: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if resp, err := http.Get(h.apiURL + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("the API did not answer /health within 30s")
 }
 
 // writeSinkCA writes the SMTP sink's certificate to EMAIL_CA_FILE, when that is set.
