@@ -41,6 +41,7 @@ type Activities struct {
 	Store     Store
 	HTTP      Doer
 	Providers ProviderSet
+	ISO       ISO
 	Config    Config
 }
 

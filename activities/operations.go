@@ -31,7 +31,7 @@ const (
 
 // ProviderSet gives the caller of each issuer; *provider.Set satisfies it.
 type ProviderSet interface {
-	Caller(issuer string) (provider.Caller, error)
+	For(op provider.Operation) (provider.Caller, error)
 }
 
 // OperationCall is one attempt at a provider operation.
@@ -70,7 +70,7 @@ func (a *Activities) CallProvider(ctx context.Context, in OperationCall) (Operat
 	if err := json.Unmarshal(in.Params, req); err != nil {
 		return OperationAnswer{}, classify(&InvalidRequestError{Reason: "operation parameters: " + err.Error()})
 	}
-	caller, err := a.Providers.Caller(op.Issuer)
+	caller, err := a.Providers.For(op)
 	if err != nil {
 		return OperationAnswer{}, classify(&InvalidRequestError{Reason: err.Error()})
 	}

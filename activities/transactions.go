@@ -139,11 +139,11 @@ func RedactHeaders(h map[string][]string) schema.Headers {
 }
 
 // logBody is what the log keeps of a body: capped at TRANSACTION_BODY_MAX_LENGTH and, for
-// provider operations, with account and card numbers masked (the full answer stays with the
+// provider operations and card transfers, with account and card numbers masked (the full answer stays with the
 // workflow's result while Temporal retains it). Masking reports the body as truncated.
 func (a *Activities) logBody(kind string, body []byte) ([]byte, bool) {
 	kept, truncated := capBody(body, a.Config.TransactionBodyMaxLength)
-	if kind == schema.TxKindOperation {
+	if kind == schema.TxKindOperation || kind == schema.TxKindISO {
 		masked := []byte(provider.MaskDigits(string(kept)))
 		return masked, truncated || !bytes.Equal(masked, kept)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
@@ -506,8 +507,9 @@ func channelWriteError(err error) error {
 func (s *Server) listTransactions(c *gin.Context) {
 	filter := schema.TransactionFilter{ClientID: c.Query("client_id"), Status: c.Query("status"),
 		ParentID: c.Query("parent_id"), Kind: c.Query("kind"), Operation: c.Query("operation")}
-	if filter.Kind != "" && filter.Kind != schema.TxKindProxy && filter.Kind != schema.TxKindOperation {
-		writeError(c, fieldError("kind", "must be proxy or operation"))
+	if filter.Kind != "" && filter.Kind != schema.TxKindProxy && filter.Kind != schema.TxKindOperation &&
+		filter.Kind != schema.TxKindISO {
+		writeError(c, fieldError("kind", "must be proxy, operation or iso"))
 		return
 	}
 	if len(filter.Operation) > 64 {
@@ -515,7 +517,7 @@ func (s *Server) listTransactions(c *gin.Context) {
 		return
 	}
 	if filter.Status != "" && !validStatus(filter.Status) {
-		writeError(c, fieldError("status", "must be one of pending, processing, successful, failed, escalated, resolved"))
+		writeError(c, fieldError("status", "must be one of pending, processing, successful, failed, escalated, resolved, reversed"))
 		return
 	}
 	if filter.ParentID != "" {
@@ -580,8 +582,11 @@ func (s *Server) signalTransaction(c *gin.Context) {
 			"transaction is "+row.Status+": only an escalated transaction takes operator signals"))
 		return
 	}
-	if err := s.temporal.SignalWorkflow(c.Request.Context(), workflows.ProxyWorkflowID(row.CorrelationID), "",
-		name, sig); err != nil {
+	workflowID := workflows.ProxyWorkflowID(row.CorrelationID)
+	if row.Kind == schema.TxKindISO {
+		workflowID = workflows.TransferWorkflowID(iso.RRNFor(row.CorrelationID))
+	}
+	if err := s.temporal.SignalWorkflow(c.Request.Context(), workflowID, "", name, sig); err != nil {
 		writeError(c, notFoundAs(err, "transaction workflow"))
 		return
 	}
@@ -630,7 +635,7 @@ func (s *Server) transactionAudit(c *gin.Context) {
 func validStatus(s string) bool {
 	switch s {
 	case schema.TxPending, schema.TxProcessing, schema.TxSuccessful, schema.TxFailed, schema.TxEscalated,
-		schema.TxResolved:
+		schema.TxResolved, schema.TxReversed:
 		return true
 	}
 	return false

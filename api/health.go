@@ -59,6 +59,11 @@ func (s *Server) ready(c *gin.Context) {
 			ErrorCode: CodeUnavailable, Details: map[string]any{"checks": results, "providers": s.providers.Breakers()}})
 		return
 	}
-	// A provider whose breaker is open does not make the hub unready; it is shown, not failed.
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": results, "providers": s.providers.Breakers()})
+	// A provider whose breaker is open, or a switch that is down, does not make the hub unready:
+	// they are shown, not failed.
+	out := gin.H{"status": "ready", "checks": results, "providers": s.providers.Breakers()}
+	for name, detail := range s.details {
+		out[name] = detail()
+	}
+	c.JSON(http.StatusOK, out)
 }

@@ -34,11 +34,20 @@ type Providers interface {
 	Breakers() map[string]string
 }
 
-func (s *Server) registerIntegration(g *gin.RouterGroup) {
+func (s *Server) registerIntegration(r gin.IRouter) {
 	for _, op := range provider.Catalogue {
-		g.POST(op.Route, s.requirePermission(op.Permission), s.operation(op))
+		r.POST(routeOf(op), s.requireClient, s.requirePermission(op.Permission), s.operation(op))
 	}
-	g.GET("/simulator/download", s.simulatorDownload)
+	r.GET(IntegrationBase+"/simulator/download", s.requireClient, s.simulatorDownload)
+	r.POST(ISOBase+"/transfer", s.requireClient, s.requirePermission(PermissionISOTransfer), s.isoTransfer)
+}
+
+// routeOf is an operation's full route.
+func routeOf(op provider.Operation) string {
+	if op.Base != "" {
+		return op.Base + op.Route
+	}
+	return IntegrationBase + op.Route
 }
 
 // requirePermission lets through clients holding perm (or "*").
@@ -92,7 +101,7 @@ func (s *Server) operation(op provider.Operation) gin.HandlerFunc {
 		cfg := caller.Config()
 		in := workflows.OperationInput{
 			CorrelationID: correlationID, ClientID: who.ID, Operation: op.Key, Issuer: op.Issuer,
-			Route: IntegrationBase + op.Route, Params: params,
+			Route: routeOf(op), Params: params,
 			Retry: activities.RetrySettings{MaxAttempts: cfg.Retry.MaxAttempts, InitialInterval: cfg.Retry.InitialInterval,
 				BackoffCoefficient: cfg.Retry.BackoffCoefficient, MaxInterval: cfg.Retry.MaxInterval},
 			AttemptTimeout: cfg.Timeout + attemptGrace,
@@ -129,6 +138,9 @@ func writeOperationResult(c *gin.Context, res workflows.OperationResult) {
 	}
 	if res.HTTPStatus >= 400 {
 		meta["provider_code"] = res.ProviderCode
+		if res.HTTPStatus == http.StatusPaymentRequired {
+			meta["meaning"] = res.Message // a card switch's decline: its ISO code and what it means
+		}
 		msg := res.Message
 		if msg == "" {
 			msg = "the provider answered " + strconv.Itoa(res.HTTPStatus) + " " + http.StatusText(res.HTTPStatus)
@@ -149,6 +161,8 @@ func writeOperationResult(c *gin.Context, res workflows.OperationResult) {
 // providerStatusCode names a provider's 4xx for the envelope.
 func providerStatusCode(status int) string {
 	switch status {
+	case http.StatusPaymentRequired:
+		return "DECLINED"
 	case http.StatusNotFound:
 		return CodeNotFound
 	case http.StatusConflict:

@@ -41,7 +41,7 @@ func addIntegrationPaths(doc *openapi3.T) error {
 		responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().
 			WithDescription("The provider's answer, typed.").WithJSONSchema(envelope)})
 		responses.Set("202", ref("Accepted"))
-		for _, code := range []int{400, 401, 403, 404, 409, 413, 422, 429, 502, 503, 504} {
+		for _, code := range []int{400, 401, 402, 403, 404, 409, 413, 422, 429, 502, 503, 504} {
 			responses.Set(strconv.Itoa(code), errRef)
 		}
 		operation := &openapi3.Operation{
@@ -60,7 +60,13 @@ func addIntegrationPaths(doc *openapi3.T) error {
 				WithJSONSchemaRef(req)},
 			Responses: responses,
 		}
-		doc.AddOperation(IntegrationBase+op.Route, http.MethodPost, operation)
+		if op.Base == ISOBase {
+			operation.Tags = []string{"iso"}
+		}
+		doc.AddOperation(routeOf(op), http.MethodPost, operation)
+	}
+	if err := addTransferPath(doc, errRef, ref("Accepted")); err != nil {
+		return err
 	}
 	download := openapi3.NewResponses()
 	download.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("CSV, header row first.").
@@ -77,6 +83,46 @@ func addIntegrationPaths(doc *openapi3.T) error {
 			{Value: openapi3.NewQueryParameter("limit").WithSchema(openapi3.NewIntegerSchema().WithMin(1).WithMax(10000))},
 		},
 		Responses: download,
+	})
+	return nil
+}
+
+// addTransferPath documents POST /api/v1/iso/transfer.
+func addTransferPath(doc *openapi3.T, errRef, accepted *openapi3.ResponseRef) error {
+	req, err := schemaFor(&TransferRequest{}, true)
+	if err != nil {
+		return err
+	}
+	req.Value.Properties["amount"].Value.Pattern = amountPattern.String()
+	resp, err := schemaFor(&TransferResponse{}, false)
+	if err != nil {
+		return err
+	}
+	envelope := openapi3.NewObjectSchema().
+		WithProperty("success", openapi3.NewBoolSchema().WithEnum(true)).
+		WithPropertyRef("data", resp).
+		WithProperty("metadata", openapi3.NewObjectSchema())
+	envelope.Required = []string{"success", "data"}
+	responses := openapi3.NewResponses()
+	responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().
+		WithDescription("Approved.").WithJSONSchema(envelope)})
+	responses.Set("202", accepted)
+	for _, code := range []int{400, 401, 402, 403, 413, 429, 502, 503} {
+		responses.Set(strconv.Itoa(code), errRef)
+	}
+	doc.AddOperation(ISOBase+"/transfer", http.MethodPost, &openapi3.Operation{
+		OperationID: "iso_transfer", Tags: []string{"iso"},
+		Summary: "Transfer between two accounts through the card switch (permission iso_transfer)",
+		Description: "Runs as a CardTransfer workflow (ID iso:<rrn>). A decline is 402 with details.response_code " +
+			"and details.meaning. When the outcome is unknown the transfer is reversed (0420, then 0421 repeats) and " +
+			"answered 502 TRANSFER_REVERSED; a reversal that cannot complete escalates the transfer.",
+		Security: &openapi3.SecurityRequirements{{"clientId": {}, "clientSecret": {}}, {"basic": {}}},
+		Parameters: openapi3.Parameters{
+			{Value: openapi3.NewQueryParameter("async").WithSchema(openapi3.NewStringSchema().WithEnum("true", "false"))},
+			{Value: openapi3.NewHeaderParameter("Idempotency-Key").WithSchema(openapi3.NewStringSchema().WithMaxLength(255))},
+		},
+		RequestBody: &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(req)},
+		Responses:   responses,
 	})
 	return nil
 }

@@ -209,7 +209,7 @@ func demoRecords(cfg SeedConfig) ([]ClientSpec, []MediatorSpec, []ChannelSpec) {
 	echo := cfg.MediatorPrefix + ":echo"
 	down := cfg.MediatorPrefix + ":down"
 	upstream := strings.TrimRight(cfg.UpstreamURL, "/")
-	var every []string
+	every := []string{PermissionISOTransfer}
 	for _, op := range provider.Catalogue {
 		every = append(every, op.Permission)
 	}

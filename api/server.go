@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
 )
 
@@ -50,6 +51,10 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	// Providers is the provider stack of this process (its breakers show in /ready).
 	Providers Providers
+	// ISO is the card switch configuration; nil when no switch is configured.
+	ISO *iso.Config
+	// Details adds named sections to /ready (the ISO pool's health, say).
+	Details map[string]func() any
 }
 
 // Server is the Gin application.
@@ -65,6 +70,8 @@ type Server struct {
 	engine    *gin.Engine
 	providers Providers
 	validate  *validator.Validate
+	iso       *iso.Config
+	details   map[string]func() any
 }
 
 // New builds the router. It fails on invalid config (MEDIATOR_MODE=pure_esb, say).
@@ -90,6 +97,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		limiter:   newRateLimiter(),
 		providers: deps.Providers,
 		validate:  provider.NewValidator(),
+		iso:       deps.ISO,
+		details:   deps.Details,
 	}
 	if s.providers == nil {
 		return nil, errors.New("api: Deps.Providers is required")
@@ -115,7 +124,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	admin := r.Group("/api/v1/admin", adminAuth(cfg.AdminToken))
 	s.registerAdmin(admin)
 
-	s.registerIntegration(r.Group(IntegrationBase, s.requireClient))
+	s.registerIntegration(r)
 
 	tx := r.Group("/transactions", s.requireClient)
 	for _, p := range []string{"/:id", "/:id/"} {

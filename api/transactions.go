@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
@@ -117,8 +118,9 @@ func (s *Server) transactionStatus(c *gin.Context) {
 	if schema.TxFinal(row.Status) && row.ResponseBodyTruncated {
 		s.fillFullResponse(c.Request.Context(), &view)
 	}
-	if view.Kind == schema.TxKindOperation && view.Status == schema.TxSuccessful && view.Response != nil &&
-		!view.Response.BodyTruncated && json.Valid([]byte(view.Response.Body)) {
+	resultKind := (view.Kind == schema.TxKindOperation && view.Status == schema.TxSuccessful) ||
+		(view.Kind == schema.TxKindISO && schema.TxFinal(view.Status))
+	if resultKind && view.Response != nil && !view.Response.BodyTruncated && json.Valid([]byte(view.Response.Body)) {
 		view.Result = json.RawMessage(view.Response.Body)
 	}
 	writeData(c, http.StatusOK, view)
@@ -148,6 +150,7 @@ func (s *Server) pendingTransaction(ctx context.Context, client Client, id strin
 	for _, w := range []struct{ id, kind string }{
 		{workflows.ProxyWorkflowID(id), schema.TxKindProxy},
 		{workflows.OperationWorkflowID(id), schema.TxKindOperation},
+		{workflows.TransferWorkflowID(iso.RRNFor(id)), schema.TxKindISO},
 	} {
 		var in startedInput
 		err := s.startInput(ctx, w.id, "", &in)

@@ -44,6 +44,14 @@ type Config struct {
 	// BreakerFailures consecutive failures open the pool's breaker for BreakerOpenTimeout.
 	BreakerFailures    uint32        `envconfig:"ISO_BREAKER_FAILURES" default:"5"`
 	BreakerOpenTimeout time.Duration `envconfig:"ISO_BREAKER_OPEN_TIMEOUT" default:"30s"`
+	// The transfer's policy: resends of a request that was never sent, and the reversal's
+	// repeats and budget before escalation.
+	MaxAttempts             int           `envconfig:"ISO_MAX_ATTEMPTS" default:"3"`
+	RetryInitialInterval    time.Duration `envconfig:"ISO_RETRY_INITIAL_INTERVAL" default:"500ms"`
+	RetryMaxInterval        time.Duration `envconfig:"ISO_RETRY_MAX_INTERVAL" default:"5s"`
+	ReversalInitialInterval time.Duration `envconfig:"ISO_REVERSAL_INITIAL_INTERVAL" default:"1s"`
+	ReversalMaxInterval     time.Duration `envconfig:"ISO_REVERSAL_MAX_INTERVAL" default:"30s"`
+	ReversalBudget          time.Duration `envconfig:"ISO_REVERSAL_BUDGET" default:"2m"`
 	// SimAddr is where the switch simulator listens (`switchyard sim`) and, with ISO_SIMULATE,
 	// where the pool connects.
 	SimAddr string `envconfig:"SIM_ISO_ADDR" default:"127.0.0.1:8583"`

@@ -14,6 +14,7 @@ import (
 const (
 	TxKindProxy     = "proxy"
 	TxKindOperation = "operation"
+	TxKindISO       = "iso"
 )
 
 // Transaction statuses, as clients and operators see them.
@@ -24,11 +25,12 @@ const (
 	TxFailed     = "failed"
 	TxEscalated  = "escalated"
 	TxResolved   = "resolved"
+	TxReversed   = "reversed" // a card transfer whose outcome was unknown, reversed at the switch
 )
 
 // TxFinal reports whether a status will not change again.
 func TxFinal(status string) bool {
-	return status == TxSuccessful || status == TxFailed || status == TxResolved
+	return status == TxSuccessful || status == TxFailed || status == TxResolved || status == TxReversed
 }
 
 // Headers is an HTTP header map stored as jsonb.
@@ -148,7 +150,7 @@ func (s *Store) UpdateTransaction(ctx context.Context, o TransactionOutcome) err
 		response_body_size = CASE WHEN $4::integer IS NULL THEN response_body_size ELSE $7 END,
 		response_body_truncated = CASE WHEN $4::integer IS NULL THEN response_body_truncated ELSE $8 END,
 		error = $9, error_code = $10, resolution_note = $11, updated_at = now(),
-		completed_at = CASE WHEN $2 IN ('successful', 'failed', 'resolved') THEN now() ELSE NULL END
+		completed_at = CASE WHEN $2 IN ('successful', 'failed', 'resolved', 'reversed') THEN now() ELSE NULL END
 		WHERE correlation_id = $1`,
 		o.CorrelationID, o.Status, o.Attempts, respStatus, nullHeaders(respHeaders), o.ResponseBody,
 		o.ResponseBodySize, o.ResponseBodyTruncated, o.Error, o.ErrorCode, o.ResolutionNote)

@@ -1,9 +1,14 @@
 package sim
 
 import (
+	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/iso"
 )
 
 // Simulators are everything `switchyard sim` serves: the upstream mediator simulator, the
@@ -12,18 +17,45 @@ type Simulators struct {
 	Upstream  *Upstream
 	Providers *Providers
 	Mail      *MailSink
+	Switch    *iso.Switch
 }
 
-// New builds every simulator. configs are the issuers' configurations: the simulators demand
-// the same auth the hub is configured to send.
-func New(store Store, cfg UpstreamConfig, configs map[string]provider.Config) (*Simulators, error) {
-	providers := NewProviders(store, configs, cfg.OAuthTokenTTL)
-	email := configs[provider.IssuerEmail].SMTP
+// Options are what the simulators are built from.
+type Options struct {
+	Upstream UpstreamConfig
+	// Issuers are the issuers' configurations: the simulators demand the same auth the hub is
+	// configured to send.
+	Issuers map[string]provider.Config
+	// ISO gives the switch the pool's framing; Switch its own settings.
+	ISO    iso.Config
+	Switch iso.SwitchConfig
+	Logger *slog.Logger
+}
+
+// SimStore is every table the simulators read and write; *schema.Store satisfies it.
+type SimStore interface {
+	Store
+	LedgerStore
+}
+
+// New builds every simulator.
+func New(store SimStore, o Options) (*Simulators, error) {
+	providers := NewProviders(store, o.Issuers, o.Upstream.OAuthTokenTTL)
+	email := o.Issuers[provider.IssuerEmail].SMTP
 	mail, err := NewMailSink(email.Username, email.Password, providers.faults)
 	if err != nil {
 		return nil, err
 	}
-	return &Simulators{Upstream: NewUpstream(cfg), Providers: providers, Mail: mail}, nil
+	codec, err := iso.NewCodec(o.ISO.Framing, o.ISO.TPDU)
+	if err != nil {
+		return nil, err
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	sw := iso.NewSwitch(o.Switch, codec, Ledger{Store: store}, logger)
+	return &Simulators{Upstream: NewUpstream(o.Upstream), Providers: providers, Mail: mail, Switch: sw}, nil
 }
 
 // Handler serves the provider simulators under their prefixes (/cbs, /bill, /sms, /push,
@@ -32,6 +64,35 @@ func (s *Simulators) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.Providers.Register(mux)
 	s.Mail.Register(mux)
+	mux.HandleFunc("GET /_sim/iso/stats", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.Switch.Stats())
+	})
+	mux.HandleFunc("PUT /_sim/iso/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f struct {
+			iso.SwitchFaults
+			Delay string `json:"delay"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&f); err != nil {
+			http.Error(w, `body: {"drop_financial", "drop_reversal", "reset", "decline", "delay"} (-1: until cleared)`,
+				http.StatusBadRequest)
+			return
+		}
+		faults := f.SwitchFaults
+		if f.Delay != "" {
+			d, err := time.ParseDuration(f.Delay)
+			if err != nil || d < 0 || d > maxSimLatency {
+				http.Error(w, "delay must be a duration up to 1m", http.StatusBadRequest)
+				return
+			}
+			faults.Delay = d
+		}
+		s.Switch.SetFaults(faults)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("DELETE /_sim/iso/faults", func(w http.ResponseWriter, _ *http.Request) {
+		s.Switch.SetFaults(iso.SwitchFaults{})
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.Handle("/", s.Upstream.Handler())
 	return mux
 }

@@ -26,11 +26,11 @@ type Config struct {
 	// StopTimeout is how long a stopping worker lets running activities finish.
 	StopTimeout Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s"`
 	// TaskQueues are the queues a `switchyard worker` process serves.
-	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration"`
+	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso"`
 }
 
 // Queues lists every task queue and what runs on it.
-var Queues = []string{workflows.TaskQueueProxy, workflows.TaskQueueIntegration}
+var Queues = []string{workflows.TaskQueueProxy, workflows.TaskQueueIntegration, workflows.TaskQueueISO}
 
 // New builds one worker per task queue in queues, each with every workflow and activity
 // registered (a queue only ever receives its own). The API runs them for eager starts;
@@ -62,5 +62,7 @@ func Register(r interface {
 		workflow.RegisterOptions{Name: workflows.WorkflowProxyTransaction})
 	r.RegisterWorkflowWithOptions(workflows.ProviderOperation,
 		workflow.RegisterOptions{Name: workflows.WorkflowProviderOperation})
+	r.RegisterWorkflowWithOptions(workflows.CardTransfer,
+		workflow.RegisterOptions{Name: workflows.WorkflowCardTransfer})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }

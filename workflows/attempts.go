@@ -98,3 +98,9 @@ func errorInfo(err error) (errType string, retryAfter time.Duration) {
 
 // errTypeActivityTimeout stands for a start-to-close timeout in errorInfo.
 const errTypeActivityTimeout = "ActivityTimeout"
+
+func asApplicationError(err error) (*temporal.ApplicationError, bool) {
+	var appErr *temporal.ApplicationError
+	ok := errors.As(err, &appErr)
+	return appErr, ok
+}

@@ -13,12 +13,15 @@ const (
 	TaskQueueProxy = "proxy"
 	// TaskQueueIntegration carries provider operations; the API runs a worker on it too.
 	TaskQueueIntegration = "integration"
+	// TaskQueueISO carries card transfers over ISO 8583.
+	TaskQueueISO = "iso"
 )
 
 // Workflow type names, as registered and as shown in the Web UI.
 const (
 	WorkflowProxyTransaction  = "ProxyTransaction"
 	WorkflowProviderOperation = "ProviderOperation"
+	WorkflowCardTransfer      = "CardTransfer"
 )
 
 // Operator signals of the escalation contract.
@@ -42,21 +45,27 @@ var (
 	ClientKey        = temporal.NewSearchAttributeKeyKeyword("SwitchyardClient")
 	ChannelKey       = temporal.NewSearchAttributeKeyKeyword("SwitchyardChannel")
 	CorrelationIDKey = temporal.NewSearchAttributeKeyKeyword("SwitchyardCorrelationId")
+	// RRNKey is the Retrieval Reference Number of card transfers.
+	RRNKey = temporal.NewSearchAttributeKeyKeyword("SwitchyardRRN")
 )
 
 // SearchAttributeKeys lists the custom search attributes a namespace must have.
 func SearchAttributeKeys() []temporal.SearchAttributeKey {
-	return []temporal.SearchAttributeKey{KindKey, StatusKey, ClientKey, ChannelKey, CorrelationIDKey}
+	return []temporal.SearchAttributeKey{KindKey, StatusKey, ClientKey, ChannelKey, CorrelationIDKey, RRNKey}
 }
 
 // Kinds: the value of SwitchyardKind per family of workflows.
 const (
 	KindProxy     = "proxy"
 	KindOperation = "operation"
+	KindISO       = "iso"
 )
 
 // OperationWorkflowID is the workflow ID of the provider operation with this correlation id.
 func OperationWorkflowID(correlationID string) string { return "op:" + correlationID }
+
+// TransferWorkflowID is the workflow ID of the card transfer with this RRN.
+func TransferWorkflowID(rrn string) string { return "iso:" + rrn }
 
 // ProxyWorkflowID is the workflow ID of the transaction with this correlation id.
 func ProxyWorkflowID(correlationID string) string { return "tx:" + correlationID }

@@ -63,10 +63,10 @@ func ProviderOperation(ctx workflow.Context, in OperationInput) (OperationResult
 }
 
 type operation struct {
-	in        OperationInput
-	view      StatusView
-	published string
-	logger    log.Logger
+	in     OperationInput
+	view   StatusView
+	sa     *publisher
+	logger log.Logger
 }
 
 func (wf *operation) setup(ctx workflow.Context) error {
@@ -81,6 +81,7 @@ func (wf *operation) setup(ctx workflow.Context) error {
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID, "client_id", wf.in.ClientID,
 		"operation", wf.in.Operation)
 	wf.view = StatusView{Status: schema.TxProcessing}
+	wf.sa = newPublisher(KindOperation, wf.in.ClientID, wf.in.Operation, wf.in.CorrelationID, wf.logger)
 	return workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return wf.view, nil })
 }
 
@@ -172,21 +173,8 @@ func (wf *operation) finish(ctx workflow.Context, res OperationResult) (Operatio
 	return res, nil
 }
 
-// setStatus updates the status query and the search attributes (all of them the first time;
-// see proxyTx.setStatus for why only when waiting or finishing).
+// setStatus updates the status query and the search attributes.
 func (wf *operation) setStatus(ctx workflow.Context, status string, out outcome) {
 	wf.view = StatusView{Status: status, Attempts: out.attempts, Error: out.errMsg, ErrorCode: out.errType}
-	if status == wf.published {
-		return
-	}
-	updates := []temporal.SearchAttributeUpdate{StatusKey.ValueSet(status)}
-	if wf.published == "" {
-		updates = append(updates, KindKey.ValueSet(KindOperation), ClientKey.ValueSet(wf.in.ClientID),
-			ChannelKey.ValueSet(wf.in.Operation), CorrelationIDKey.ValueSet(wf.in.CorrelationID))
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		wf.logger.Error("Updating search attributes", "error", err)
-		return
-	}
-	wf.published = status
+	wf.sa.publish(ctx, status)
 }

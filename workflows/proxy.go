@@ -65,11 +65,11 @@ func ProxyTransaction(ctx workflow.Context, in ProxyInput) (ProxyResult, error) 
 }
 
 type proxyTx struct {
-	in        ProxyInput
-	channel   activities.Channel // the snapshot in the input, reloaded when an operator retries
-	view      StatusView
-	published string // the SwitchyardStatus last upserted; empty before the first upsert
-	logger    log.Logger
+	in      ProxyInput
+	channel activities.Channel // the snapshot in the input, reloaded when an operator retries
+	view    StatusView
+	sa      *publisher
+	logger  log.Logger
 }
 
 // outcome is the state of the forward after one or more attempts.
@@ -90,6 +90,7 @@ func (wf *proxyTx) setup(ctx workflow.Context) error {
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID,
 		"client_id", wf.in.ClientID, "channel", wf.in.Channel.Name)
 	wf.view = StatusView{Status: schema.TxProcessing}
+	wf.sa = newPublisher(KindProxy, wf.in.ClientID, wf.in.Channel.Name, wf.in.CorrelationID, wf.logger)
 	return workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return wf.view, nil })
 }
 
@@ -220,17 +221,9 @@ func failedOutcome(err error, attempts int) outcome {
 	return out
 }
 
-// escalate marks the transaction escalated and waits for an operator's signal. Signals sent
-// before the escalation are dropped: an operator acts on what they saw escalated.
+// escalate marks the transaction escalated and waits for an operator's signal.
 func (wf *proxyTx) escalate(ctx workflow.Context, out outcome) (string, OperatorSignal, error) {
-	names := []string{SignalRetry, SignalResolve, SignalAbort}
-	for _, name := range names {
-		ch := workflow.GetSignalChannel(ctx, name)
-		var stale OperatorSignal
-		for ch.ReceiveAsync(&stale) {
-			wf.logger.Warn("Ignoring a signal sent while the transaction was not escalated", "signal", name)
-		}
-	}
+	dropStaleSignals(ctx, wf.logger)
 	wf.setStatus(ctx, schema.TxEscalated, out)
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(schema.TxEscalated, out, "")).
 		Get(ctx, nil); err != nil {
@@ -238,18 +231,8 @@ func (wf *proxyTx) escalate(ctx workflow.Context, out outcome) (string, Operator
 	}
 	wf.logger.Warn("Transaction escalated: waiting for an operator to signal retry, resolve or abort",
 		"attempts", out.attempts, "error_type", out.errType)
-
-	var got string
-	var sig OperatorSignal
-	sel := workflow.NewSelector(ctx)
-	for _, name := range names {
-		sel.AddReceive(workflow.GetSignalChannel(ctx, name), func(c workflow.ReceiveChannel, _ bool) {
-			c.Receive(ctx, &sig)
-			got = name
-		})
-	}
-	sel.Select(ctx)
-	return got, sig, nil
+	name, sig := awaitOperator(ctx)
+	return name, sig, nil
 }
 
 // reloadChannel picks up an operator's change to the channel before a retry. A channel that is
@@ -268,26 +251,9 @@ func (wf *proxyTx) reloadChannel(ctx workflow.Context) {
 
 // setStatus updates the status query and the search attributes; the database row follows at
 // the next write.
-//
-// Search attributes are upserted only here, that is when the transaction first waits (a retry
-// backoff, an escalation) or finishes, and all of them the first time. Commands reach the server
-// when the workflow task completes, so on the fast path (start, forward, finish in one task) a
-// "processing" upsert would never be seen, yet every upsert costs the server a visibility write.
 func (wf *proxyTx) setStatus(ctx workflow.Context, status string, out outcome) {
 	wf.view = StatusView{Status: status, Attempts: out.attempts, Error: out.errMsg, ErrorCode: errorCode(out.errType)}
-	if status == wf.published {
-		return
-	}
-	updates := []temporal.SearchAttributeUpdate{StatusKey.ValueSet(status)}
-	if wf.published == "" {
-		updates = append(updates, KindKey.ValueSet(KindProxy), ClientKey.ValueSet(wf.in.ClientID),
-			ChannelKey.ValueSet(wf.in.Channel.Name), CorrelationIDKey.ValueSet(wf.in.CorrelationID))
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		wf.logger.Error("Updating search attributes", "error", err)
-		return
-	}
-	wf.published = status
+	wf.sa.publish(ctx, status)
 }
 
 // finish writes the final status and builds the result.

@@ -106,6 +106,9 @@ type Config struct {
 	// as project_id).
 	Vars map[string]string
 	SMTP SMTP
+	// Transport is http, or iso8583 to serve the issuer's balance through the card switch
+	// (CBS_TRANSPORT=iso8583).
+	Transport string
 }
 
 // Configured reports whether the issuer has somewhere to send calls.
@@ -151,6 +154,7 @@ type fromEnv struct {
 	SMTPPassword        string            `envconfig:"SMTP_PASSWORD"`
 	SMTPTLS             string            `envconfig:"SMTP_TLS" default:"starttls"`
 	From                string            `envconfig:"FROM" default:"Switchyard <no-reply@switchyard.local>"`
+	Transport           string            `envconfig:"TRANSPORT" default:"http"`
 }
 
 // SimConfig says where the provider simulators are, for issuers with {PREFIX}_SIMULATE=true.
@@ -192,7 +196,7 @@ func Load(issuer string, sim SimConfig) (Config, error) {
 		Timeout: e.Timeout, StrictTLS: e.StrictTLS, CAFile: e.CAFile, RequiredAuthHeaders: e.RequiredAuthHeaders,
 		RejectUnauthorized: e.RejectUnauthorized, URIMap: map[string]Route{}, ResponseFormat: e.ResponseFormat,
 		Simulate: e.Simulate, BreakerFailures: e.BreakerFailures, BreakerOpenTimeout: e.BreakerOpenTimeout,
-		Vars: map[string]string{},
+		Vars: map[string]string{}, Transport: e.Transport,
 		Auth: Auth{Type: e.AuthType, Token: e.AuthToken, Username: e.AuthUsername, Password: e.AuthPassword,
 			TokenURL: e.OAuthTokenURL, ClientID: e.OAuthClientID, ClientSecret: e.OAuthClientSecret,
 			Scopes: e.OAuthScopes, HMACKeyID: e.HMACKeyID, HMACSecret: e.HMACSecret},
@@ -256,6 +260,9 @@ func (c Config) validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("%s_BASE_URL=%q is not an http(s) URL", c.Prefix, c.BaseURL)
 		}
+	}
+	if c.Transport != "http" && c.Transport != "iso8583" {
+		return fmt.Errorf("%s_TRANSPORT=%q: want http or iso8583", c.Prefix, c.Transport)
 	}
 	if c.Retry.MaxAttempts < 1 {
 		return fmt.Errorf("%s_MAX_ATTEMPTS must be at least 1", c.Prefix)

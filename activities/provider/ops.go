@@ -14,6 +14,8 @@ const (
 	IssuerSMS   = "sms"
 	IssuerEmail = "email"
 	IssuerPush  = "push"
+	// IssuerISO is the card switch, reached over ISO 8583 rather than HTTP.
+	IssuerISO = "iso"
 )
 
 // Operation keys: the keys of an issuer's uri_map, and the permission a client needs to call them.
@@ -32,6 +34,7 @@ const (
 	OpSendSMS              = "send_sms"
 	OpSendEmail            = "send_email"
 	OpSendPush             = "send_push"
+	OpISOBalance           = "iso_balance"
 )
 
 // Operation describes one typed integration route.
@@ -39,7 +42,9 @@ type Operation struct {
 	Key        string // uri_map key and workflow input
 	Issuer     string
 	Permission string
-	Route      string // under /api/v1/integration
+	// Base is the route's prefix: /api/v1/integration unless set.
+	Base  string
+	Route string
 	// NewRequest and NewResponse allocate the typed bodies.
 	NewRequest  func() any
 	NewResponse func() any
@@ -81,6 +86,8 @@ var Catalogue = []Operation{
 	{Key: OpSendPush, Issuer: IssuerPush, Route: "/push/send",
 		NewRequest: func() any { return &SendPushRequest{} }, NewResponse: func() any { return &SendPushResponse{} },
 		ProviderBody: fcmBody, FromProvider: fcmResponse},
+	{Key: OpISOBalance, Issuer: IssuerISO, Base: "/api/v1/iso", Route: "/balance",
+		NewRequest: func() any { return &ISOBalanceRequest{} }, NewResponse: func() any { return &ISOBalanceResponse{} }},
 }
 
 func init() {
@@ -229,6 +236,23 @@ type InterbankNameResponse struct {
 	BankCode      string `json:"bank_code" xml:"bank_code"`
 	AccountNumber string `json:"account_number" xml:"account_number"`
 	AccountName   string `json:"account_name" xml:"account_name"`
+}
+
+// ISOBalanceRequest is a balance inquiry through the card switch.
+type ISOBalanceRequest struct {
+	AccountNumber string `json:"account_number" validate:"required,numeric,min=8,max=20"`
+}
+
+// ISOBalanceResponse is the switch's approved answer to a balance inquiry. Declines are
+// answered 402 with the ISO response code and its meaning.
+type ISOBalanceResponse struct {
+	AccountNumber    string `json:"account_number"`
+	Currency         string `json:"currency"`
+	Balance          string `json:"balance"`
+	AvailableBalance string `json:"available_balance"`
+	ResponseCode     string `json:"response_code"`
+	STAN             string `json:"stan"`
+	RRN              string `json:"rrn"`
 }
 
 // --- billers (bill) ---------------------------------------------------------------------------

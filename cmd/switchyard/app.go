@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/api"
+	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/worker"
@@ -28,6 +29,7 @@ type stack struct {
 	temporal  client.Client
 	registry  *prometheus.Registry
 	providers *provider.Set
+	pool      *iso.Pool // nil when no card switch is configured
 	closers   []func()
 }
 
@@ -41,12 +43,22 @@ func openStack(ctx context.Context, e env, logger *slog.Logger) (*stack, error) 
 		return nil, err
 	}
 	st.closers = append(st.closers, func() { st.store.Close() })
-	configs, err := provider.LoadAll(e.SimURLs)
-	if err != nil {
-		st.close()
-		return nil, err
+	if e.ISO.Configured() {
+		if st.pool, err = iso.NewPool(e.ISO, st.store, iso.NewMetrics(st.registry), logger); err != nil {
+			st.close()
+			return nil, err
+		}
+		if err := st.pool.Connect(ctx); err != nil {
+			st.close()
+			return nil, fmt.Errorf("connecting to the card switch: %w", err)
+		}
+		st.closers = append(st.closers, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = st.pool.Close(ctx)
+		})
 	}
-	if st.providers, err = provider.NewSet(configs, provider.NewMetrics(st.registry)); err != nil {
+	if st.providers, err = newProviderSet(e, st, st.registry); err != nil {
 		st.close()
 		return nil, err
 	}
@@ -64,6 +76,38 @@ func openStack(ctx context.Context, e env, logger *slog.Logger) (*stack, error) 
 	return st, nil
 }
 
+// newProviderSet builds every issuer's caller, the card switch's (iso) included; with
+// CBS_TRANSPORT=iso8583 the CBS balance goes through the switch too.
+func newProviderSet(e env, st *stack, reg prometheus.Registerer) (*provider.Set, error) {
+	configs, err := provider.LoadAll(e.SimURLs)
+	if err != nil {
+		return nil, err
+	}
+	set, err := provider.NewSet(configs, provider.NewMetrics(reg))
+	if err != nil {
+		return nil, err
+	}
+	isoIssuer := provider.Config{Issuer: provider.IssuerISO, Prefix: "ISO", Timeout: e.ISO.SendTimeout,
+		Retry: provider.RetryPolicy{MaxAttempts: e.ISO.MaxAttempts, InitialInterval: e.ISO.RetryInitialInterval,
+			BackoffCoefficient: 2, MaxInterval: e.ISO.RetryMaxInterval}}
+	set.Add(provider.IssuerISO, &activities.ISOCaller{ISO: st.isoDeps(), Issuer: isoIssuer})
+	if cbs := configs[provider.IssuerCBS]; cbs.Transport == "iso8583" {
+		if st.pool == nil {
+			return nil, errors.New("CBS_TRANSPORT=iso8583 needs a card switch: set ISO_HOSTS or ISO_SIMULATE=true")
+		}
+		set.Override(provider.OpAccountBalance, &activities.ISOCaller{ISO: st.isoDeps(), Issuer: cbs})
+	}
+	return set, nil
+}
+
+// isoDeps is what the ISO activities need; without a configured switch its pool is nil.
+func (st *stack) isoDeps() activities.ISO {
+	if st.pool == nil {
+		return activities.ISO{STANs: st.store}
+	}
+	return activities.ISO{Pool: st.pool, STANs: st.store}
+}
+
 func (st *stack) close() {
 	for i := len(st.closers) - 1; i >= 0; i-- {
 		st.closers[i]()
@@ -76,6 +120,11 @@ func (st *stack) close() {
 func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.Listener) error {
 	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry,
 		Providers: st.providers}
+	if st.pool != nil {
+		isoCfg := e.ISO
+		deps.ISO = &isoCfg
+		deps.Details = map[string]func() any{"iso": func() any { return st.pool.Health() }}
+	}
 	srv, err := api.New(e.API, deps)
 	if err != nil {
 		return err
@@ -130,6 +179,7 @@ func runWorker(ctx context.Context, e env, logger *slog.Logger) error {
 // startWorkers runs a worker per task queue; stop drains them.
 func startWorkers(st *stack, e env, queues []string) (stop func(), err error) {
 	acts := activities.New(st.store, st.providers, e.Activities)
+	acts.ISO = st.isoDeps()
 	workers, err := worker.New(st.temporal, queues, acts, e.Worker)
 	if err != nil {
 		return nil, err
@@ -205,7 +255,7 @@ func runSim(ctx context.Context, e env, logger *slog.Logger) error {
 		return err
 	}
 	defer store.Close()
-	sims, err := newSimulators(store, e)
+	sims, err := newSimulators(store, e, logger)
 	if err != nil {
 		return err
 	}
@@ -218,26 +268,37 @@ func runSim(ctx context.Context, e env, logger *slog.Logger) error {
 		httpL.Close()
 		return fmt.Errorf("SMTP sink on %s: %w (set SIM_SMTP_ADDR)", e.SimURLs.SMTPAddr, err)
 	}
-	logger.Info("Simulators listening", "http", e.Sim.Addr, "smtp", e.SimURLs.SMTPAddr)
-	return serveSimulators(ctx, sims, httpL, smtpL)
+	isoL, err := net.Listen("tcp", e.ISO.SimAddr)
+	if err != nil {
+		httpL.Close()
+		smtpL.Close()
+		return fmt.Errorf("switch simulator on %s: %w (set SIM_ISO_ADDR)", e.ISO.SimAddr, err)
+	}
+	logger.Info("Simulators listening", "http", e.Sim.Addr, "smtp", e.SimURLs.SMTPAddr, "iso8583", e.ISO.SimAddr)
+	return serveSimulators(ctx, sims, simListeners{http: httpL, smtp: smtpL, iso: isoL})
 }
 
 // newSimulators builds the simulators for the issuers configured in the environment.
-func newSimulators(store *schema.Store, e env) (*sim.Simulators, error) {
+func newSimulators(store *schema.Store, e env, logger *slog.Logger) (*sim.Simulators, error) {
 	configs, err := provider.LoadAll(e.SimURLs)
 	if err != nil {
 		return nil, err
 	}
-	return sim.New(store, e.Sim, configs)
+	return sim.New(store, sim.Options{Upstream: e.Sim, Issuers: configs, ISO: e.ISO, Switch: e.Switch, Logger: logger})
 }
 
-// serveSimulators serves the simulators' HTTP and SMTP until ctx ends.
-func serveSimulators(ctx context.Context, sims *sim.Simulators, httpL, smtpL net.Listener) error {
-	errs := make(chan error, 1)
-	go func() { errs <- sims.Mail.Serve(smtpL) }()
-	err := serveOn(ctx, httpL, sims.Handler(), 5*time.Second)
+// simListeners are where the simulators serve: HTTP, SMTP and ISO 8583.
+type simListeners struct{ http, smtp, iso net.Listener }
+
+// serveSimulators serves the simulators until ctx ends.
+func serveSimulators(ctx context.Context, sims *sim.Simulators, l simListeners) error {
+	errs := make(chan error, 2)
+	go func() { errs <- sims.Mail.Serve(l.smtp) }()
+	go func() { errs <- sims.Switch.Serve(l.iso) }()
+	err := serveOn(ctx, l.http, sims.Handler(), 5*time.Second)
 	sims.Mail.Close()
-	return errors.Join(err, <-errs)
+	sims.Switch.Close()
+	return errors.Join(err, <-errs, <-errs)
 }
 
 // serveHTTP serves h on addr until ctx ends.

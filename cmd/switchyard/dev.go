@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/kelseyhightower/envconfig"
 	"log/slog"
 	"net"
 	"os"
@@ -90,6 +92,9 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 		e.API.AdminToken = e.Dev.AdminToken
 	}
 	setDevProviderDefaults(dataDir)
+	if err := envconfig.Process("", &e.ISO); err != nil {
+		return err
+	}
 	if err := runMigrate(ctx, e, logger); err != nil {
 		return err
 	}
@@ -102,7 +107,7 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 		return err
 	}
 	defer simStore.Close()
-	sims, err := newSimulators(simStore, e)
+	sims, err := newSimulators(simStore, e, logger)
 	if err != nil {
 		return err
 	}
@@ -123,16 +128,25 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 		simListener.Close()
 		return fmt.Errorf("SMTP sink on %s: %w (set SIM_SMTP_ADDR)", e.SimURLs.SMTPAddr, err)
 	}
+	isoListener, err := net.Listen("tcp", e.ISO.SimAddr)
+	if err != nil {
+		simListener.Close()
+		smtpListener.Close()
+		return fmt.Errorf("switch simulator on %s: %w (set SIM_ISO_ADDR)", e.ISO.SimAddr, err)
+	}
 	apiListener, err := net.Listen("tcp", e.API.Addr)
 	if err != nil {
 		simListener.Close()
 		smtpListener.Close()
+		isoListener.Close()
 		return fmt.Errorf("API on %s: %w (set API_ADDR)", e.API.Addr, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 2)
-	go func() { errs <- serveSimulators(ctx, sims, simListener, smtpListener) }()
+	go func() {
+		errs <- serveSimulators(ctx, sims, simListeners{http: simListener, smtp: smtpListener, iso: isoListener})
+	}()
 	go func() { errs <- serveAPI(ctx, st, e, logger, apiListener) }()
 
 	printDevBanner(e, temporalUI)
@@ -158,6 +172,7 @@ var devProviderEnv = map[string]string{
 	"PUSH_OAUTH_CLIENT_SECRET": "dev-push-secret", "PUSH_PROJECT_ID": "switchyard-demo",
 	"EMAIL_SIMULATE": "true", "EMAIL_SMTP_USERNAME": "switchyard", "EMAIL_SMTP_PASSWORD": "dev-smtp-password",
 	"EMAIL_SMTP_TLS": "starttls",
+	"ISO_SIMULATE":   "true",
 }
 
 // setDevProviderDefaults applies devProviderEnv, and has the mailer trust the SMTP sink's
@@ -183,7 +198,7 @@ Switchyard is up. Ctrl-C stops everything.
   Metrics          %[1]s/metrics
   Temporal Web UI  %[2]s
   Temporal         %[3]s (namespace %[4]s)
-  Upstream sim     http://localhost%[5]s
+  Simulators       http://localhost%[5]s  (SMTP %[9]s, ISO 8583 switch %[10]s)
   PostgreSQL       %[6]s
   Admin token      %[7]s
 
@@ -192,7 +207,7 @@ Try:
     -H 'X-Client-Id: %[8]s-integrator' -H 'X-Client-Secret: demo-secret' -d '{"teacher_id":"T-1"}'
 
 `, apiURL, temporalUI, e.Temporal.Address, e.Temporal.Namespace, portOf(e.Sim.Addr), schema.RedactURL(e.DB.URL),
-		e.API.AdminToken, e.Seed.ClientPrefix)
+		e.API.AdminToken, e.Seed.ClientPrefix, e.SimURLs.SMTPAddr, e.ISO.SimAddr)
 }
 
 func portOf(addr string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/activities/provider"
 	"github.com/switchyard-hub/switchyard/api"
+	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/worker"
@@ -41,6 +42,8 @@ type env struct {
 	Activities activities.Config
 	Sim        sim.UpstreamConfig
 	SimURLs    provider.SimConfig
+	ISO        iso.Config
+	Switch     iso.SwitchConfig
 	Seed       api.SeedConfig
 	Dev        devConfig
 }
@@ -48,7 +51,7 @@ type env struct {
 func loadEnv() (env, error) {
 	var e env
 	for _, part := range []any{&e.Log, &e.Process, &e.DB, &e.Temporal, &e.API, &e.Worker, &e.Activities, &e.Sim,
-		&e.SimURLs, &e.Seed, &e.Dev} {
+		&e.SimURLs, &e.ISO, &e.Switch, &e.Seed, &e.Dev} {
 		if err := envconfig.Process("", part); err != nil {
 			return env{}, fmt.Errorf("configuration: %w", err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/api/apitest"
+	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/pgtest"
 	"github.com/switchyard-hub/switchyard/sim"
@@ -46,6 +47,7 @@ type harness struct {
 	simURL   string
 	sim      *sim.Upstream
 	sims     *sim.Simulators
+	pool     *iso.Pool
 	store    *schema.Store
 	temporal client.Client
 	cli      string
@@ -76,6 +78,9 @@ var testProviderEnv = map[string]string{
 	"PUSH_OAUTH_CLIENT_SECRET": pushClientSecret, "PUSH_PROJECT_ID": "switchyard-test",
 	"EMAIL_SIMULATE": "true", "EMAIL_SMTP_USERNAME": "switchyard", "EMAIL_SMTP_PASSWORD": smtpPassword,
 	"EMAIL_SMTP_TLS": "starttls", "EMAIL_RETRY_INITIAL_INTERVAL": "100ms",
+	"ISO_SIMULATE": "true", "ISO_SEND_TIMEOUT": "1s", "ISO_REVERSAL_INITIAL_INTERVAL": "200ms",
+	"ISO_REVERSAL_MAX_INTERVAL": "500ms", "ISO_REVERSAL_BUDGET": "3s", "ISO_BREAKER_FAILURES": "10",
+	"ISO_RECONNECT_WAIT": "100ms",
 }
 
 // hubLogs holds every log line the hub wrote during the tests.
@@ -99,6 +104,10 @@ func (b *syncBuffer) String() string {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(helperWorkerEnv) != "" {
+		// This process is a worker a test will kill (see TestISOTransferSurvivesAWorkerRestart).
+		os.Exit(runHelperWorker())
+	}
 	code, err := runWithStack(m)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "end-to-end tests need PostgreSQL and the temporal CLI: %v\n", err)
@@ -171,7 +180,7 @@ func runWithStack(m *testing.M) (int, error) {
 		return 0, err
 	}
 	h = &harness{env: hub.env, apiURL: hub.apiURL, simURL: hub.simURL, sim: hub.sims.Upstream, sims: hub.sims,
-		store: hub.st.store, temporal: hub.st.temporal, cli: cli}
+		pool: hub.st.pool, store: hub.st.store, temporal: hub.st.temporal, cli: cli}
 	code := m.Run()
 	if leaked := secretsInLogs(); len(leaked) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: secrets appear in the hub's logs: %d of them\n", len(leaked))

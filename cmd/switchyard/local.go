@@ -40,8 +40,16 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 	if err != nil {
 		return nil, err
 	}
+	isoListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
 	e.Seed.UpstreamURL = "http://" + simListener.Addr().String()
 	e.SimURLs = provider.SimConfig{URL: e.Seed.UpstreamURL, SMTPAddr: smtpListener.Addr().String()}
+	e.ISO.SimAddr = isoListener.Addr().String()
+	if len(e.ISO.Hosts) == 0 {
+		e.ISO.Simulate = true
+	}
 
 	if err := runMigrate(ctx, e, logger); err != nil {
 		return nil, err
@@ -53,7 +61,7 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 	if err != nil {
 		return nil, err
 	}
-	sims, err := newSimulators(simStore, e)
+	sims, err := newSimulators(simStore, e, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +69,7 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 		return nil, err
 	}
 	go func() {
-		_ = serveSimulators(ctx, sims, simListener, smtpListener)
+		_ = serveSimulators(ctx, sims, simListeners{http: simListener, smtp: smtpListener, iso: isoListener})
 		simStore.Close()
 	}()
 	st, err := openStack(ctx, e, logger)

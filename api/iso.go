@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/workflows"
+)
+
+// ISOBase is the prefix of the card switch routes.
+const ISOBase = "/api/v1/iso"
+
+// PermissionISOTransfer lets a client move money through the card switch.
+const PermissionISOTransfer = "iso_transfer"
+
+// TransferRequest is a card transfer between two accounts. The amount is a decimal string in
+// the switch's currency.
+type TransferRequest struct {
+	FromAccount string `json:"from_account" validate:"required,numeric,min=8,max=20"`
+	ToAccount   string `json:"to_account" validate:"required,numeric,min=8,max=20,nefield=FromAccount"`
+	Amount      string `json:"amount" validate:"required,max=16"`
+	// PAN, when the transfer is card-present; checked with Luhn, masked everywhere, never stored.
+	PAN string `json:"pan,omitempty" validate:"omitempty,numeric,min=12,max=19,luhn_checksum"`
+}
+
+// TransferResponse is an approved transfer.
+type TransferResponse struct {
+	RRN          string `json:"rrn"`
+	STAN         string `json:"stan"`
+	Status       string `json:"status"`
+	ResponseCode string `json:"response_code"`
+	Meaning      string `json:"meaning"`
+	AuthCode     string `json:"auth_code"`
+}
+
+var amountPattern = regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,2})?$`)
+
+// minorUnits parses "1500.5" as 150050.
+func minorUnits(amount string) (int64, error) {
+	if !amountPattern.MatchString(amount) {
+		return 0, fieldError("amount", "must be a decimal amount such as 1500.00")
+	}
+	whole, frac, _ := strings.Cut(amount, ".")
+	frac = (frac + "00")[:2]
+	n, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fieldError("amount", "must be positive")
+	}
+	return n, nil
+}
+
+// isoTransfer starts a CardTransfer (POST /api/v1/iso/transfer). The RRN derives from the
+// correlation id, itself from the client's Idempotency-Key when given: a repeat joins the first
+// transfer and never sends twice.
+func (s *Server) isoTransfer(c *gin.Context) {
+	if s.iso == nil {
+		writeError(c, newError(http.StatusServiceUnavailable, CodeUnavailable,
+			"the card switch is not configured: set ISO_HOSTS or ISO_SIMULATE=true"))
+		return
+	}
+	who := currentClient(c)
+	async, err := asyncRequested(c.Request)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var req TransferRequest
+	if err := decodeJSON(c, s.cfg.MaxRequestBodyBytes, &req); err != nil {
+		writeError(c, err)
+		return
+	}
+	if err := validationError(s.validate.Struct(&req)); err != nil {
+		writeError(c, err)
+		return
+	}
+	amount, err := minorUnits(req.Amount)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	correlationID, err := correlationID(who.ID, c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	cfg := *s.iso
+	rrn := iso.RRNFor(correlationID)
+	in := workflows.TransferInput{
+		CorrelationID: correlationID, ClientID: who.ID, RRN: rrn, FromAccount: req.FromAccount, ToAccount: req.ToAccount,
+		Amount: amount, Currency: iso.CurrencyAlpha(cfg.Currency), Card: iso.Card{PAN: req.PAN},
+		Retry: activities.RetrySettings{MaxAttempts: cfg.MaxAttempts, InitialInterval: cfg.RetryInitialInterval,
+			BackoffCoefficient: 2, MaxInterval: cfg.RetryMaxInterval},
+		AttemptTimeout: cfg.SendTimeout + attemptGrace,
+		ReversalRetry: activities.RetrySettings{InitialInterval: cfg.ReversalInitialInterval, BackoffCoefficient: 2,
+			MaxInterval: cfg.ReversalMaxInterval},
+		ReversalBudget: cfg.ReversalBudget,
+	}
+	s.runWorkflow(c, workflowStart{id: workflows.TransferWorkflowID(rrn), correlationID: correlationID,
+		taskQueue: workflows.TaskQueueISO, workflowType: workflows.WorkflowCardTransfer, input: in},
+		async, s.cfg.IntegrationTimeout, func(ctx context.Context, run client.WorkflowRun) error {
+			var res workflows.TransferResult
+			if err := run.Get(ctx, &res); err != nil {
+				return err
+			}
+			writeTransferResult(c, res)
+			return nil
+		})
+}
+
+// writeTransferResult answers an approved transfer with its references, a decline with 402
+// and the ISO code, and a reversed or failed one with the envelope.
+func writeTransferResult(c *gin.Context, res workflows.TransferResult) {
+	c.Header("X-Correlation-ID", res.CorrelationID)
+	stan := fmt.Sprintf("%06d", res.STAN)
+	if res.Status == schema.TxSuccessful {
+		c.JSON(http.StatusOK, success{Success: true, Data: TransferResponse{RRN: res.RRN, STAN: stan, Status: "approved",
+			ResponseCode: res.ResponseCode, Meaning: res.Meaning, AuthCode: res.AuthCode},
+			Metadata: operationMeta{CorrelationID: res.CorrelationID, Attempts: res.Attempts}})
+		return
+	}
+	details := map[string]any{"correlation_id": res.CorrelationID, "rrn": res.RRN, "stan": stan,
+		"status": res.Status, "status_url": statusURL(res.CorrelationID), "attempts": res.Attempts}
+	status := http.StatusBadGateway
+	switch res.ErrorCode {
+	case workflows.ErrorCodeDeclined:
+		status = http.StatusPaymentRequired
+		details["response_code"], details["meaning"] = res.ResponseCode, res.Meaning
+	case workflows.ErrorCodeISOUnavailable:
+		status = http.StatusServiceUnavailable
+	case workflows.ErrorCodeReversed:
+		details["reversals"] = res.Reversals
+	}
+	writeError(c, &Error{Status: status, Code: res.ErrorCode, Message: res.Error, Details: details})
+}

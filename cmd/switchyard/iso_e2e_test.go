@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/worker"
+	"github.com/switchyard-hub/switchyard/workflows"
+)
+
+// The ISO tests share the switch simulator and its faults, so none of them is parallel.
+
+// isoAccounts are two active home-bank accounts no other test uses, with funds.
+func isoAccounts(t *testing.T, offset int) (from, to string) {
+	t.Helper()
+	var accounts []string
+	require.NoError(t, h.store.DB().Select(&accounts, `SELECT account_number FROM sim_accounts
+		WHERE bank_code = 'SWYD' AND status = 'active' AND balance > 100000 ORDER BY account_number DESC
+		LIMIT 2 OFFSET $1`, offset))
+	require.Len(t, accounts, 2)
+	return accounts[0], accounts[1]
+}
+
+func ledger(t *testing.T, account string) int64 {
+	t.Helper()
+	b, err := h.store.SimBalanceOf(context.Background(), "SWYD", account)
+	require.NoError(t, err)
+	return b.Ledger
+}
+
+func switchFaults(t *testing.T, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, h.simURL+"/_sim/iso/faults", strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+}
+
+func clearSwitchFaults(t *testing.T) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, h.simURL+"/_sim/iso/faults", nil)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+}
+
+func switchStats(t *testing.T) iso.SwitchStats {
+	t.Helper()
+	var s iso.SwitchStats
+	simJSON(t, "/_sim/iso/stats", &s)
+	return s
+}
+
+func transfer(t *testing.T, from, to, amount string, headers ...string) response {
+	t.Helper()
+	return h.do(t, request{method: "POST", path: "/api/v1/iso/transfer",
+		body: fmt.Sprintf(`{"from_account":%q,"to_account":%q,"amount":%q}`, from, to, amount)}.
+		asClient(demoClient, demoSecret).header(headers...))
+}
+
+func TestISOBalance(t *testing.T) {
+	from, _ := isoAccounts(t, 0)
+	r := h.do(t, request{method: "POST", path: "/api/v1/iso/balance", body: fmt.Sprintf(`{"account_number":%q}`, from)}.
+		asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	d := r.data(t)
+	require.Equal(t, "00", d["response_code"])
+	require.Equal(t, fmt.Sprintf("%d.%02d", ledger(t, from)/100, ledger(t, from)%100), d["balance"])
+	require.Equal(t, "TZS", d["currency"])
+	require.Len(t, d["stan"], 6)
+
+	declined := h.do(t, request{method: "POST", path: "/api/v1/iso/balance", body: `{"account_number":"01999999999999"}`}.
+		asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusPaymentRequired, declined.Status, "%s", declined.Body)
+	require.Equal(t, "DECLINED", declined.errorCode(t))
+	details := declined.json(t)["details"].(map[string]any)
+	require.Equal(t, iso.CodeInvalidCard, details["provider_code"])
+	require.Equal(t, iso.Meaning(iso.CodeInvalidCard), details["meaning"])
+
+	t.Run("CBS_TRANSPORT=iso8583 serves the CBS balance through the switch", func(t *testing.T) {
+		t.Setenv("CBS_TRANSPORT", "iso8583")
+		set, err := newProviderSet(h.env, &stack{store: h.store, pool: h.pool}, prometheus.NewRegistry())
+		require.NoError(t, err)
+		op, _ := provider.Lookup(provider.OpAccountBalance)
+		caller, err := set.For(op)
+		require.NoError(t, err)
+		before := switchStats(t).Financial
+		resp, attempt, err := caller.Call(context.Background(), op, &provider.AccountRequest{AccountNumber: from}, uuid.NewString())
+		require.NoError(t, err)
+		require.Equal(t, 200, resp.Status)
+		require.Contains(t, string(resp.Body), `"account_number":"`+from+`"`, "the CBS balance schema")
+		require.Equal(t, iso.MTIFinancial, attempt.Method)
+		require.Equal(t, before+1, switchStats(t).Financial)
+	})
+}
+
+func TestISOTransfer(t *testing.T) {
+	from, to := isoAccounts(t, 2)
+	fromBefore, toBefore := ledger(t, from), ledger(t, to)
+
+	key := "transfer-" + uuid.NewString()
+	r := transfer(t, from, to, "1500.50", "Idempotency-Key", key)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	d := r.data(t)
+	require.Equal(t, "approved", d["status"])
+	require.Equal(t, "00", d["response_code"])
+	require.Len(t, d["auth_code"], 6)
+	require.Len(t, d["rrn"], 12)
+	require.Equal(t, fromBefore-1500_50, ledger(t, from))
+	require.Equal(t, toBefore+1500_50, ledger(t, to))
+
+	id := r.Header.Get("X-Correlation-ID")
+	row := h.row(t, id)
+	require.Equal(t, schema.TxKindISO, row.Kind)
+	require.Equal(t, schema.TxSuccessful, row.Status)
+	require.NotContains(t, string(row.RequestBody), from, "account numbers are masked in the log")
+	require.Equal(t, iso.RRNFor(id), d["rrn"])
+
+	t.Run("a repeat with the same key never sends twice", func(t *testing.T) {
+		before := switchStats(t).Financial
+		again := transfer(t, from, to, "1500.50", "Idempotency-Key", key)
+		require.Equal(t, http.StatusOK, again.Status)
+		require.Equal(t, d["rrn"], again.data(t)["rrn"])
+		require.Equal(t, before, switchStats(t).Financial)
+		require.Equal(t, fromBefore-1500_50, ledger(t, from))
+	})
+
+	t.Run("a decline is a 402 with the ISO code", func(t *testing.T) {
+		r := transfer(t, from, to, "99999999.00")
+		require.Equal(t, http.StatusPaymentRequired, r.Status, "%s", r.Body)
+		require.Equal(t, workflows.ErrorCodeDeclined, r.errorCode(t))
+		details := r.json(t)["details"].(map[string]any)
+		require.Equal(t, iso.CodeExceedsLimit, details["response_code"])
+		require.Equal(t, schema.TxFailed, h.row(t, r.Header.Get("X-Correlation-ID")).Status)
+	})
+
+	t.Run("the transfer's search attributes", func(t *testing.T) {
+		out := temporalCLI(t, "workflow", "describe", "--workflow-id", workflows.TransferWorkflowID(d["rrn"].(string)))
+		require.Contains(t, out, "SwitchyardRRN")
+		require.Contains(t, out, d["rrn"].(string))
+	})
+
+	t.Run("invalid input", func(t *testing.T) {
+		for _, body := range []string{
+			`{"from_account":"0110","to_account":"011000000002","amount":"10"}`,
+			`{"from_account":"011000000001","to_account":"011000000001","amount":"10"}`,
+			`{"from_account":"011000000001","to_account":"011000000002","amount":"ten"}`,
+			`{"from_account":"011000000001","to_account":"011000000002","amount":"10","pan":"4111111111111112"}`,
+		} {
+			r := h.do(t, request{method: "POST", path: "/api/v1/iso/transfer", body: body}.asClient(demoClient, demoSecret))
+			require.Equal(t, http.StatusBadRequest, r.Status, "%s -> %s", body, r.Body)
+		}
+	})
+}
+
+func TestISOLostAnswerIsReversed(t *testing.T) {
+	defer clearSwitchFaults(t)
+	from, to := isoAccounts(t, 4)
+	fromBefore, toBefore := ledger(t, from), ledger(t, to)
+	stats := switchStats(t)
+	switchFaults(t, `{"drop_financial": 1}`)
+
+	r := transfer(t, from, to, "250.00")
+	require.Equal(t, http.StatusBadGateway, r.Status, "%s", r.Body)
+	require.Equal(t, workflows.ErrorCodeReversed, r.errorCode(t))
+	id := r.Header.Get("X-Correlation-ID")
+	require.Equal(t, schema.TxReversed, h.row(t, id).Status)
+	require.Equal(t, fromBefore, ledger(t, from), "the debit was reversed")
+	require.Equal(t, toBefore, ledger(t, to))
+	after := switchStats(t)
+	require.Equal(t, stats.Financial+1, after.Financial, "never resent")
+	require.Equal(t, stats.Reversed+1, after.Reversed)
+
+	rows := audit(t, id)
+	require.Equal(t, "0200", rows[0].Method)
+	require.Equal(t, schema.AuditTimeout, rows[0].Outcome)
+	require.Equal(t, "0420", rows[1].Method)
+}
+
+// escalatedTransfer loses a transfer's answer and every reversal answer until escalated.
+func escalatedTransfer(t *testing.T, from, to string) (id string) {
+	t.Helper()
+	switchFaults(t, `{"drop_financial": 1, "drop_reversal": -1}`)
+	r := transfer(t, from, to, "100.00", "Prefer", "respond-async")
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	id = r.data(t)["correlation_id"].(string)
+	h.waitStatus(t, id, schema.TxEscalated)
+	rows := audit(t, id)
+	require.Greater(t, len(rows), 2)
+	require.Equal(t, "0421", rows[len(rows)-1].Method, "repeats go out as 0421")
+	return id
+}
+
+func TestISOReversalEscalation(t *testing.T) {
+	defer clearSwitchFaults(t)
+	from, to := isoAccounts(t, 6)
+
+	t.Run("retry reverses once the switch answers again", func(t *testing.T) {
+		before := ledger(t, from)
+		id := escalatedTransfer(t, from, to)
+		require.Equal(t, before-100_00, ledger(t, from), "posted, not yet reversed")
+		clearSwitchFaults(t)
+		r := h.do(t, request{method: "POST", path: "/api/v1/admin/transactions/" + id + "/signals/retry"}.asAdmin())
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+		h.waitStatus(t, id, schema.TxReversed)
+		require.Equal(t, before, ledger(t, from))
+	})
+
+	t.Run("resolve through the CLI", func(t *testing.T) {
+		id := escalatedTransfer(t, from, to)
+		temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.TransferWorkflowID(iso.RRNFor(id)),
+			"--name", "resolve", "--input", `{"note":"reversed by hand at the switch"}`)
+		d := h.waitStatus(t, id, schema.TxResolved)
+		require.Equal(t, "reversed by hand at the switch", d["resolution_note"])
+	})
+
+	t.Run("abort", func(t *testing.T) {
+		id := escalatedTransfer(t, from, to)
+		r := h.do(t, request{method: "POST", path: "/api/v1/admin/transactions/" + id + "/signals/abort",
+			body: `{"note":"written off"}`}.asAdmin())
+		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+		d := h.waitStatus(t, id, schema.TxFailed)
+		require.Equal(t, workflows.ErrorCodeAborted, d["error_code"])
+	})
+}
+
+// helperWorkerEnv names the task queue a helper worker process serves.
+const helperWorkerEnv = "SWITCHYARD_TEST_HELPER_WORKER_QUEUE"
+
+// runHelperWorker is the body of a child test process: a worker on one task queue, wired from
+// the environment like `switchyard worker`, that says "ready" and runs until it is killed.
+func runHelperWorker() int {
+	ctx := context.Background()
+	e, err := loadEnv()
+	if err == nil {
+		var st *stack
+		if st, err = openStack(ctx, e, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+			if err = waitSignedOn(st.pool); err == nil {
+				var stop func()
+				if stop, err = startWorkersOn(st, e, os.Getenv(helperWorkerEnv)); err == nil {
+					defer stop()
+					fmt.Println("ready")
+					select {}
+				}
+			}
+		}
+	}
+	fmt.Fprintln(os.Stderr, "helper worker:", err)
+	return 1
+}
+
+func waitSignedOn(p *iso.Pool) error {
+	for range 500 {
+		if p.Health().SignedOn > 0 {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("the helper's pool never signed on")
+}
+
+// startWorkersOn runs one worker on an arbitrary queue (tests only; real queues go through worker.New).
+func startWorkersOn(st *stack, e env, queue string) (func(), error) {
+	acts := activities.New(st.store, st.providers, e.Activities)
+	acts.ISO = st.isoDeps()
+	w := sdkworker.New(st.temporal, queue, sdkworker.Options{})
+	worker.Register(w, acts)
+	return w.Stop, w.Start()
+}
+
+func TestISOTransferSurvivesAWorkerRestart(t *testing.T) {
+	defer clearSwitchFaults(t)
+	from, to := isoAccounts(t, 8)
+	fromBefore := ledger(t, from)
+	const queue = "iso-restart-test"
+
+	// The first worker is a process of its own, which the test kills while its 0200 is at the
+	// switch (the switch answers late).
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), helperWorkerEnv+"="+queue, "DATABASE_URL="+h.env.DB.URL,
+		"TEMPORAL_ADDRESS="+h.env.Temporal.Address, "SIM_ISO_ADDR="+h.env.ISO.SimAddr, "ISO_SIMULATE=true",
+		"ISO_SEND_TIMEOUT=10s", "ISO_CONNECTIONS_PER_HOST=1", "SIM_URL="+h.simURL, "SIM_SMTP_ADDR="+h.env.SimURLs.SMTPAddr)
+	stdout, err := child.StdoutPipe()
+	require.NoError(t, err)
+	var stderr strings.Builder
+	child.Stderr = &stderr
+	require.NoError(t, child.Start())
+	defer child.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err, "helper worker: %s", stderr.String())
+	require.Equal(t, "ready\n", line)
+
+	switchFaults(t, `{"delay": "2s"}`)
+	id := uuid.NewString()
+	rrn := iso.RRNFor(id)
+	before := switchStats(t).Financial
+	run, err := h.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: workflows.TransferWorkflowID(rrn), TaskQueue: queue, WorkflowTaskTimeout: 2 * time.Second,
+	}, workflows.WorkflowCardTransfer, workflows.TransferInput{CorrelationID: id, ClientID: demoClient, RRN: rrn,
+		FromAccount: from, ToAccount: to, Amount: 300_00, Currency: "TZS",
+		Retry:          activities.RetrySettings{MaxAttempts: 3, InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaxInterval: time.Second},
+		AttemptTimeout: 15 * time.Second, ReversalRetry: activities.RetrySettings{InitialInterval: 200 * time.Millisecond,
+			BackoffCoefficient: 2, MaxInterval: time.Second}, ReversalBudget: 10 * time.Second})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return switchStats(t).Financial > before }, 10*time.Second, 20*time.Millisecond,
+		"the 0200 reached the switch")
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait()
+	clearSwitchFaults(t)
+
+	// Another worker takes the transfer over once the dead one's workflow task times out.
+	acts := activities.New(h.store, nil, h.env.Activities)
+	acts.ISO = activities.ISO{Pool: h.pool, STANs: h.store}
+	second := sdkworker.New(h.temporal, queue, sdkworker.Options{})
+	worker.Register(second, acts)
+	require.NoError(t, second.Start())
+	defer second.Stop()
+
+	var res workflows.TransferResult
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, schema.TxSuccessful, res.Status, "%+v", res)
+	require.Equal(t, fromBefore-300_00, ledger(t, from), "posted exactly once")
+	var postings int
+	require.NoError(t, h.store.DB().Get(&postings, `SELECT count(*) FROM sim_transactions WHERE reference = $1`, rrn))
+	require.Equal(t, 2, postings, "one debit and one credit, though the 0200 went out twice")
+	require.GreaterOrEqual(t, switchStats(t).Financial, before+2, "the new worker sent the 0200 again")
+}
