@@ -8,6 +8,7 @@ WORKFLOWCHECK     := go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 TOOLS_CACHE       ?= $(HOME)/.cache/switchyard
 TEST_TIMEOUT      ?= 15m
 BENCH_DURATION    ?= 10s
+FUZZTIME          ?= 10s
 export GOTOOLCHAIN ?= local
 
 .PHONY: help
@@ -52,8 +53,14 @@ lint: bin/workflowcheck ## go vet and workflowcheck (determinism of workflows/)
 	$(GO) vet ./...
 	./bin/workflowcheck ./workflows/...
 
+.PHONY: fuzz
+fuzz: ## Fuzz ISO 8583 unpacking and framing (FUZZTIME=10s each; run longer by hand, e.g. FUZZTIME=10m)
+	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) ./iso
+	$(GO) test -run '^$$' -fuzz '^FuzzFraming$$' -fuzztime $(FUZZTIME) ./iso
+
 .PHONY: bench
-bench: tools build ## Load benchmark: proxy sync/async vs the bare Temporal floor and a direct call (BENCH_DURATION=10s)
+bench: tools build ## Benchmarks: ISO pack/unpack and pool vs raw round trips, then the load run (BENCH_DURATION=10s)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./iso
 	./bin/switchyard bench -duration $(BENCH_DURATION)
 
 .PHONY: migrate

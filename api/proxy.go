@@ -71,6 +71,7 @@ func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req acti
 	}
 	s.runTransaction(c, workflows.ProxyInput{
 		CorrelationID: correlationID,
+		Keyed:         c.GetHeader("Idempotency-Key") != "",
 		ParentID:      parentID,
 		ClientID:      client.ID,
 		Channel:       activities.ChannelFromRoute(rt.RouteRow, s.cfg.ForwardTimeout.Duration()),

@@ -86,7 +86,8 @@ func (wf *operation) setup(ctx workflow.Context) error {
 }
 
 func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
-	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
+	// The log write and the first call run at the same time; the outcome is written after both.
+	recorded := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
 		CorrelationID: wf.in.CorrelationID,
 		Kind:          schema.TxKindOperation,
 		Operation:     wf.in.Operation,
@@ -94,10 +95,7 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 		ClientID:      wf.in.ClientID,
 		Channel:       activities.Channel{Name: wf.in.Issuer},
 		Request:       activities.Request{Method: http.MethodPost, Path: wf.in.Route, Body: wf.in.Params},
-	}).Get(ctx, nil)
-	if err != nil {
-		return OperationResult{}, err
-	}
+	})
 
 	plan := attemptPlan{
 		timeout: wf.in.AttemptTimeout,
@@ -114,6 +112,9 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 		Operation: wf.in.Operation, Params: wf.in.Params}, &answer, func(err error) {
 		wf.setStatus(ctx, schema.TxProcessing, n0(err))
 	})
+	if err := recorded.Get(ctx, nil); err != nil {
+		return OperationResult{}, err
+	}
 	res := OperationResult{CorrelationID: wf.in.CorrelationID, Attempts: n}
 	switch {
 	case err != nil:

@@ -15,7 +15,10 @@ import (
 // ProxyInput is one client request to forward through a channel.
 type ProxyInput struct {
 	CorrelationID string
-	ParentID      string // set on a rerun: the transaction it repeats
+	// Keyed says the correlation id derives from the client's Idempotency-Key, so an earlier
+	// run may have recorded it already (see run).
+	Keyed    bool
+	ParentID string // set on a rerun: the transaction it repeats
 	ClientID      string
 	Channel       activities.Channel
 	Request       activities.Request
@@ -113,23 +116,32 @@ func (in ProxyInput) validate() error {
 }
 
 func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
-	var rec activities.RecordStartResult
-	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
+	recorded := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
 		CorrelationID: wf.in.CorrelationID,
 		ParentID:      wf.in.ParentID,
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		ClientID:      wf.in.ClientID,
 		Channel:       wf.in.Channel,
 		Request:       wf.in.Request,
-	}).Get(ctx, &rec)
-	if err != nil {
-		return ProxyResult{}, err
+	})
+	var out outcome
+	if wf.in.Keyed {
+		// A client's key may have been used by a run whose history is gone: look first.
+		var rec activities.RecordStartResult
+		if err := recorded.Get(ctx, &rec); err != nil {
+			return ProxyResult{}, err
+		}
+		if rec.Existing != nil {
+			return wf.replay(ctx, rec.Existing)
+		}
+		out = wf.firstForward(ctx)
+	} else {
+		// A random correlation id has never been recorded: log and forward at the same time.
+		out = wf.firstForward(ctx)
+		if err := recorded.Get(ctx, nil); err != nil {
+			return ProxyResult{}, err
+		}
 	}
-	if rec.Existing != nil {
-		return wf.replay(ctx, rec.Existing)
-	}
-
-	out := wf.firstForward(ctx)
 	for out.failed() && wf.channel.EscalateOnFailure {
 		name, sig, err := wf.escalate(ctx, out)
 		if err != nil {

@@ -274,7 +274,9 @@ func TestProxyReplaysAStoredOutcome(t *testing.T) {
 		Existing: &activities.StoredOutcome{Status: schema.TxSuccessful, Attempts: 2,
 			Response: &activities.Response{StatusCode: 201, Body: []byte("first")}, Truncated: true}}, nil)
 	env.OnActivity(a.Forward, mock.Anything, mock.Anything).Return(up.forward)
-	env.ExecuteWorkflow(workflows.ProxyTransaction, input("POST", false))
+	in := input("POST", false)
+	in.Keyed = true
+	env.ExecuteWorkflow(workflows.ProxyTransaction, in)
 	res := result(t, env)
 	require.Zero(t, up.calls, "an outcome already recorded is never forwarded again")
 	require.Equal(t, 201, res.Response.StatusCode)

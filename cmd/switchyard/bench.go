@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -100,6 +101,11 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		return err
 	}
 	balanceOp, _ := provider.Lookup(provider.OpAccountBalance)
+	pair, err := benchTransferPair(ctx, hub.st.store)
+	if err != nil {
+		return err
+	}
+	var flip atomic.Int64
 	floor := sdkworker.New(hub.st.temporal, benchFloorQueue, sdkworker.Options{})
 	floor.RegisterWorkflowWithOptions(benchFloorWorkflow, workflow.RegisterOptions{Name: "BenchFloor"})
 	floor.RegisterActivity(benchNoop)
@@ -162,6 +168,15 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		{"balance operation", call(http.MethodPost, hub.apiURL+"/api/v1/integration/account/balance",
 			`{"account_number":"`+account+`"}`, http.StatusOK, "Content-Type", "application/json",
 			"X-Client-Id", benchClient, "X-Client-Secret", benchSecret)},
+		{"iso transfer", func(ctx context.Context) error {
+			from, to := pair[0], pair[1]
+			if flip.Add(1)%2 == 0 {
+				from, to = to, from
+			}
+			return call(http.MethodPost, hub.apiURL+"/api/v1/iso/transfer",
+				`{"from_account":"`+from+`","to_account":"`+to+`","amount":"1.00"}`, http.StatusOK,
+				"Content-Type", "application/json", "X-Client-Id", benchClient, "X-Client-Secret", benchSecret)(ctx)
+		}},
 	}
 
 	names := make([]string, len(scenarios))
@@ -239,7 +254,8 @@ func benchFixtures(ctx context.Context, hub *localHub) (string, error) {
 		return "", err
 	}
 	if _, err := store.CreateClient(ctx, schema.ClientRow{ClientID: benchClient, Name: "Benchmark", SecretHash: hash,
-		Permissions: []string{provider.OpAccountBalance}, IsActive: true}); err != nil && !errors.Is(err, schema.ErrConflict) {
+		Permissions: []string{provider.OpAccountBalance, api.PermissionISOTransfer}, IsActive: true}); err != nil &&
+		!errors.Is(err, schema.ErrConflict) {
 		return "", err
 	}
 	if _, err := store.CreateMediator(ctx, schema.MediatorRow{URN: "urn:switchyard:bench", Name: "Benchmark upstream",
@@ -257,6 +273,21 @@ func benchFixtures(ctx context.Context, hub *localHub) (string, error) {
 	err = store.DB().GetContext(ctx, &account, `SELECT account_number FROM sim_accounts WHERE bank_code = $1
 		ORDER BY account_number LIMIT 1`, sim.HomeBank)
 	return account, err
+}
+
+// benchTransferPair is two active accounts with funds; transfers go back and forth between
+// them so the benchmark never drains one.
+func benchTransferPair(ctx context.Context, store *schema.Store) ([2]string, error) {
+	var accounts []string
+	err := store.DB().SelectContext(ctx, &accounts, `SELECT account_number FROM sim_accounts WHERE bank_code = $1
+		AND status = 'active' AND balance > 100000 ORDER BY account_number LIMIT 2`, sim.HomeBank)
+	if err == nil && len(accounts) < 2 {
+		err = errors.New("the simulator has no two funded accounts")
+	}
+	if err != nil {
+		return [2]string{}, err
+	}
+	return [2]string{accounts[0], accounts[1]}, nil
 }
 
 // benchFloorWorkflow is the floor: the least a workflow-backed request can cost on this server.
@@ -343,6 +374,11 @@ func printBench(w io.Writer, names []string, concurrency []int, results map[stri
 				c, pair[0], ms(added), float64(added)/float64(floor.p50), ms(floor.p50), got.throughput,
 				100*got.throughput/floor.throughput, floor.throughput)
 		}
+	}
+	for _, c := range concurrency {
+		floor, tr := results["temporal floor"][c], results["iso transfer"][c]
+		fmt.Fprintf(w, "  c=%-3d iso transfer p50 %s p99 %s = %.2fx the floor p50; throughput %.0f req/s = %.0f%% of the floor's\n",
+			c, ms(tr.p50), ms(tr.p99), float64(tr.p50)/float64(floor.p50), tr.throughput, 100*tr.throughput/floor.throughput)
 	}
 	for _, c := range concurrency {
 		floor, async := results["temporal floor"][c], results["proxy async"][c]
