@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -22,6 +23,9 @@ type RecordStartInput struct {
 	ClientID      string
 	Channel       Channel
 	Request       Request
+	// Summary, when set, is written as the request body (JSON) instead of Request.Body: what a
+	// workflow keeps of its input (workflows do not encode JSON themselves).
+	Summary any
 }
 
 // StoredOutcome is a final outcome already in the transaction log.
@@ -44,6 +48,13 @@ type RecordStartResult struct {
 // RecordStart writes the transaction row with status processing. Secrets in headers are
 // redacted and the body is capped at TRANSACTION_BODY_MAX_LENGTH.
 func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (RecordStartResult, error) {
+	if in.Summary != nil {
+		b, err := json.Marshal(in.Summary)
+		if err != nil {
+			return RecordStartResult{}, classify(&InvalidRequestError{Reason: "summary: " + err.Error()})
+		}
+		in.Request.Body = b
+	}
 	body, truncated := a.logBody(in.Kind, in.Request.Body)
 	row := schema.TransactionRow{
 		CorrelationID:        in.CorrelationID,
@@ -90,6 +101,8 @@ type RecordOutcomeInput struct {
 	Error          string
 	ErrorCode      string
 	ResolutionNote string
+	// Summary, when set, is written as a 200 JSON response body instead of Response.
+	Summary any
 }
 
 // RecordOutcome writes a transaction's status and, when there is one, the upstream's answer
@@ -97,6 +110,14 @@ type RecordOutcomeInput struct {
 func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) error {
 	o := schema.TransactionOutcome{CorrelationID: in.CorrelationID, Status: in.Status, Attempts: in.Attempts,
 		Error: in.Error, ErrorCode: in.ErrorCode, ResolutionNote: in.ResolutionNote}
+	if in.Summary != nil {
+		b, err := json.Marshal(in.Summary)
+		if err != nil {
+			return classify(&InvalidRequestError{Reason: "summary: " + err.Error()})
+		}
+		in.Response = &Response{StatusCode: http.StatusOK, Header: map[string][]string{"Content-Type": {"application/json"}},
+			Body: b}
+	}
 	if in.Response != nil {
 		o.ResponseStatus = in.Response.StatusCode
 		o.ResponseHeaders = RedactHeaders(in.Response.Header)

@@ -19,9 +19,9 @@ type ProxyInput struct {
 	// run may have recorded it already (see run).
 	Keyed    bool
 	ParentID string // set on a rerun: the transaction it repeats
-	ClientID      string
-	Channel       activities.Channel
-	Request       activities.Request
+	ClientID string
+	Channel  activities.Channel
+	Request  activities.Request
 }
 
 // Hub error codes of a ProxyResult that carries no upstream answer.

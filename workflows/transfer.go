@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -109,13 +108,13 @@ func (wf *transfer) setup(ctx workflow.Context) error {
 func (wf *transfer) run(ctx workflow.Context) (TransferResult, error) {
 	in := wf.in
 	// What the log keeps: the accounts and amount, never the card.
-	body, _ := json.Marshal(map[string]any{"rrn": in.RRN, "from_account": in.FromAccount, "to_account": in.ToAccount,
-		"amount": in.Amount, "currency": in.Currency})
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
 		CorrelationID: in.CorrelationID, Kind: schema.TxKindISO, Operation: "transfer",
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, ClientID: in.ClientID,
-		Channel: activities.Channel{Name: "iso"}, Request: activities.Request{Method: http.MethodPost,
-			Path: "/api/v1/iso/transfer", Body: body},
+		Channel: activities.Channel{Name: "iso"},
+		Request: activities.Request{Method: http.MethodPost, Path: "/api/v1/iso/transfer"},
+		Summary: transferSummary{RRN: in.RRN, FromAccount: in.FromAccount, ToAccount: in.ToAccount, Amount: in.Amount,
+			Currency: in.Currency},
 	}).Get(ctx, nil); err != nil {
 		return TransferResult{}, err
 	}
@@ -224,13 +223,30 @@ func (wf *transfer) setStatus(ctx workflow.Context, status string) {
 	wf.sa.publish(ctx, status)
 }
 
+// transferSummary is what the log keeps of a transfer's request.
+type transferSummary struct {
+	RRN         string `json:"rrn"`
+	FromAccount string `json:"from_account"`
+	ToAccount   string `json:"to_account"`
+	Amount      int64  `json:"amount"`
+	Currency    string `json:"currency"`
+}
+
+// transferOutcome is what the log keeps of a transfer's outcome.
+type transferOutcome struct {
+	RRN          string `json:"rrn"`
+	STAN         int64  `json:"stan"`
+	ResponseCode string `json:"response_code"`
+	Meaning      string `json:"meaning"`
+	AuthCode     string `json:"auth_code"`
+	Reversals    int    `json:"reversals"`
+}
+
 func (wf *transfer) record(ctx workflow.Context, status, note string) error {
-	body, _ := json.Marshal(map[string]any{"rrn": wf.res.RRN, "stan": wf.res.STAN, "response_code": wf.res.ResponseCode,
-		"meaning": wf.res.Meaning, "auth_code": wf.res.AuthCode, "reversals": wf.res.Reversals})
 	return workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, activities.RecordOutcomeInput{
 		CorrelationID: wf.res.CorrelationID, Kind: schema.TxKindISO, Status: status, Attempts: wf.res.Attempts,
-		Response: &activities.Response{StatusCode: http.StatusOK, Header: map[string][]string{"Content-Type": {"application/json"}},
-			Body: body},
+		Summary: transferOutcome{RRN: wf.res.RRN, STAN: wf.res.STAN, ResponseCode: wf.res.ResponseCode,
+			Meaning: wf.res.Meaning, AuthCode: wf.res.AuthCode, Reversals: wf.res.Reversals},
 		Error: wf.res.Error, ErrorCode: wf.res.ErrorCode, ResolutionNote: note,
 	}).Get(ctx, nil)
 }
