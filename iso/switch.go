@@ -57,6 +57,7 @@ type SwitchFaults struct {
 
 // SwitchStats counts what the switch saw.
 type SwitchStats struct {
+	Received          int      `json:"received"` // every message, counted on arrival (before any delay)
 	SignOns           int      `json:"sign_ons"`
 	SignOffs          int      `json:"sign_offs"`
 	Echoes            int      `json:"echoes"`
@@ -190,6 +191,7 @@ func take(n *int) bool {
 func (s *Switch) handle(c *connection.Connection, msg *iso8583.Message) {
 	mti, _ := msg.GetMTI()
 	s.mu.Lock()
+	s.stats.Received++
 	sess := s.sessions[c]
 	if sess == nil {
 		sess = &session{}
