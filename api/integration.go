@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-playground/validator/v10"
-	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/activities/provider"
@@ -73,17 +71,7 @@ func (s *Server) operation(op provider.Operation) gin.HandlerFunc {
 			return
 		}
 		req := op.NewRequest()
-		body, err := readBody(c, s.cfg.MaxRequestBodyBytes)
-		if err == nil && len(strings.TrimSpace(string(body))) == 0 {
-			body = []byte("{}") // routes without parameters may be called without a body
-		}
-		if err == nil {
-			err = decodeStrict(body, req)
-		}
-		if err == nil {
-			err = validationError(s.validate.Struct(req))
-		}
-		if err != nil {
+		if err := s.bindJSON(c, req, true); err != nil {
 			writeError(c, err)
 			return
 		}
@@ -108,15 +96,24 @@ func (s *Server) operation(op provider.Operation) gin.HandlerFunc {
 		}
 		s.runWorkflow(c, workflowStart{id: workflows.OperationWorkflowID(correlationID), correlationID: correlationID,
 			taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowProviderOperation, input: in},
-			async, s.cfg.IntegrationTimeout, func(ctx context.Context, run client.WorkflowRun) error {
-				var res workflows.OperationResult
-				if err := run.Get(ctx, &res); err != nil {
-					return err
-				}
-				writeOperationResult(c, res)
-				return nil
-			})
+			async, s.cfg.IntegrationTimeout, answerWith(c, writeOperationResult))
 	}
+}
+
+// bindJSON decodes the body strictly into v and validates it. With emptyOK, an empty body
+// reads as {} (routes without parameters may be called without one).
+func (s *Server) bindJSON(c *gin.Context, v any, emptyOK bool) error {
+	body, err := readBody(c, s.cfg.MaxRequestBodyBytes)
+	if err != nil {
+		return err
+	}
+	if emptyOK && len(strings.TrimSpace(string(body))) == 0 {
+		body = []byte("{}")
+	}
+	if err := decodeStrict(body, v); err != nil {
+		return err
+	}
+	return validationError(s.validate.Struct(v))
 }
 
 // operationMeta travels in the metadata of an operation's answer.

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -9,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/iso"
@@ -75,11 +73,7 @@ func (s *Server) isoTransfer(c *gin.Context) {
 		return
 	}
 	var req TransferRequest
-	if err := decodeJSON(c, s.cfg.MaxRequestBodyBytes, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	if err := validationError(s.validate.Struct(&req)); err != nil {
+	if err := s.bindJSON(c, &req, false); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -107,14 +101,7 @@ func (s *Server) isoTransfer(c *gin.Context) {
 	}
 	s.runWorkflow(c, workflowStart{id: workflows.TransferWorkflowID(rrn), correlationID: correlationID,
 		taskQueue: workflows.TaskQueueISO, workflowType: workflows.WorkflowCardTransfer, input: in},
-		async, s.cfg.IntegrationTimeout, func(ctx context.Context, run client.WorkflowRun) error {
-			var res workflows.TransferResult
-			if err := run.Get(ctx, &res); err != nil {
-				return err
-			}
-			writeTransferResult(c, res)
-			return nil
-		})
+		async, s.cfg.IntegrationTimeout, answerWith(c, writeTransferResult))
 }
 
 // writeTransferResult answers an approved transfer with its references, a decline with 402

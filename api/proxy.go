@@ -249,14 +249,19 @@ func (s *Server) runTransaction(c *gin.Context, in workflows.ProxyInput, async b
 	s.runWorkflow(c, workflowStart{
 		id: workflows.ProxyWorkflowID(in.CorrelationID), correlationID: in.CorrelationID,
 		taskQueue: workflows.TaskQueueProxy, workflowType: workflows.WorkflowProxyTransaction, input: in,
-	}, async, s.cfg.ForwardTimeout.Duration(), func(ctx context.Context, run client.WorkflowRun) error {
-		var res workflows.ProxyResult
+	}, async, s.cfg.ForwardTimeout.Duration(), answerWith(c, writeProxyResult))
+}
+
+// answerWith is runWorkflow's write step: wait for the workflow's result, then answer with it.
+func answerWith[R any](c *gin.Context, write func(*gin.Context, R)) func(context.Context, client.WorkflowRun) error {
+	return func(ctx context.Context, run client.WorkflowRun) error {
+		var res R
 		if err := run.Get(ctx, &res); err != nil {
 			return err
 		}
-		writeProxyResult(c, res)
+		write(c, res)
 		return nil
-	})
+	}
 }
 
 // workflowStart is a workflow the API starts for a request.
