@@ -9,12 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+
+	"github.com/switchyard-hub/switchyard/activities/provider"
 )
 
 // Forward sends one request to its upstream and returns the answer. 502, 503 and 504 answers,
@@ -69,7 +70,7 @@ func (a *Activities) forward(ctx context.Context, in ForwardInput) (Response, er
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return Response{}, &UpstreamError{Kind: ErrTypeUpstreamStatus, Response: &out,
 			Reason:     fmt.Sprintf("upstream answered %d", resp.StatusCode),
-			RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+			RetryAfter: provider.RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	return out, nil
 }
@@ -113,22 +114,6 @@ func transportError(ctx context.Context, err error) error {
 		err = urlErr.Err
 	}
 	return &UpstreamError{Kind: ErrTypeUpstreamFailed, Reason: "upstream connection failed: " + err.Error()}
-}
-
-// RetryAfter reads a Retry-After header (seconds or an HTTP date); zero when absent or invalid.
-// Values are capped at one hour so a misbehaving upstream cannot park a transaction for days.
-func RetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), time.Hour)
 }
 
 // hopByHop are the headers that describe one connection, not the message (RFC 9110 §7.6.1).

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/activities/provider"
 )
 
 func forwardEnv(t *testing.T, maxResponse int64) (*testsuite.TestActivityEnvironment, *activities.Activities) {
@@ -183,12 +184,12 @@ func TestUpstreamURL(t *testing.T) {
 
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	require.Equal(t, 3*time.Second, activities.RetryAfter("3", now))
-	require.Equal(t, 10*time.Second, activities.RetryAfter(now.Add(10*time.Second).Format(http.TimeFormat), now))
-	require.Zero(t, activities.RetryAfter("", now))
-	require.Zero(t, activities.RetryAfter("soon", now))
-	require.Zero(t, activities.RetryAfter("-5", now))
-	require.Equal(t, time.Hour, activities.RetryAfter("86400", now), "capped at an hour")
+	require.Equal(t, 3*time.Second, provider.RetryAfter("3", now))
+	require.Equal(t, 10*time.Second, provider.RetryAfter(now.Add(10*time.Second).Format(http.TimeFormat), now))
+	require.Zero(t, provider.RetryAfter("", now))
+	require.Zero(t, provider.RetryAfter("soon", now))
+	require.Zero(t, provider.RetryAfter("-5", now))
+	require.Equal(t, time.Hour, provider.RetryAfter("86400", now), "capped at an hour")
 }
 
 func TestChannelRetryRules(t *testing.T) {

@@ -293,7 +293,7 @@ func (c *Client) exchange(ctx context.Context, method string, target *url.URL, b
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return Response{}, &CallError{Kind: KindStatus, Status: resp.StatusCode,
-			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), c.now()),
+			RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), c.now()),
 			Reason:     fmt.Sprintf("%s answered %d", c.cfg.Issuer, resp.StatusCode)}
 	case resp.StatusCode >= 400:
 		return Response{Status: resp.StatusCode, Body: b, ProviderCode: providerCode(b)}, nil
@@ -391,7 +391,9 @@ func outcomeOf(resp Response, err error) string {
 	return "failed"
 }
 
-func retryAfter(v string, now time.Time) time.Duration {
+// RetryAfter reads a Retry-After header (seconds or an HTTP date); zero when absent or invalid.
+// Values are capped at one hour so a misbehaving peer cannot park work for days.
+func RetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	var d time.Duration
 	if secs, err := strconv.Atoi(v); err == nil {
