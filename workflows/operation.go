@@ -64,8 +64,7 @@ func ProviderOperation(ctx workflow.Context, in OperationInput) (OperationResult
 
 type operation struct {
 	in     OperationInput
-	view   StatusView
-	sa     *publisher
+	status *tracker
 	logger log.Logger
 }
 
@@ -80,9 +79,9 @@ func (wf *operation) setup(ctx workflow.Context) error {
 	}
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID, "client_id", wf.in.ClientID,
 		"operation", wf.in.Operation)
-	wf.view = StatusView{Status: schema.TxProcessing}
-	wf.sa = newPublisher(KindOperation, wf.in.ClientID, wf.in.Operation, wf.in.CorrelationID, wf.logger)
-	return workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return wf.view, nil })
+	var err error
+	wf.status, err = track(ctx, wf.logger, KindOperation, wf.in.ClientID, wf.in.Operation, wf.in.CorrelationID)
+	return err
 }
 
 func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
@@ -176,6 +175,5 @@ func (wf *operation) finish(ctx workflow.Context, res OperationResult) (Operatio
 
 // setStatus updates the status query and the search attributes.
 func (wf *operation) setStatus(ctx workflow.Context, status string, out outcome) {
-	wf.view = StatusView{Status: status, Attempts: out.attempts, Error: out.errMsg, ErrorCode: out.errType}
-	wf.sa.publish(ctx, status)
+	wf.status.show(ctx, StatusView{Status: status, Attempts: out.attempts, Error: out.errMsg, ErrorCode: out.errType}, status)
 }

@@ -70,8 +70,7 @@ func ProxyTransaction(ctx workflow.Context, in ProxyInput) (ProxyResult, error) 
 type proxyTx struct {
 	in      ProxyInput
 	channel activities.Channel // the snapshot in the input, reloaded when an operator retries
-	view    StatusView
-	sa      *publisher
+	status  *tracker
 	logger  log.Logger
 }
 
@@ -92,9 +91,9 @@ func (wf *proxyTx) setup(ctx workflow.Context) error {
 	wf.channel = wf.in.Channel
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID,
 		"client_id", wf.in.ClientID, "channel", wf.in.Channel.Name)
-	wf.view = StatusView{Status: schema.TxProcessing}
-	wf.sa = newPublisher(KindProxy, wf.in.ClientID, wf.in.Channel.Name, wf.in.CorrelationID, wf.logger)
-	return workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return wf.view, nil })
+	var err error
+	wf.status, err = track(ctx, wf.logger, KindProxy, wf.in.ClientID, wf.in.Channel.Name, wf.in.CorrelationID)
+	return err
 }
 
 func (in ProxyInput) validate() error {
@@ -264,8 +263,8 @@ func (wf *proxyTx) reloadChannel(ctx workflow.Context) {
 // setStatus updates the status query and the search attributes; the database row follows at
 // the next write.
 func (wf *proxyTx) setStatus(ctx workflow.Context, status string, out outcome) {
-	wf.view = StatusView{Status: status, Attempts: out.attempts, Error: out.errMsg, ErrorCode: errorCode(out.errType)}
-	wf.sa.publish(ctx, status)
+	wf.status.show(ctx, StatusView{Status: status, Attempts: out.attempts, Error: out.errMsg,
+		ErrorCode: errorCode(out.errType)}, status)
 }
 
 // finish writes the final status and builds the result.

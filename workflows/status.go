@@ -4,40 +4,51 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchyard-hub/switchyard/schema"
 )
 
-// publisher keeps a workflow's search attributes. They are upserted only when the workflow
-// first waits (a backoff, an escalation) or finishes, and all of them the first time: commands
-// reach the server when the workflow task completes, so on the fast path (start, call, finish in
-// one task) an intermediate value would never be seen, yet every upsert costs the server a
-// visibility write.
-type publisher struct {
-	kind      string
+// tracker is what a workflow shows of itself: the answer to QueryStatus, and its search
+// attributes. The search attributes are upserted only when the workflow first waits (a backoff,
+// an escalation) or finishes, and all of them the first time: commands reach the server when the
+// workflow task completes, so on the fast path (start, call, finish in one task) an intermediate
+// value would never be seen, yet every upsert costs the server a visibility write.
+type tracker struct {
+	view      StatusView                       // the QueryStatus answer
 	fixed     []temporal.SearchAttributeUpdate // set once: kind, client, channel, correlation id ...
 	published string                           // the SwitchyardStatus last upserted
 	logger    log.Logger
 }
 
-func newPublisher(kind, clientID, channel, correlationID string, logger log.Logger, extra ...temporal.SearchAttributeUpdate) *publisher {
-	return &publisher{kind: kind, logger: logger, fixed: append([]temporal.SearchAttributeUpdate{
-		KindKey.ValueSet(kind), ClientKey.ValueSet(clientID), ChannelKey.ValueSet(channel),
-		CorrelationIDKey.ValueSet(correlationID)}, extra...)}
+// track starts answering QueryStatus (processing) for a workflow of kind.
+func track(ctx workflow.Context, logger log.Logger, kind, clientID, channel, correlationID string,
+	extra ...temporal.SearchAttributeUpdate) (*tracker, error) {
+	t := &tracker{view: StatusView{Status: schema.TxProcessing}, logger: logger,
+		fixed: append([]temporal.SearchAttributeUpdate{KindKey.ValueSet(kind), ClientKey.ValueSet(clientID),
+			ChannelKey.ValueSet(channel), CorrelationIDKey.ValueSet(correlationID)}, extra...)}
+	return t, workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return t.view, nil })
+}
+
+// show answers QueryStatus with view from now on and publishes status as SwitchyardStatus.
+func (t *tracker) show(ctx workflow.Context, view StatusView, status string) {
+	t.view = view
+	t.publish(ctx, status)
 }
 
 // publish upserts SwitchyardStatus (and the fixed attributes the first time) when it changed.
-func (p *publisher) publish(ctx workflow.Context, status string) {
-	if status == p.published {
+func (t *tracker) publish(ctx workflow.Context, status string) {
+	if status == t.published {
 		return
 	}
 	updates := []temporal.SearchAttributeUpdate{StatusKey.ValueSet(status)}
-	if p.published == "" {
-		updates = append(updates, p.fixed...)
+	if t.published == "" {
+		updates = append(updates, t.fixed...)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		p.logger.Error("Updating search attributes", "error", err)
+		t.logger.Error("Updating search attributes", "error", err)
 		return
 	}
-	p.published = status
+	t.published = status
 }
 
 // dropStaleSignals discards operator signals sent before the workflow escalated: an operator

@@ -81,8 +81,7 @@ func CardTransfer(ctx workflow.Context, in TransferInput) (TransferResult, error
 type transfer struct {
 	in     TransferInput
 	res    TransferResult
-	view   StatusView
-	sa     *publisher
+	status *tracker
 	logger log.Logger
 }
 
@@ -100,9 +99,9 @@ func (wf *transfer) setup(ctx workflow.Context) error {
 	}
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", in.CorrelationID, "client_id", in.ClientID, "rrn", in.RRN)
 	wf.res = TransferResult{CorrelationID: in.CorrelationID, RRN: in.RRN}
-	wf.view = StatusView{Status: schema.TxProcessing}
-	wf.sa = newPublisher(KindISO, in.ClientID, "transfer", in.CorrelationID, wf.logger, RRNKey.ValueSet(in.RRN))
-	return workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return wf.view, nil })
+	var err error
+	wf.status, err = track(ctx, wf.logger, KindISO, in.ClientID, "transfer", in.CorrelationID, RRNKey.ValueSet(in.RRN))
+	return err
 }
 
 func (wf *transfer) run(ctx workflow.Context) (TransferResult, error) {
@@ -215,12 +214,12 @@ func failedAttempts(err error) int {
 }
 
 func (wf *transfer) setStatus(ctx workflow.Context, status string) {
-	wf.view = StatusView{Status: status, Attempts: wf.res.Attempts, Error: wf.res.Error, ErrorCode: wf.res.ErrorCode}
+	view := StatusView{Status: status, Attempts: wf.res.Attempts, Error: wf.res.Error, ErrorCode: wf.res.ErrorCode}
 	if status == TransferReversing {
 		// Still processing as far as the log and search attributes go.
 		status = schema.TxProcessing
 	}
-	wf.sa.publish(ctx, status)
+	wf.status.show(ctx, view, status)
 }
 
 // transferSummary is what the log keeps of a transfer's request.
