@@ -100,11 +100,12 @@ func input(method string, escalate bool) workflows.ProxyInput {
 	}
 }
 
-func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.ProxyResult {
+// result is the result of a workflow that completed without error.
+func result[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment) T {
 	t.Helper()
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
-	var res workflows.ProxyResult
+	var res T
 	require.NoError(t, env.GetWorkflowResult(&res))
 	return res
 }
@@ -114,7 +115,7 @@ func TestProxyTransaction(t *testing.T) {
 		up := &fakeUpstream{script: []int{200}}
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
-		res := result(t, env)
+		res := result[workflows.ProxyResult](t, env)
 		require.Equal(t, schema.TxSuccessful, res.Status)
 		require.Equal(t, 200, res.Response.StatusCode)
 		require.Equal(t, 1, res.Attempts)
@@ -129,7 +130,7 @@ func TestProxyTransaction(t *testing.T) {
 			upserts = append(upserts, args.Get(0).(temporal.SearchAttributes))
 		}).Return(nil)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
-		result(t, env)
+		result[workflows.ProxyResult](t, env)
 		require.Len(t, upserts, 1)
 		sa := upserts[0]
 		for key, want := range map[temporal.SearchAttributeKeyKeyword]string{
@@ -147,7 +148,7 @@ func TestProxyTransaction(t *testing.T) {
 		up := &fakeUpstream{script: []int{500}}
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
-		res := result(t, env)
+		res := result[workflows.ProxyResult](t, env)
 		require.Equal(t, schema.TxFailed, res.Status)
 		require.Equal(t, 500, res.Response.StatusCode)
 		require.Empty(t, res.ErrorCode, "an upstream answer is a result, not a hub error")
@@ -158,7 +159,7 @@ func TestProxyTransaction(t *testing.T) {
 		up := &fakeUpstream{script: []int{503, 503, 200}}
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
-		res := result(t, env)
+		res := result[workflows.ProxyResult](t, env)
 		require.Equal(t, schema.TxSuccessful, res.Status)
 		require.Equal(t, 3, res.Attempts)
 		require.Equal(t, 3, up.calls)
@@ -169,7 +170,7 @@ func TestProxyTransaction(t *testing.T) {
 		up := &fakeUpstream{script: []int{503}}
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
-		res := result(t, env)
+		res := result[workflows.ProxyResult](t, env)
 		require.Equal(t, schema.TxFailed, res.Status)
 		require.Equal(t, 3, up.calls)
 		require.Equal(t, 3, res.Attempts)
@@ -181,7 +182,7 @@ func TestProxyTransaction(t *testing.T) {
 		up := &fakeUpstream{script: []int{503, 200}}
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("POST", false))
-		res := result(t, env)
+		res := result[workflows.ProxyResult](t, env)
 		require.Equal(t, 1, up.calls)
 		require.Equal(t, schema.TxFailed, res.Status)
 
@@ -190,7 +191,7 @@ func TestProxyTransaction(t *testing.T) {
 		in := input("POST", false)
 		in.Channel.HonoursIdempotencyKey = true
 		env.ExecuteWorkflow(workflows.ProxyTransaction, in)
-		res = result(t, env)
+		res = result[workflows.ProxyResult](t, env)
 		require.Equal(t, 2, up.calls)
 		require.Equal(t, schema.TxSuccessful, res.Status)
 	})
@@ -199,7 +200,7 @@ func TestProxyTransaction(t *testing.T) {
 		up := &fakeUpstream{script: []int{0, 201}}
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("POST", false))
-		res := result(t, env)
+		res := result[workflows.ProxyResult](t, env)
 		require.Equal(t, 2, up.calls)
 		require.Equal(t, 201, res.Response.StatusCode)
 	})
@@ -236,7 +237,7 @@ func TestProxyEscalation(t *testing.T) {
 		}, time.Hour)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", true))
 		require.Contains(t, up.statuses(), schema.TxEscalated)
-		return result(t, env)
+		return result[workflows.ProxyResult](t, env)
 	}
 
 	t.Run("retry forwards again with a fresh retry budget", func(t *testing.T) {
@@ -277,7 +278,7 @@ func TestProxyReplaysAStoredOutcome(t *testing.T) {
 	in := input("POST", false)
 	in.Keyed = true
 	env.ExecuteWorkflow(workflows.ProxyTransaction, in)
-	res := result(t, env)
+	res := result[workflows.ProxyResult](t, env)
 	require.Zero(t, up.calls, "an outcome already recorded is never forwarded again")
 	require.Equal(t, 201, res.Response.StatusCode)
 	require.True(t, res.ResponseTruncated)

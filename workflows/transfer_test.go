@@ -89,21 +89,12 @@ func transferEnv(t *testing.T, s *switchScript) *testsuite.TestWorkflowEnvironme
 	return env
 }
 
-func transferResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.TransferResult {
-	t.Helper()
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
-	var res workflows.TransferResult
-	require.NoError(t, env.GetWorkflowResult(&res))
-	return res
-}
-
 func TestCardTransfer(t *testing.T) {
 	t.Run("approved", func(t *testing.T) {
 		s := &switchScript{transfers: []string{"00"}}
 		env := transferEnv(t, s)
 		env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
-		res := transferResult(t, env)
+		res := result[workflows.TransferResult](t, env)
 		require.Equal(t, schema.TxSuccessful, res.Status)
 		require.Equal(t, "123456", res.AuthCode)
 		require.Equal(t, int64(1), res.STAN)
@@ -114,7 +105,7 @@ func TestCardTransfer(t *testing.T) {
 		s := &switchScript{transfers: []string{iso.CodeInsufficientFunds}}
 		env := transferEnv(t, s)
 		env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
-		res := transferResult(t, env)
+		res := result[workflows.TransferResult](t, env)
 		require.Equal(t, schema.TxFailed, res.Status)
 		require.Equal(t, workflows.ErrorCodeDeclined, res.ErrorCode)
 		require.Equal(t, iso.CodeInsufficientFunds, res.ResponseCode)
@@ -126,7 +117,7 @@ func TestCardTransfer(t *testing.T) {
 		s := &switchScript{transfers: []string{"unavailable", "unavailable", "00"}}
 		env := transferEnv(t, s)
 		env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
-		res := transferResult(t, env)
+		res := result[workflows.TransferResult](t, env)
 		require.Equal(t, schema.TxSuccessful, res.Status)
 		require.Len(t, s.sent, 3)
 		require.Equal(t, s.sent[0], s.sent[2], "the same message each time")
@@ -137,7 +128,7 @@ func TestCardTransfer(t *testing.T) {
 		s := &switchScript{transfers: []string{"unknown"}, reversalOK: true}
 		env := transferEnv(t, s)
 		env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
-		res := transferResult(t, env)
+		res := result[workflows.TransferResult](t, env)
 		require.Equal(t, schema.TxReversed, res.Status)
 		require.Equal(t, workflows.ErrorCodeReversed, res.ErrorCode)
 		require.Len(t, s.sent, 1)
@@ -162,7 +153,7 @@ func TestCardTransferEscalation(t *testing.T) {
 			env.SignalWorkflow(signal, payload)
 		}, 2*time.Hour)
 		env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
-		return transferResult(t, env), s
+		return result[workflows.TransferResult](t, env), s
 	}
 
 	t.Run("retry reverses again", func(t *testing.T) {
