@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"sync"
 	"time"
@@ -57,18 +58,18 @@ type SwitchFaults struct {
 
 // SwitchStats counts what the switch saw.
 type SwitchStats struct {
-	Received          int      `json:"received"` // every message, counted on arrival (before any delay)
-	SignOns           int      `json:"sign_ons"`
-	SignOffs          int      `json:"sign_offs"`
-	Echoes            int      `json:"echoes"`
-	Financial         int      `json:"financial"`
-	Reversals         int      `json:"reversals"`
-	Reversed          int      `json:"reversed"`
-	Dropped           int      `json:"dropped"`
-	TrafficBeforeSign int      `json:"traffic_before_sign_on"`
-	Sessions          int      `json:"sessions"`
-	Refused           int      `json:"refused"`
-	FirstMessages     []string `json:"first_messages"`
+	Received          map[string]int `json:"received"` // every message by MTI, counted on arrival (before any delay)
+	SignOns           int            `json:"sign_ons"`
+	SignOffs          int            `json:"sign_offs"`
+	Echoes            int            `json:"echoes"`
+	Financial         int            `json:"financial"`
+	Reversals         int            `json:"reversals"`
+	Reversed          int            `json:"reversed"`
+	Dropped           int            `json:"dropped"`
+	TrafficBeforeSign int            `json:"traffic_before_sign_on"`
+	Sessions          int            `json:"sessions"`
+	Refused           int            `json:"refused"`
+	FirstMessages     []string       `json:"first_messages"`
 }
 
 // NewSwitch builds the simulator.
@@ -173,6 +174,7 @@ func (s *Switch) Stats() SwitchStats {
 	defer s.mu.Unlock()
 	out := s.stats
 	out.FirstMessages = append([]string{}, s.stats.FirstMessages...)
+	out.Received = maps.Clone(s.stats.Received)
 	return out
 }
 
@@ -191,7 +193,10 @@ func take(n *int) bool {
 func (s *Switch) handle(c *connection.Connection, msg *iso8583.Message) {
 	mti, _ := msg.GetMTI()
 	s.mu.Lock()
-	s.stats.Received++
+	if s.stats.Received == nil {
+		s.stats.Received = map[string]int{}
+	}
+	s.stats.Received[mti]++
 	sess := s.sessions[c]
 	if sess == nil {
 		sess = &session{}
