@@ -15,7 +15,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 )
 
 // Forward sends one request to its upstream and returns the answer. 502, 503 and 504 answers,

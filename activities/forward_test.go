@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 )
 
 func forwardEnv(t *testing.T, maxResponse int64) (*testsuite.TestActivityEnvironment, *activities.Activities) {

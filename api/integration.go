@@ -15,7 +15,7 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
 )

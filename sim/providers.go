@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 )
 

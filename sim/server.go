@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/iso"
 )
 

@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"

@@ -9,7 +9,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"

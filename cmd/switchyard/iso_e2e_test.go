@@ -20,7 +20,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/worker"

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/switchyard-hub/switchyard/activities/provider"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
 )
