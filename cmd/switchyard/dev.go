@@ -47,6 +47,10 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 		if err != nil {
 			return err
 		}
+		if cluster.Dir != cluster.Requested {
+			logger.Info("PostgreSQL runs as the postgres user, who cannot reach this clone: its data lives outside it",
+				"requested", cluster.Requested, "dir", cluster.Dir)
+		}
 		logger.Info("Starting PostgreSQL", "dir", cluster.Dir, "port", cluster.Port)
 		if err := cluster.Start(ctx); err != nil {
 			return fmt.Errorf("%w (set DEV_PG_PORT for another port, or DATABASE_URL for your own server)", err)

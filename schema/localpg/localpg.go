@@ -1,5 +1,9 @@
 // Package localpg runs a throwaway PostgreSQL cluster from the installed server binaries: the
 // database behind `make dev` (under .data/) and behind the test suites when DATABASE_URL is unset.
+//
+// PostgreSQL refuses to run as root, so when we are root the server runs as the postgres user
+// (PG_RUN_AS), and a cluster asked to live where that user cannot reach (a clone in a private
+// directory such as /root/x) lives under DefaultRootBase instead.
 package localpg
 
 import (
@@ -19,15 +23,20 @@ import (
 
 // Cluster is a PostgreSQL data directory and the server running on it.
 type Cluster struct {
-	// Dir holds the data directory (Dir/data), the socket directory and the server log.
+	// Dir holds the data directory (Dir/data), the socket directory and the server log. It is
+	// Requested unless root had to move the cluster where the server's user can reach it.
 	Dir string
+	// Requested is the directory New was given (absolute).
+	Requested string
 	// Port the server listens on (loopback only).
 	Port int
 	// User is the superuser initdb creates; trust authentication on loopback.
 	User string
 
-	bin     string
-	started bool
+	bin      string
+	rootBase string
+	owner    *serverUser // the user the server runs as; nil unless we are root
+	started  bool
 }
 
 // Option adjusts a Cluster before it starts.
@@ -36,18 +45,31 @@ type Option func(*Cluster)
 // WithPort picks the port; the default is a free one.
 func WithPort(port int) Option { return func(c *Cluster) { c.Port = port } }
 
-// New prepares a cluster in dir. Nothing runs until Start.
+// WithRootBase sets where a cluster started by root lives when the server's user cannot reach
+// the requested directory; the default is DefaultRootBase.
+func WithRootBase(dir string) Option { return func(c *Cluster) { c.rootBase = dir } }
+
+// New prepares a cluster in dir. Nothing runs until Start. When we are root and the server's
+// user cannot reach dir, Dir is a directory under the root base named after dir instead.
 func New(dir string, opts ...Option) (*Cluster, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: abs, User: "postgres"}
+	c := &Cluster{Dir: abs, Requested: abs, User: "postgres", rootBase: DefaultRootBase}
 	for _, o := range opts {
 		o(c)
 	}
 	if c.bin, err = FindBinaries(); err != nil {
 		return nil, err
+	}
+	if os.Geteuid() == 0 {
+		if c.owner, err = lookupServerUser(); err != nil {
+			return nil, err
+		}
+		if err := c.placeForRoot(c.rootBase); err != nil {
+			return nil, err
+		}
 	}
 	if c.Port == 0 {
 		if c.Port, err = FreePort(); err != nil {
@@ -101,6 +123,12 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if err := os.Mkdir(c.Dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
+	if err := c.noteOrigin(); err != nil {
+		return err
+	}
+	if err := c.handOver(); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(c.dataDir(), "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		if err := c.run(ctx, "initdb", "-D", c.dataDir(), "-U", c.User, "--auth=trust",
 			"--encoding=UTF8", "--locale=C", "--no-sync"); err != nil {
@@ -146,22 +174,17 @@ func (c *Cluster) Stop() error {
 	return c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-m", "fast", "-w", "stop")
 }
 
-// Remove stops the server and deletes its directory.
+// Remove stops the server and deletes its directory (and the requested one, when root moved it).
 func (c *Cluster) Remove() error {
 	err := c.Stop()
-	return errors.Join(err, os.RemoveAll(c.Dir))
+	return errors.Join(err, os.RemoveAll(c.Dir), os.RemoveAll(c.Requested))
 }
 
 func (c *Cluster) run(ctx context.Context, tool string, args ...string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, tool), args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if os.Geteuid() == 0 {
-		// PostgreSQL refuses to run as root: run it as the owner of the data directory.
-		if err := asPostgresUser(cmd, c.Dir); err != nil {
-			return err
-		}
-	}
+	c.runAsOwner(cmd)
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s: %w: %s", tool, err, strings.TrimSpace(out.String()))
 	}
