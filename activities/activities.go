@@ -17,8 +17,9 @@ type Config struct {
 	TransactionBodyMaxLength int `envconfig:"TRANSACTION_BODY_MAX_LENGTH" default:"65536"`
 	// MaxUpstreamResponseBytes caps an upstream answer; a larger one fails the forward.
 	MaxUpstreamResponseBytes int64 `envconfig:"MAX_UPSTREAM_RESPONSE_BYTES" default:"1048576"`
-	// DefaultTimeout applies to channels without a timeout of their own.
-	DefaultTimeout Seconds `envconfig:"MEDIATOR_FORWARD_TIMEOUT" default:"30"`
+	// DefaultTimeout applies to channels without a timeout of their own: the API's
+	// MEDIATOR_FORWARD_TIMEOUT, read once and handed over where the process is wired.
+	DefaultTimeout time.Duration `ignored:"true"`
 	// MaxIdleConnsPerHost bounds the keep-alive pool towards each upstream.
 	MaxIdleConnsPerHost int `envconfig:"UPSTREAM_MAX_IDLE_CONNS_PER_HOST" default:"64"`
 }
@@ -63,6 +64,3 @@ func New(store Store, providers ProviderSet, cfg Config) *Activities {
 		Config: cfg,
 	}
 }
-
-// a gives workflows typed method references: workflow.ExecuteActivity(ctx, a.Forward, in).
-var a *Activities

@@ -8,35 +8,15 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-hub/switchyard/schema"
-)
-
-// Application error types. Workflows name these in NonRetryableErrorTypes and test them with
-// ApplicationError.Type(); they are strings on purpose (a wrapped Go error's type name is not stable).
-const (
-	// ErrTypeInvalidRequest: the request or its configuration can never succeed as it is.
-	ErrTypeInvalidRequest = "InvalidRequest"
-	// ErrTypeUpstreamUnreachable: the connection failed before anything was sent.
-	ErrTypeUpstreamUnreachable = "UpstreamUnreachable"
-	// ErrTypeUpstreamFailed: the connection broke after the request may have been sent.
-	ErrTypeUpstreamFailed = "UpstreamFailed"
-	// ErrTypeUpstreamTimeout: the upstream did not answer within the channel's timeout.
-	ErrTypeUpstreamTimeout = "UpstreamTimeout"
-	// ErrTypeUpstreamStatus: the upstream answered 502, 503 or 504.
-	ErrTypeUpstreamStatus = "UpstreamStatus"
-	// ErrTypeResponseTooLarge: the upstream's answer exceeded MAX_UPSTREAM_RESPONSE_BYTES.
-	ErrTypeResponseTooLarge = "ResponseTooLarge"
-	// ErrTypeNotFound: a row the activity needs does not exist.
-	ErrTypeNotFound = "NotFound"
-	// ErrTypeStore: PostgreSQL failed; retried.
-	ErrTypeStore = "StoreUnavailable"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // UpstreamError is a forward that did not produce a final answer.
 type UpstreamError struct {
 	Kind       string // one of the ErrType constants
 	Reason     string
-	Response   *Response     // the answer, for ErrTypeUpstreamStatus
-	RetryAfter time.Duration // from the upstream's Retry-After header
+	Response   *transaction.Response // the answer, for transaction.ErrTypeUpstreamStatus
+	RetryAfter time.Duration         // from the upstream's Retry-After header
 }
 
 func (e *UpstreamError) Error() string { return e.Reason }
@@ -57,22 +37,22 @@ func classify(err error, details ...any) error {
 	var invalid *InvalidRequestError
 	switch {
 	case errors.As(err, &upstream):
-		opts.NonRetryable = upstream.Kind == ErrTypeResponseTooLarge
+		opts.NonRetryable = upstream.Kind == transaction.ErrTypeResponseTooLarge
 		opts.NextRetryDelay = upstream.RetryAfter
 		return temporal.NewApplicationErrorWithOptions(upstream.Reason, upstream.Kind, opts)
 	case errors.As(err, &invalid):
 		opts.NonRetryable = true
-		return temporal.NewApplicationErrorWithOptions(invalid.Error(), ErrTypeInvalidRequest, opts)
+		return temporal.NewApplicationErrorWithOptions(invalid.Error(), transaction.ErrTypeInvalidRequest, opts)
 	case errors.Is(err, schema.ErrNotFound):
 		opts.NonRetryable = true
-		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeNotFound, opts)
+		return temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeNotFound, opts)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
-	return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeStore, opts)
+	return temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeStore, opts)
 }
 
-func responseOf(err error) *Response {
+func responseOf(err error) *transaction.Response {
 	var upstream *UpstreamError
 	if errors.As(err, &upstream) {
 		return upstream.Response

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/switchyard-hub/switchyard/provider"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // Forward sends one request to its upstream and returns the answer. 502, 503 and 504 answers,
@@ -30,10 +31,10 @@ func (a *Activities) Forward(ctx context.Context, in ForwardInput) (ForwardResul
 	return ForwardResult{Response: resp, Attempt: attempt}, nil
 }
 
-func (a *Activities) forward(ctx context.Context, in ForwardInput) (Response, error) {
+func (a *Activities) forward(ctx context.Context, in ForwardInput) (transaction.Response, error) {
 	target, err := UpstreamURL(in.EndpointURL, in.Request.Path, in.Request.RawQuery)
 	if err != nil {
-		return Response{}, err
+		return transaction.Response{}, err
 	}
 	if in.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -42,7 +43,7 @@ func (a *Activities) forward(ctx context.Context, in ForwardInput) (Response, er
 	}
 	req, err := http.NewRequestWithContext(ctx, in.Request.Method, target, bytes.NewReader(in.Request.Body))
 	if err != nil {
-		return Response{}, &InvalidRequestError{Reason: err.Error()}
+		return transaction.Response{}, &InvalidRequestError{Reason: err.Error()}
 	}
 	req.Header = forwardHeaders(in.Request.Header)
 	req.Header.Set("X-Correlation-ID", in.CorrelationID)
@@ -53,22 +54,22 @@ func (a *Activities) forward(ctx context.Context, in ForwardInput) (Response, er
 
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
-		return Response{}, transportError(ctx, err)
+		return transaction.Response{}, transportError(ctx, err)
 	}
 	defer resp.Body.Close()
 	limit := a.Config.MaxUpstreamResponseBytes
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return Response{}, transportError(ctx, err)
+		return transaction.Response{}, transportError(ctx, err)
 	}
 	if int64(len(body)) > limit {
-		return Response{}, &UpstreamError{Kind: ErrTypeResponseTooLarge,
+		return transaction.Response{}, &UpstreamError{Kind: transaction.ErrTypeResponseTooLarge,
 			Reason: fmt.Sprintf("upstream answered more than %d bytes", limit)}
 	}
-	out := Response{StatusCode: resp.StatusCode, Header: stripHopByHop(resp.Header), Body: body}
+	out := transaction.Response{StatusCode: resp.StatusCode, Header: stripHopByHop(resp.Header), Body: body}
 	switch resp.StatusCode {
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return Response{}, &UpstreamError{Kind: ErrTypeUpstreamStatus, Response: &out,
+		return transaction.Response{}, &UpstreamError{Kind: transaction.ErrTypeUpstreamStatus, Response: &out,
 			Reason:     fmt.Sprintf("upstream answered %d", resp.StatusCode),
 			RetryAfter: provider.RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
@@ -96,14 +97,14 @@ func UpstreamURL(endpoint, path, rawQuery string) (string, error) {
 func transportError(ctx context.Context, err error) error {
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return &UpstreamError{Kind: ErrTypeUpstreamUnreachable, Reason: "upstream unreachable: " + opErr.Err.Error()}
+		return &UpstreamError{Kind: transaction.ErrTypeUpstreamUnreachable, Reason: "upstream unreachable: " + opErr.Err.Error()}
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return &UpstreamError{Kind: ErrTypeUpstreamUnreachable, Reason: "upstream refused the connection"}
+		return &UpstreamError{Kind: transaction.ErrTypeUpstreamUnreachable, Reason: "upstream refused the connection"}
 	}
 	var netErr net.Error
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
-		return &UpstreamError{Kind: ErrTypeUpstreamTimeout, Reason: "upstream did not answer in time"}
+		return &UpstreamError{Kind: transaction.ErrTypeUpstreamTimeout, Reason: "upstream did not answer in time"}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -113,7 +114,7 @@ func transportError(ctx context.Context, err error) error {
 	if errors.As(err, &urlErr) {
 		err = urlErr.Err
 	}
-	return &UpstreamError{Kind: ErrTypeUpstreamFailed, Reason: "upstream connection failed: " + err.Error()}
+	return &UpstreamError{Kind: transaction.ErrTypeUpstreamFailed, Reason: "upstream connection failed: " + err.Error()}
 }
 
 // hopByHop are the headers that describe one connection, not the message (RFC 9110 §7.6.1).

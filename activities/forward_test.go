@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/provider"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 func forwardEnv(t *testing.T, maxResponse int64) (*testsuite.TestActivityEnvironment, *activities.Activities) {
@@ -77,7 +78,7 @@ func TestForward(t *testing.T) {
 
 	in := func(path string) activities.ForwardInput {
 		return activities.ForwardInput{CorrelationID: "corr-1", EndpointURL: upstream.URL + "/api", Timeout: time.Second,
-			Request: activities.Request{Method: "POST", Path: path, RawQuery: "a=1",
+			Request: transaction.Request{Method: "POST", Path: path, RawQuery: "a=1",
 				Header: map[string][]string{"Content-Type": {"application/json"}, "Connection": {"close"},
 					"X-Trace": {"t1"}, "Idempotency-Key": {"client-chosen"}},
 				Body: []byte(`{"n":1}`)}}
@@ -116,7 +117,7 @@ func TestForward(t *testing.T) {
 		env, acts := forwardEnv(t, 1024)
 		_, err := env.ExecuteActivity(acts.Forward, in("/busy"))
 		appErr, failure := forwardError(t, err)
-		require.Equal(t, activities.ErrTypeUpstreamStatus, appErr.Type())
+		require.Equal(t, transaction.ErrTypeUpstreamStatus, appErr.Type())
 		require.False(t, appErr.NonRetryable())
 		require.Equal(t, 7*time.Second, appErr.NextRetryDelay())
 		require.Equal(t, 503, failure.Response.StatusCode)
@@ -130,14 +131,14 @@ func TestForward(t *testing.T) {
 		req.Timeout = 50 * time.Millisecond
 		_, err := env.ExecuteActivity(acts.Forward, req)
 		appErr, _ := forwardError(t, err)
-		require.Equal(t, activities.ErrTypeUpstreamTimeout, appErr.Type())
+		require.Equal(t, transaction.ErrTypeUpstreamTimeout, appErr.Type())
 	})
 
 	t.Run("an oversized answer fails without retry", func(t *testing.T) {
 		env, acts := forwardEnv(t, 1024)
 		_, err := env.ExecuteActivity(acts.Forward, in("/large"))
 		appErr, _ := forwardError(t, err)
-		require.Equal(t, activities.ErrTypeResponseTooLarge, appErr.Type())
+		require.Equal(t, transaction.ErrTypeResponseTooLarge, appErr.Type())
 		require.True(t, appErr.NonRetryable())
 	})
 
@@ -151,7 +152,7 @@ func TestForward(t *testing.T) {
 		req.EndpointURL = "http://" + addr
 		_, err = env.ExecuteActivity(acts.Forward, req)
 		appErr, _ := forwardError(t, err)
-		require.Equal(t, activities.ErrTypeUpstreamUnreachable, appErr.Type())
+		require.Equal(t, transaction.ErrTypeUpstreamUnreachable, appErr.Type())
 	})
 
 	t.Run("a non-http endpoint is refused before sending", func(t *testing.T) {
@@ -160,7 +161,7 @@ func TestForward(t *testing.T) {
 		req.EndpointURL = "file:///etc/passwd"
 		_, err := env.ExecuteActivity(acts.Forward, req)
 		appErr, _ := forwardError(t, err)
-		require.Equal(t, activities.ErrTypeInvalidRequest, appErr.Type())
+		require.Equal(t, transaction.ErrTypeInvalidRequest, appErr.Type())
 		require.True(t, appErr.NonRetryable())
 	})
 }
@@ -193,18 +194,18 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestChannelRetryRules(t *testing.T) {
-	ch := activities.Channel{}
-	require.True(t, ch.MayRetry("POST", activities.ErrTypeUpstreamUnreachable), "nothing was sent")
-	require.False(t, ch.MayRetry("POST", activities.ErrTypeUpstreamStatus))
-	require.False(t, ch.MayRetry("PATCH", activities.ErrTypeUpstreamTimeout))
-	require.True(t, ch.MayRetry("PUT", activities.ErrTypeUpstreamTimeout))
-	require.False(t, ch.MayRetry("GET", activities.ErrTypeResponseTooLarge))
-	require.Contains(t, ch.NonRetryableErrorTypes("POST"), activities.ErrTypeUpstreamStatus)
-	require.NotContains(t, ch.NonRetryableErrorTypes("GET"), activities.ErrTypeUpstreamStatus)
+	ch := transaction.Channel{}
+	require.True(t, ch.MayRetry("POST", transaction.ErrTypeUpstreamUnreachable), "nothing was sent")
+	require.False(t, ch.MayRetry("POST", transaction.ErrTypeUpstreamStatus))
+	require.False(t, ch.MayRetry("PATCH", transaction.ErrTypeUpstreamTimeout))
+	require.True(t, ch.MayRetry("PUT", transaction.ErrTypeUpstreamTimeout))
+	require.False(t, ch.MayRetry("GET", transaction.ErrTypeResponseTooLarge))
+	require.Contains(t, ch.NonRetryableErrorTypes("POST"), transaction.ErrTypeUpstreamStatus)
+	require.NotContains(t, ch.NonRetryableErrorTypes("GET"), transaction.ErrTypeUpstreamStatus)
 
 	ch.HonoursIdempotencyKey = true
-	require.True(t, ch.MayRetry("POST", activities.ErrTypeUpstreamStatus))
-	require.NotContains(t, ch.NonRetryableErrorTypes("POST"), activities.ErrTypeUpstreamStatus)
+	require.True(t, ch.MayRetry("POST", transaction.ErrTypeUpstreamStatus))
+	require.NotContains(t, ch.NonRetryableErrorTypes("POST"), transaction.ErrTypeUpstreamStatus)
 }
 
 func TestRedactHeaders(t *testing.T) {

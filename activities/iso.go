@@ -14,21 +14,10 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
-)
-
-// ISO error types.
-const (
-	// ErrTypeISOUnavailable: nothing was sent (no signed-on connection, breaker open). Retried.
-	ErrTypeISOUnavailable = "ISOUnavailable"
-	// ErrTypeOutcomeUnknown: the message may have been processed; never resent, reversed.
-	ErrTypeOutcomeUnknown = "OutcomeUnknown"
-	// ErrTypeISOInvalid: the message cannot be built or packed. Not retried.
-	ErrTypeISOInvalid = "ISOInvalid"
-	// ErrTypeReversalRefused: the switch answered a reversal with a code other than 00. Retried.
-	ErrTypeReversalRefused = "ReversalRefused"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // ISOSender sends a request to the card switch and returns its response; *iso.Pool satisfies it.
@@ -37,10 +26,11 @@ type ISOSender interface {
 	Config() iso.Config
 }
 
-// ISO is what the ISO 8583 activities need: the pool and the STAN source.
+// ISO is what the ISO 8583 activities need: the pool and the STAN and RRN sources.
 type ISO struct {
 	Pool  ISOSender
 	STANs iso.STANSource
+	RRNs  iso.RRNSource
 }
 
 // isoAudit records one exchange with the switch in provider_audit: the MTI as the method, the
@@ -84,12 +74,12 @@ func isoError(err error, details any) error {
 	opts := temporal.ApplicationErrorOptions{Details: []any{details}}
 	switch {
 	case errors.Is(err, iso.ErrUnavailable):
-		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeISOUnavailable, opts)
+		return temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeISOUnavailable, opts)
 	case errors.Is(err, iso.ErrOutcomeUnknown):
-		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeOutcomeUnknown, opts)
+		return temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeOutcomeUnknown, opts)
 	}
 	opts.NonRetryable = true
-	return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeISOInvalid, opts)
+	return temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeISOInvalid, opts)
 }
 
 // --- transfers ------------------------------------------------------------------------------
@@ -124,7 +114,7 @@ type ISOFailure struct {
 
 // errNoSwitch fails ISO work in a process without a configured switch.
 var errNoSwitch = temporal.NewNonRetryableApplicationError(
-	"the card switch is not configured: set ISO_HOSTS or ISO_SIMULATE=true", ErrTypeISOInvalid, nil)
+	"the card switch is not configured: set ISO_HOSTS or ISO_SIMULATE=true", transaction.ErrTypeISOInvalid, nil)
 
 // AllocateSTAN reserves the next STAN of the pool's terminal.
 func (a *Activities) AllocateSTAN(ctx context.Context) (int64, error) {
@@ -136,7 +126,7 @@ func (a *Activities) AllocateSTAN(ctx context.Context) (int64, error) {
 }
 
 // ISOTransfer sends the 0200 of a transfer. A decline is a result; a timeout or a connection
-// lost after the write is ErrTypeOutcomeUnknown (the workflow reverses, never resends).
+// lost after the write is transaction.ErrTypeOutcomeUnknown (the workflow reverses, never resends).
 func (a *Activities) ISOTransfer(ctx context.Context, in TransferSend) (TransferAnswer, error) {
 	if a.ISO.Pool == nil {
 		return TransferAnswer{}, errNoSwitch
@@ -215,13 +205,13 @@ func (a *Activities) ISOReverse(ctx context.Context, in ReversalSend) (ReversalA
 	switch {
 	case errors.Is(err, iso.ErrOutcomeUnknown), errors.Is(err, iso.ErrUnavailable):
 		// Either way the reversal is simply sent again, as a repeat.
-		return ReversalAnswer{}, temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeISOUnavailable,
+		return ReversalAnswer{}, temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeISOUnavailable,
 			temporal.ApplicationErrorOptions{Details: []any{ISOFailure{Attempt: attempt}}})
 	case err != nil:
 		return ReversalAnswer{}, isoError(err, ISOFailure{Attempt: attempt})
 	case out.ResponseCode != iso.CodeApproved:
 		return ReversalAnswer{}, temporal.NewApplicationErrorWithOptions("the switch refused the reversal: "+
-			iso.Meaning(out.ResponseCode), ErrTypeReversalRefused,
+			iso.Meaning(out.ResponseCode), transaction.ErrTypeReversalRefused,
 			temporal.ApplicationErrorOptions{Details: []any{ISOFailure{Attempt: attempt}}})
 	}
 	return ReversalAnswer{ResponseCode: out.ResponseCode, Attempt: attempt}, nil
@@ -279,7 +269,11 @@ func (c *ISOCaller) Call(ctx context.Context, op provider.Operation, req any, co
 		return provider.Response{}, attempt, &provider.CallError{Kind: provider.KindUnreachable, Reason: "allocating a STAN: " + err.Error()}
 	}
 	attempt.Path = fmt.Sprintf("proc=%s stan=%06d", iso.ProcBalanceInquiry, stan)
-	rrn := iso.RRNFor(correlationID + "/" + strconv.FormatInt(stan, 10))
+	rrn, err := c.ISO.RRNs.NextRRN(ctx)
+	if err != nil {
+		attempt.Outcome = schema.AuditRejected
+		return provider.Response{}, attempt, &provider.CallError{Kind: provider.KindUnreachable, Reason: "allocating an RRN: " + err.Error()}
+	}
 	msg, err := iso.Pack(&iso.Financial{MTI: iso.MTIFinancial, ProcessingCode: iso.ProcBalanceInquiry,
 		TransmissionDateTime: iso.TransmissionTime(start), STAN: stan, LocalTime: start.Format("150405"),
 		LocalDate: start.Format("0102"), AcquirerID: cfg.AcquirerID, RRN: rrn, TerminalID: cfg.TerminalID,

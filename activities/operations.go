@@ -12,21 +12,7 @@ import (
 
 	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
-)
-
-// Provider error types (see also the forward's).
-const (
-	// ErrTypeProviderUnavailable: unreachable, connection broken, 429 or 5xx. Retried.
-	ErrTypeProviderUnavailable = "ProviderUnavailable"
-	// ErrTypeProviderTimeout: no answer within the issuer's timeout. Retried.
-	ErrTypeProviderTimeout = "ProviderTimeout"
-	// ErrTypeCircuitOpen: the issuer's circuit breaker refused the call. Not retried: fail fast.
-	ErrTypeCircuitOpen = "CircuitOpen"
-	// ErrTypeProviderMisconfigured: the hub cannot call this issuer as configured (no base URL,
-	// missing auth headers, credentials refused). Not retried.
-	ErrTypeProviderMisconfigured = "ProviderMisconfigured"
-	// ErrTypeProviderInvalidResponse: the provider's answer does not match the operation. Not retried.
-	ErrTypeProviderInvalidResponse = "ProviderInvalidResponse"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // ProviderSet gives the caller of each issuer; *provider.Set satisfies it.
@@ -86,7 +72,7 @@ func (a *Activities) CallProvider(ctx context.Context, in OperationCall) (Operat
 	typed, err := provider.DecodeResponse(op, resp.Body, caller.Config().ResponseFormat)
 	if err != nil {
 		return OperationAnswer{}, temporal.NewApplicationErrorWithOptions("the provider's answer does not match "+
-			op.Key, ErrTypeProviderInvalidResponse, temporal.ApplicationErrorOptions{NonRetryable: true,
+			op.Key, transaction.ErrTypeProviderInvalidResponse, temporal.ApplicationErrorOptions{NonRetryable: true,
 			Details: []any{OperationFailure{Attempt: attemptNo, Status: resp.Status}}})
 	}
 	body, err := json.Marshal(typed)
@@ -123,16 +109,16 @@ func providerError(err error, attemptNo int32) error {
 		return classify(err)
 	}
 	opts := temporal.ApplicationErrorOptions{Details: []any{OperationFailure{Attempt: attemptNo, Status: ce.Status}}}
-	errType := ErrTypeProviderUnavailable
+	errType := transaction.ErrTypeProviderUnavailable
 	switch ce.Kind {
 	case provider.KindTimeout:
-		errType = ErrTypeProviderTimeout
+		errType = transaction.ErrTypeProviderTimeout
 	case provider.KindStatus:
 		opts.NextRetryDelay = ce.RetryAfter
 	case provider.KindBreakerOpen:
-		errType, opts.NonRetryable = ErrTypeCircuitOpen, true
+		errType, opts.NonRetryable = transaction.ErrTypeCircuitOpen, true
 	case provider.KindRejected, provider.KindMisconfigured, provider.KindNotConfigured, provider.KindAuthRejected:
-		errType, opts.NonRetryable = ErrTypeProviderMisconfigured, true
+		errType, opts.NonRetryable = transaction.ErrTypeProviderMisconfigured, true
 	}
 	return temporal.NewApplicationErrorWithOptions(ce.Reason, errType, opts)
 }

@@ -11,18 +11,20 @@ import (
 
 	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // RecordStartInput is the transaction a workflow is about to process.
 type RecordStartInput struct {
 	CorrelationID string
-	Kind          string // schema.TxKindProxy (default) or schema.TxKindOperation
+	Kind          string // transaction.KindProxy (default) or transaction.KindOperation
 	Operation     string
 	ParentID      string
+	WorkflowID    string
 	WorkflowRunID string
 	ClientID      string
-	Channel       Channel
-	Request       Request
+	Channel       transaction.Channel
+	Request       transaction.Request
 	// Summary, when set, is written as the request body (JSON) instead of Request.Body: what a
 	// workflow keeps of its input (workflows do not encode JSON themselves).
 	Summary any
@@ -32,7 +34,7 @@ type RecordStartInput struct {
 type StoredOutcome struct {
 	Status         string
 	Attempts       int
-	Response       *Response
+	Response       *transaction.Response
 	Truncated      bool
 	Error          string
 	ErrorCode      string
@@ -55,12 +57,13 @@ func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (Reco
 		}
 		in.Request.Body = b
 	}
-	body, truncated := a.logBody(in.Kind, in.Request.Body)
+	body, truncated, masked := a.logBody(in.Request.Body, in.Kind == transaction.KindOperation || in.Kind == transaction.KindISO)
 	row := schema.TransactionRow{
 		CorrelationID:        in.CorrelationID,
 		Kind:                 in.Kind,
 		Operation:            in.Operation,
 		ParentID:             nullString(in.ParentID),
+		WorkflowID:           in.WorkflowID,
 		WorkflowRunID:        in.WorkflowRunID,
 		ClientID:             in.ClientID,
 		ChannelID:            nullString(in.Channel.ID),
@@ -72,20 +75,21 @@ func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (Reco
 		RequestBody:          body,
 		RequestBodySize:      len(in.Request.Body),
 		RequestBodyTruncated: truncated,
-		Status:               schema.TxProcessing,
+		RequestBodyMasked:    masked,
+		Status:               transaction.StatusProcessing,
 	}
 	existing, inserted, err := a.Store.InsertTransaction(ctx, row)
 	if err != nil {
 		return RecordStartResult{}, classify(err)
 	}
-	if inserted || existing.WorkflowRunID == in.WorkflowRunID || !schema.TxFinal(existing.Status) {
+	if inserted || existing.WorkflowRunID == in.WorkflowRunID || !transaction.Final(existing.Status) {
 		return RecordStartResult{}, nil
 	}
 	out := &StoredOutcome{Status: existing.Status, Attempts: existing.Attempts, Error: existing.Error,
 		ErrorCode: existing.ErrorCode, ResolutionNote: existing.ResolutionNote,
 		Truncated: existing.ResponseBodyTruncated}
 	if existing.ResponseStatus.Valid {
-		out.Response = &Response{StatusCode: int(existing.ResponseStatus.Int32), Header: existing.ResponseHeaders,
+		out.Response = &transaction.Response{StatusCode: int(existing.ResponseStatus.Int32), Header: existing.ResponseHeaders,
 			Body: existing.ResponseBody}
 	}
 	return RecordStartResult{Existing: out}, nil
@@ -97,7 +101,7 @@ type RecordOutcomeInput struct {
 	Kind           string
 	Status         string
 	Attempts       int
-	Response       *Response
+	Response       *transaction.Response
 	Error          string
 	ErrorCode      string
 	ResolutionNote string
@@ -115,13 +119,15 @@ func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) e
 		if err != nil {
 			return classify(&InvalidRequestError{Reason: "summary: " + err.Error()})
 		}
-		in.Response = &Response{StatusCode: http.StatusOK, Header: map[string][]string{"Content-Type": {"application/json"}},
+		in.Response = &transaction.Response{StatusCode: http.StatusOK, Header: map[string][]string{"Content-Type": {"application/json"}},
 			Body: b}
 	}
 	if in.Response != nil {
 		o.ResponseStatus = in.Response.StatusCode
 		o.ResponseHeaders = RedactHeaders(in.Response.Header)
-		o.ResponseBody, o.ResponseBodyTruncated = a.logBody(in.Kind, in.Response.Body)
+		// A transfer's outcome is its references and codes: no account or card number to mask.
+		o.ResponseBody, o.ResponseBodyTruncated, o.ResponseBodyMasked = a.logBody(in.Response.Body,
+			in.Kind == transaction.KindOperation)
 		o.ResponseBodySize = len(in.Response.Body)
 	}
 	return classify(a.Store.UpdateTransaction(ctx, o))
@@ -129,12 +135,12 @@ func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) e
 
 // LoadChannel reads a channel as it is now, so an operator's fix (a new endpoint, say) applies
 // when an escalated transaction is retried.
-func (a *Activities) LoadChannel(ctx context.Context, channelID string) (Channel, error) {
+func (a *Activities) LoadChannel(ctx context.Context, channelID string) (transaction.Channel, error) {
 	route, err := a.Store.GetRoute(ctx, channelID)
 	if err != nil {
-		return Channel{}, classify(err)
+		return transaction.Channel{}, classify(err)
 	}
-	return ChannelFromRoute(route, a.Config.DefaultTimeout.Duration()), nil
+	return route.Channel(a.Config.DefaultTimeout), nil
 }
 
 // secretHeaders are never written to the transaction log in clear.
@@ -159,16 +165,16 @@ func RedactHeaders(h map[string][]string) schema.Headers {
 	return out
 }
 
-// logBody is what the log keeps of a body: capped at TRANSACTION_BODY_MAX_LENGTH and, for
-// provider operations and card transfers, with account and card numbers masked (the full answer stays with the
-// workflow's result while Temporal retains it). Masking reports the body as truncated.
-func (a *Activities) logBody(kind string, body []byte) ([]byte, bool) {
-	kept, truncated := capBody(body, a.Config.TransactionBodyMaxLength)
-	if kind == schema.TxKindOperation || kind == schema.TxKindISO {
-		masked := []byte(provider.MaskDigits(string(kept)))
-		return masked, truncated || !bytes.Equal(masked, kept)
+// logBody is what the log keeps of a body: capped at TRANSACTION_BODY_MAX_LENGTH and, with
+// mask, with account and card numbers masked (the full answer stays with the workflow's result
+// while Temporal retains it). Truncation and masking are reported apart.
+func (a *Activities) logBody(body []byte, mask bool) (kept []byte, truncated, masked bool) {
+	kept, truncated = capBody(body, a.Config.TransactionBodyMaxLength)
+	if !mask {
+		return kept, truncated, false
 	}
-	return kept, truncated
+	m := []byte(provider.MaskDigits(string(kept)))
+	return m, truncated, !bytes.Equal(m, kept)
 }
 
 // capBody keeps at most limit bytes, never splitting a UTF-8 sequence of text bodies.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -13,6 +14,7 @@ import (
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/pgtest"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 var dbURL string
@@ -35,8 +37,8 @@ func TestRecordStartAndOutcome(t *testing.T) {
 	env, acts, store := recordEnv(t, 10)
 	id := uuid.NewString()
 	start := activities.RecordStartInput{CorrelationID: id, WorkflowRunID: "run-1", ClientID: "c1",
-		Channel: activities.Channel{ID: uuid.NewString(), Name: "teachers"},
-		Request: activities.Request{Method: "POST", Path: "/integrations/teachers", RawQuery: "x=1",
+		Channel: transaction.Channel{ID: uuid.NewString(), Name: "teachers"},
+		Request: transaction.Request{Method: "POST", Path: "/integrations/teachers", RawQuery: "x=1",
 			Header: map[string][]string{"Authorization": {"Bearer secret-token"}, "Content-Type": {"application/json"}},
 			// 9 ASCII bytes then a 2-byte rune that the 10-byte cap would split.
 			Body: []byte("123456789é and more")}}
@@ -48,19 +50,19 @@ func TestRecordStartAndOutcome(t *testing.T) {
 
 	row, err := store.GetTransaction(context.Background(), id)
 	require.NoError(t, err)
-	require.Equal(t, schema.TxProcessing, row.Status)
+	require.Equal(t, transaction.StatusProcessing, row.Status)
 	require.Equal(t, []string{"[REDACTED]"}, row.RequestHeaders["Authorization"], "secrets never reach the log")
 	require.Equal(t, "123456789", string(row.RequestBody), "capped on a rune boundary")
 	require.True(t, row.RequestBodyTruncated)
 	require.Equal(t, len(start.Request.Body), row.RequestBodySize)
 
 	_, err = env.ExecuteActivity(acts.RecordOutcome, activities.RecordOutcomeInput{CorrelationID: id,
-		Status: schema.TxSuccessful, Attempts: 2, Response: &activities.Response{StatusCode: 201,
+		Status: transaction.StatusSuccessful, Attempts: 2, Response: &transaction.Response{StatusCode: 201,
 			Header: map[string][]string{"Set-Cookie": {"s=1"}}, Body: []byte(strings.Repeat("r", 25))}})
 	require.NoError(t, err)
 	row, err = store.GetTransaction(context.Background(), id)
 	require.NoError(t, err)
-	require.Equal(t, schema.TxSuccessful, row.Status)
+	require.Equal(t, transaction.StatusSuccessful, row.Status)
 	require.Equal(t, 2, row.Attempts)
 	require.Equal(t, int32(201), row.ResponseStatus.Int32)
 	require.Equal(t, 10, len(row.ResponseBody))
@@ -84,7 +86,7 @@ func TestRecordStartAndOutcome(t *testing.T) {
 		var again activities.RecordStartResult
 		require.NoError(t, v.Get(&again))
 		require.NotNil(t, again.Existing)
-		require.Equal(t, schema.TxSuccessful, again.Existing.Status)
+		require.Equal(t, transaction.StatusSuccessful, again.Existing.Status)
 		require.Equal(t, 201, again.Existing.Response.StatusCode)
 		require.True(t, again.Existing.Truncated)
 	})
@@ -100,11 +102,11 @@ func TestLoadChannel(t *testing.T) {
 		Kind: schema.ChannelKindHTTP, ChannelType: "http", MediatorURN: urn, RetryMaxAttempts: 4,
 		RetryInitialIntervalMS: 250, RetryBackoffCoefficient: 3, RetryMaxIntervalMS: 9000, IsActive: true})
 	require.NoError(t, err)
-	acts.Config.DefaultTimeout = activities.Seconds(7e9)
+	acts.Config.DefaultTimeout = 7 * time.Second
 
 	v, err := env.ExecuteActivity(acts.LoadChannel, ch.ID)
 	require.NoError(t, err)
-	var got activities.Channel
+	var got transaction.Channel
 	require.NoError(t, v.Get(&got))
 	require.Equal(t, "http://new.example", got.EndpointURL)
 	require.Equal(t, 4, got.Retry.MaxAttempts)
@@ -113,18 +115,6 @@ func TestLoadChannel(t *testing.T) {
 
 	_, err = env.ExecuteActivity(acts.LoadChannel, uuid.NewString())
 	appErr, _ := forwardError(t, err)
-	require.Equal(t, activities.ErrTypeNotFound, appErr.Type())
+	require.Equal(t, transaction.ErrTypeNotFound, appErr.Type())
 	require.True(t, appErr.NonRetryable())
-}
-
-func TestSecondsDecode(t *testing.T) {
-	var s activities.Seconds
-	require.NoError(t, s.Decode("30"))
-	require.Equal(t, "30s", s.Duration().String())
-	require.NoError(t, s.Decode("1m30s"))
-	require.Equal(t, "1m30s", s.Duration().String())
-	require.NoError(t, s.Decode("0.5"))
-	require.Equal(t, "500ms", s.Duration().String())
-	require.Error(t, s.Decode("soon"))
-	require.Error(t, s.Decode("-3"))
 }

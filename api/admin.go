@@ -13,8 +13,8 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
@@ -507,8 +507,8 @@ func channelWriteError(err error) error {
 func (s *Server) listTransactions(c *gin.Context) {
 	filter := schema.TransactionFilter{ClientID: c.Query("client_id"), Status: c.Query("status"),
 		ParentID: c.Query("parent_id"), Kind: c.Query("kind"), Operation: c.Query("operation")}
-	if filter.Kind != "" && filter.Kind != schema.TxKindProxy && filter.Kind != schema.TxKindOperation &&
-		filter.Kind != schema.TxKindISO {
+	if filter.Kind != "" && filter.Kind != transaction.KindProxy && filter.Kind != transaction.KindOperation &&
+		filter.Kind != transaction.KindISO {
 		writeError(c, fieldError("kind", "must be proxy, operation or iso"))
 		return
 	}
@@ -577,16 +577,13 @@ func (s *Server) signalTransaction(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if row.Status != schema.TxEscalated {
+	if row.Status != transaction.StatusEscalated {
 		writeError(c, newError(http.StatusConflict, CodeNotEscalated,
 			"transaction is "+row.Status+": only an escalated transaction takes operator signals"))
 		return
 	}
-	workflowID := workflows.ProxyWorkflowID(row.CorrelationID)
-	if row.Kind == schema.TxKindISO {
-		workflowID = workflows.TransferWorkflowID(iso.RRNFor(row.CorrelationID))
-	}
-	if err := s.temporal.SignalWorkflow(c.Request.Context(), workflowID, "", name, sig); err != nil {
+	workflowID, runID := runOf(row)
+	if err := s.temporal.SignalWorkflow(c.Request.Context(), workflowID, runID, name, sig); err != nil {
 		writeError(c, notFoundAs(err, "transaction workflow"))
 		return
 	}
@@ -634,8 +631,8 @@ func (s *Server) transactionAudit(c *gin.Context) {
 
 func validStatus(s string) bool {
 	switch s {
-	case schema.TxPending, schema.TxProcessing, schema.TxSuccessful, schema.TxFailed, schema.TxEscalated,
-		schema.TxResolved, schema.TxReversed:
+	case transaction.StatusPending, transaction.StatusProcessing, transaction.StatusSuccessful, transaction.StatusFailed, transaction.StatusEscalated,
+		transaction.StatusResolved, transaction.StatusReversed:
 		return true
 	}
 	return false

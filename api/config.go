@@ -6,8 +6,6 @@ package api
 import (
 	"fmt"
 	"time"
-
-	"github.com/switchyard-hub/switchyard/activities"
 )
 
 // Mediator modes (MEDIATOR_MODE).
@@ -26,7 +24,7 @@ type Config struct {
 	MediatorMode string `envconfig:"MEDIATOR_MODE" default:"hybrid"`
 	// ForwardTimeout is how long a sync request waits before answering 202, and the default
 	// upstream timeout of channels without one.
-	ForwardTimeout activities.Seconds `envconfig:"MEDIATOR_FORWARD_TIMEOUT" default:"30"`
+	ForwardTimeout Seconds `envconfig:"MEDIATOR_FORWARD_TIMEOUT" default:"30"`
 	// IntegrationTimeout is how long a sync integration request waits before answering 202.
 	IntegrationTimeout time.Duration `envconfig:"INTEGRATION_TIMEOUT" default:"30s"`
 	// MaxRequestBodyBytes rejects larger request bodies with 413 before anything is stored.

@@ -36,6 +36,8 @@ const (
 	CodeUnavailable       = "SERVICE_UNAVAILABLE"
 	CodeInternal          = "INTERNAL_ERROR"
 	CodeTransactionFailed = "TRANSACTION_FAILED"
+	// CodeIdempotencyKeyReused: a repeated Idempotency-Key came with a different request.
+	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
 )
 
 // Error is an error with its HTTP answer. Handlers return these; writeError renders them.

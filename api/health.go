@@ -56,14 +56,22 @@ func (s *Server) ready(c *gin.Context) {
 		sort.Strings(failed)
 		logger(c).Warn("Not ready", "failed", failed)
 		c.JSON(http.StatusServiceUnavailable, envelope{Error: "not ready: " + strings.Join(failed, ", "),
-			ErrorCode: CodeUnavailable, Details: map[string]any{"checks": results, "providers": s.providers.Breakers()}})
+			ErrorCode: CodeUnavailable, Details: map[string]any{"checks": results, "providers": s.breakers()}})
 		return
 	}
 	// A provider whose breaker is open, or a switch that is down, does not make the hub unready:
 	// they are shown, not failed.
-	out := gin.H{"status": "ready", "checks": results, "providers": s.providers.Breakers()}
+	out := gin.H{"status": "ready", "checks": results, "providers": s.breakers()}
 	for name, detail := range s.details {
 		out[name] = detail()
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// breakers are the provider breakers of the embedded worker, if the API runs one.
+func (s *Server) breakers() map[string]string {
+	if s.providers == nil {
+		return map[string]string{}
+	}
+	return s.providers.Breakers()
 }

@@ -9,26 +9,21 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-playground/validator/v10"
 
-	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/provider"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
 // IntegrationBase is the prefix of the typed integration routes.
 const IntegrationBase = "/api/v1/integration"
 
-// attemptGrace lets a provider call's own timeout fire before Temporal's start-to-close does.
-const attemptGrace = 5 * time.Second
-
-// Providers is what the API needs of the provider stack: each issuer's configuration (to
-// snapshot its retry policy into an operation) and breaker states (for /ready).
+// Providers is what the API shows of the provider stack its embedded worker runs: the
+// breaker states (for /ready). The API never reads an issuer's configuration itself.
 type Providers interface {
-	Caller(issuer string) (provider.Caller, error)
 	Breakers() map[string]string
 }
 
@@ -75,27 +70,18 @@ func (s *Server) operation(op provider.Operation) gin.HandlerFunc {
 			writeError(c, err)
 			return
 		}
-		caller, err := s.providers.Caller(op.Issuer)
-		if err != nil {
-			writeError(c, err)
-			return
-		}
 		correlationID, err := correlationID(who.ID, c.GetHeader("Idempotency-Key"))
 		if err != nil {
 			writeError(c, err)
 			return
 		}
 		params, _ := json.Marshal(req)
-		cfg := caller.Config()
-		in := workflows.OperationInput{
-			CorrelationID: correlationID, ClientID: who.ID, Operation: op.Key, Issuer: op.Issuer,
-			Route: routeOf(op), Params: params,
-			Retry: activities.RetrySettings{MaxAttempts: cfg.Retry.MaxAttempts, InitialInterval: cfg.Retry.InitialInterval,
-				BackoffCoefficient: cfg.Retry.BackoffCoefficient, MaxInterval: cfg.Retry.MaxInterval},
-			AttemptTimeout: cfg.Timeout + attemptGrace,
-		}
-		s.runWorkflow(c, workflowStart{id: workflows.OperationWorkflowID(correlationID), correlationID: correlationID,
-			taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowProviderOperation, input: in},
+		in := workflows.OperationInput{CorrelationID: correlationID, ClientID: who.ID, Operation: op.Key,
+			Issuer: op.Issuer, Route: routeOf(op), Params: params}
+		s.runWorkflow(c, workflowStart{kind: transaction.KindOperation, correlationID: correlationID,
+			taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowProviderOperation, input: in,
+			memo: transaction.Memo{ClientID: who.ID, Label: op.Key, Method: http.MethodPost, Path: in.Route,
+				Fingerprint: transaction.Fingerprint(transaction.KindOperation, http.MethodPost, in.Route, params)}},
 			async, s.cfg.IntegrationTimeout, answerWith(c, writeOperationResult))
 	}
 }
@@ -147,9 +133,9 @@ func writeOperationResult(c *gin.Context, res workflows.OperationResult) {
 	}
 	status := http.StatusBadGateway
 	switch res.ErrorCode {
-	case workflows.ErrorCodeProviderTimeout:
+	case transaction.ErrorCodeProviderTimeout:
 		status = http.StatusGatewayTimeout
-	case workflows.ErrorCodeCircuitOpen:
+	case transaction.ErrorCodeCircuitOpen:
 		status = http.StatusServiceUnavailable
 	}
 	writeError(c, &Error{Status: status, Code: res.ErrorCode, Message: res.Error, Details: meta})

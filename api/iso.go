@@ -9,9 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/iso"
-	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
@@ -57,9 +56,9 @@ func minorUnits(amount string) (int64, error) {
 	return n, nil
 }
 
-// isoTransfer starts a CardTransfer (POST /api/v1/iso/transfer). The RRN derives from the
-// correlation id, itself from the client's Idempotency-Key when given: a repeat joins the first
-// transfer and never sends twice.
+// isoTransfer starts a CardTransfer (POST /api/v1/iso/transfer). Its workflow ID derives
+// from the correlation id, itself from the client's Idempotency-Key when given: a repeat joins
+// the first transfer and never sends twice. The worker allocates the RRN.
 func (s *Server) isoTransfer(c *gin.Context) {
 	if s.iso == nil {
 		writeError(c, newError(http.StatusServiceUnavailable, CodeUnavailable,
@@ -87,20 +86,14 @@ func (s *Server) isoTransfer(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	cfg := *s.iso
-	rrn := iso.RRNFor(correlationID)
-	in := workflows.TransferInput{
-		CorrelationID: correlationID, ClientID: who.ID, RRN: rrn, FromAccount: req.FromAccount, ToAccount: req.ToAccount,
-		Amount: amount, Currency: iso.CurrencyAlpha(cfg.Currency), Card: iso.Card{PAN: req.PAN},
-		Retry: activities.RetrySettings{MaxAttempts: cfg.MaxAttempts, InitialInterval: cfg.RetryInitialInterval,
-			BackoffCoefficient: 2, MaxInterval: cfg.RetryMaxInterval},
-		AttemptTimeout: cfg.SendTimeout + attemptGrace,
-		ReversalRetry: activities.RetrySettings{InitialInterval: cfg.ReversalInitialInterval, BackoffCoefficient: 2,
-			MaxInterval: cfg.ReversalMaxInterval},
-		ReversalBudget: cfg.ReversalBudget,
-	}
-	s.runWorkflow(c, workflowStart{id: workflows.TransferWorkflowID(rrn), correlationID: correlationID,
-		taskQueue: workflows.TaskQueueISO, workflowType: workflows.WorkflowCardTransfer, input: in},
+	in := workflows.TransferInput{CorrelationID: correlationID, ClientID: who.ID, FromAccount: req.FromAccount,
+		ToAccount: req.ToAccount, Amount: amount, Currency: iso.CurrencyAlpha(s.iso.Currency), Card: iso.Card{PAN: req.PAN}}
+	// The card stays out of the fingerprint: a hash of a PAN is card data too.
+	summary := req.FromAccount + "\x00" + req.ToAccount + "\x00" + strconv.FormatInt(amount, 10)
+	s.runWorkflow(c, workflowStart{kind: transaction.KindISO, correlationID: correlationID,
+		taskQueue: workflows.TaskQueueISO, workflowType: workflows.WorkflowCardTransfer, input: in,
+		memo: transaction.Memo{ClientID: who.ID, Label: "transfer", Method: http.MethodPost, Path: ISOBase + "/transfer",
+			Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, ISOBase+"/transfer", []byte(summary))}},
 		async, s.cfg.IntegrationTimeout, answerWith(c, writeTransferResult))
 }
 
@@ -109,7 +102,7 @@ func (s *Server) isoTransfer(c *gin.Context) {
 func writeTransferResult(c *gin.Context, res workflows.TransferResult) {
 	c.Header("X-Correlation-ID", res.CorrelationID)
 	stan := fmt.Sprintf("%06d", res.STAN)
-	if res.Status == schema.TxSuccessful {
+	if res.Status == transaction.StatusSuccessful {
 		c.JSON(http.StatusOK, success{Success: true, Data: TransferResponse{RRN: res.RRN, STAN: stan, Status: "approved",
 			ResponseCode: res.ResponseCode, Meaning: res.Meaning, AuthCode: res.AuthCode},
 			Metadata: operationMeta{CorrelationID: res.CorrelationID, Attempts: res.Attempts}})
@@ -119,12 +112,12 @@ func writeTransferResult(c *gin.Context, res workflows.TransferResult) {
 		"status": res.Status, "status_url": statusURL(res.CorrelationID), "attempts": res.Attempts}
 	status := http.StatusBadGateway
 	switch res.ErrorCode {
-	case workflows.ErrorCodeDeclined:
+	case transaction.ErrorCodeDeclined:
 		status = http.StatusPaymentRequired
 		details["response_code"], details["meaning"] = res.ResponseCode, res.Meaning
-	case workflows.ErrorCodeISOUnavailable:
+	case transaction.ErrorCodeISOUnavailable:
 		status = http.StatusServiceUnavailable
-	case workflows.ErrorCodeReversed:
+	case transaction.ErrorCodeReversed:
 		details["reversals"] = res.Reversals
 	}
 	writeError(c, &Error{Status: status, Code: res.ErrorCode, Message: res.Error, Details: details})

@@ -11,12 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
@@ -63,7 +61,7 @@ func (s *Server) proxy(c *gin.Context) {
 // startThrough runs req as a new transaction through the resolved channel rt; parentID links a
 // rerun to the transaction it repeats. The client's Idempotency-Key, when given, makes the
 // correlation id.
-func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req activities.Request, parentID string, async bool) {
+func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req transaction.Request, parentID string, async bool) {
 	correlationID, err := correlationID(client.ID, c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		writeError(c, err)
@@ -74,7 +72,7 @@ func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req acti
 		Keyed:         c.GetHeader("Idempotency-Key") != "",
 		ParentID:      parentID,
 		ClientID:      client.ID,
-		Channel:       activities.ChannelFromRoute(rt.RouteRow, s.cfg.ForwardTimeout.Duration()),
+		Channel:       rt.RouteRow.Channel(s.cfg.ForwardTimeout.Duration()),
 		Request:       req,
 	}, async)
 }
@@ -191,7 +189,7 @@ var strippedHeaders = []string{"X-Client-Id", "X-Client-Secret", "Authorization"
 
 // forwardedRequest is the client's request as the upstream will see it: hub credentials and
 // controls removed, hub query parameters (async, sync) dropped, X-Forwarded-* added.
-func forwardedRequest(c *gin.Context, body []byte) activities.Request {
+func forwardedRequest(c *gin.Context, body []byte) transaction.Request {
 	h := c.Request.Header.Clone()
 	for _, name := range strippedHeaders {
 		h.Del(name)
@@ -218,7 +216,7 @@ func forwardedRequest(c *gin.Context, body []byte) activities.Request {
 		proto = "https"
 	}
 	h.Set("X-Forwarded-Proto", proto)
-	return activities.Request{
+	return transaction.Request{
 		Method:   c.Request.Method,
 		Path:     c.Request.URL.Path,
 		RawQuery: withoutHubParams(c.Request.URL.RawQuery),
@@ -247,8 +245,11 @@ func withoutHubParams(raw string) string {
 // async mode, otherwise with the outcome, or 202 when it takes longer than the forward timeout.
 func (s *Server) runTransaction(c *gin.Context, in workflows.ProxyInput, async bool) {
 	s.runWorkflow(c, workflowStart{
-		id: workflows.ProxyWorkflowID(in.CorrelationID), correlationID: in.CorrelationID,
+		kind: transaction.KindProxy, correlationID: in.CorrelationID,
 		taskQueue: workflows.TaskQueueProxy, workflowType: workflows.WorkflowProxyTransaction, input: in,
+		memo: transaction.Memo{ClientID: in.ClientID, Label: in.Channel.Name, Method: in.Request.Method,
+			Path: in.Request.Path, Fingerprint: transaction.Fingerprint(transaction.KindProxy, in.Request.Method,
+				in.Request.Path+"?"+in.Request.RawQuery, in.Request.Body)},
 	}, async, s.cfg.ForwardTimeout.Duration(), answerWith(c, writeProxyResult))
 }
 
@@ -264,13 +265,6 @@ func answerWith[R any](c *gin.Context, write func(*gin.Context, R)) func(context
 	}
 }
 
-// workflowStart is a workflow the API starts for a request.
-type workflowStart struct {
-	id, correlationID       string
-	taskQueue, workflowType string
-	input                   any
-}
-
 // runWorkflow starts (or joins) a request's workflow and answers: at once with 202 in async
 // mode; otherwise with what write makes of the result, or 202 when the result takes longer
 // than wait. The work goes on either way.
@@ -283,7 +277,7 @@ func (s *Server) runWorkflow(c *gin.Context, w workflowStart, async bool, wait t
 		return
 	}
 	if async {
-		writeAccepted(c, w.correlationID, schema.TxPending)
+		writeAccepted(c, w.correlationID, transaction.StatusPending)
 		return
 	}
 	waitCtx, cancel := context.WithTimeout(c.Request.Context(), wait)
@@ -294,9 +288,9 @@ func (s *Server) runWorkflow(c *gin.Context, w workflowStart, async bool, wait t
 	case c.Request.Context().Err() != nil:
 		logger(c).Info("Client left before the work finished; it carries on", "correlation_id", w.correlationID)
 	case waitExpired(waitCtx, err):
-		writeAccepted(c, w.correlationID, schema.TxProcessing)
+		writeAccepted(c, w.correlationID, transaction.StatusProcessing)
 	default:
-		logger(c).Error("Workflow failed", "workflow_id", w.id, "error", err.Error())
+		logger(c).Error("Workflow failed", "workflow_id", w.id(), "error", err.Error())
 		writeError(c, &Error{Status: http.StatusBadGateway, Code: CodeTransactionFailed,
 			Message: "the request could not be completed", Details: map[string]any{"correlation_id": w.correlationID}})
 	}
@@ -307,24 +301,6 @@ func (s *Server) runWorkflow(c *gin.Context, w workflowStart, async bool, wait t
 func waitExpired(ctx context.Context, err error) bool {
 	var deadline *serviceerror.DeadlineExceeded
 	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)
-}
-
-// startWorkflow starts the workflow eagerly (its first task runs in this process). An ID
-// already used returns the existing run: a repeat never does the work twice. Workflows set
-// their own search attributes.
-func (s *Server) startWorkflow(ctx context.Context, w workflowStart) (client.WorkflowRun, error) {
-	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       w.id,
-		TaskQueue:                w.taskQueue,
-		EnableEagerStart:         true,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, w.workflowType, w.input)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return s.temporal.GetWorkflow(ctx, w.id, ""), nil
-	}
-	return run, err
 }
 
 // acceptedView is the 202 body of async requests.
@@ -363,13 +339,13 @@ func writeProxyResult(c *gin.Context, res workflows.ProxyResult) {
 		_, _ = c.Writer.Write(res.Response.Body)
 		return
 	}
-	if res.Status == schema.TxResolved {
+	if res.Status == transaction.StatusResolved {
 		writeData(c, http.StatusOK, gin.H{"correlation_id": res.CorrelationID, "status": res.Status,
 			"resolution_note": res.ResolutionNote})
 		return
 	}
 	status := http.StatusBadGateway
-	if res.ErrorCode == workflows.ErrorCodeUpstreamTimeout {
+	if res.ErrorCode == transaction.ErrorCodeUpstreamTimeout {
 		status = http.StatusGatewayTimeout
 	}
 	writeError(c, &Error{Status: status, Code: res.ErrorCode, Message: res.Error, Details: map[string]any{

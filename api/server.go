@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,8 +13,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 )
 
@@ -49,7 +48,8 @@ type Deps struct {
 	// Registry receives the HTTP metrics; Gatherer serves /metrics (usually the same registry).
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
-	// Providers is the provider stack of this process (its breakers show in /ready).
+	// Providers is the provider stack of this process's embedded worker (its breakers show in
+	// /ready); nil when the API runs no worker.
 	Providers Providers
 	// ISO is the card switch configuration; nil when no switch is configured.
 	ISO *iso.Config
@@ -99,9 +99,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		validate:  provider.NewValidator(),
 		iso:       deps.ISO,
 		details:   deps.Details,
-	}
-	if s.providers == nil {
-		return nil, errors.New("api: Deps.Providers is required")
 	}
 
 	gin.SetMode(gin.ReleaseMode)

@@ -11,12 +11,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 
-	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
@@ -51,6 +48,8 @@ type responseView struct {
 	Body          string              `json:"body"`
 	BodyEncoding  string              `json:"body_encoding,omitempty"`
 	BodyTruncated bool                `json:"body_truncated,omitempty"`
+	// BodyMasked says account or card numbers in the body were masked for the log.
+	BodyMasked bool `json:"body_masked,omitempty"`
 }
 
 func newResponseView(status int, headers map[string][]string, body []byte, truncated bool) *responseView {
@@ -91,13 +90,14 @@ func newTransactionView(row schema.TransactionRow) transactionView {
 	if row.ResponseStatus.Valid {
 		v.Response = newResponseView(int(row.ResponseStatus.Int32), row.ResponseHeaders, row.ResponseBody,
 			row.ResponseBodyTruncated)
+		v.Response.BodyMasked = row.ResponseBodyMasked
 	}
 	return v
 }
 
 // transactionStatus answers GET /transactions/:id/ for the client that made the transaction.
 // The log row is the fast path; a transaction whose first write has not landed yet is read
-// from Temporal.
+// from Temporal (Describe and the status query, never its history).
 func (s *Server) transactionStatus(c *gin.Context) {
 	client := currentClient(c)
 	row, err := s.ownTransaction(c.Request.Context(), client, c.Param("id"))
@@ -115,12 +115,13 @@ func (s *Server) transactionStatus(c *gin.Context) {
 		return
 	}
 	view := newTransactionView(row)
-	if schema.TxFinal(row.Status) && row.ResponseBodyTruncated {
-		s.fillFullResponse(c.Request.Context(), &view)
+	if transaction.Final(row.Status) && (row.ResponseBodyTruncated || row.ResponseBodyMasked) {
+		s.fillFullResponse(c.Request.Context(), row, &view)
 	}
-	resultKind := (view.Kind == schema.TxKindOperation && view.Status == schema.TxSuccessful) ||
-		(view.Kind == schema.TxKindISO && schema.TxFinal(view.Status))
-	if resultKind && view.Response != nil && !view.Response.BodyTruncated && json.Valid([]byte(view.Response.Body)) {
+	resultKind := (view.Kind == transaction.KindOperation && view.Status == transaction.StatusSuccessful) ||
+		(view.Kind == transaction.KindISO && transaction.Final(view.Status))
+	if resultKind && view.Response != nil && !view.Response.BodyTruncated && !view.Response.BodyMasked &&
+		json.Valid([]byte(view.Response.Body)) {
 		view.Result = json.RawMessage(view.Response.Body)
 	}
 	writeData(c, http.StatusOK, view)
@@ -143,78 +144,52 @@ func (s *Server) ownTransaction(ctx context.Context, client Client, id string) (
 	return row, nil
 }
 
-// pendingTransaction reads a transaction or operation that Temporal knows and the log does not
-// yet (its first write lands within milliseconds of the start). Ownership is read from the
-// workflow's input, since search attributes are only written once the work waits or finishes.
+// pendingTransaction reads a transaction that Temporal knows and the log does not yet (its
+// first write lands within milliseconds of the start). Ownership comes from the run's memo.
 func (s *Server) pendingTransaction(ctx context.Context, client Client, id string) (transactionView, error) {
-	for _, w := range []struct{ id, kind string }{
-		{workflows.ProxyWorkflowID(id), schema.TxKindProxy},
-		{workflows.OperationWorkflowID(id), schema.TxKindOperation},
-		{workflows.TransferWorkflowID(iso.RRNFor(id)), schema.TxKindISO},
-	} {
-		var in startedInput
-		err := s.startInput(ctx, w.id, "", &in)
-		var notFound *serviceerror.NotFound
-		if errors.As(err, &notFound) {
-			continue
-		}
-		if err != nil {
-			return transactionView{}, err
-		}
-		if in.ClientID != client.ID {
-			return transactionView{}, errNoTransaction
-		}
-		return transactionView{CorrelationID: id, Kind: w.kind, Operation: in.Operation, Status: schema.TxPending,
-			ClientID: in.ClientID, Channel: in.Channel.Name, Method: in.Request.Method, Path: in.Request.Path,
-			StatusURL: statusURL(id)}, nil
-	}
-	return transactionView{}, errNoTransaction
-}
-
-// startedInput is what the status endpoint reads of either workflow's input.
-type startedInput struct {
-	ClientID  string
-	Operation string
-	Channel   struct{ Name string }
-	Request   struct{ Method, Path string }
-}
-
-// startInput decodes a workflow's input from the first event of its history into out.
-func (s *Server) startInput(ctx context.Context, workflowID, runID string, out any) error {
-	iter := s.temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !iter.HasNext() {
-		return serviceerror.NewNotFound("no history")
-	}
-	event, err := iter.Next()
+	run, err := s.findStarted(ctx, id)
 	if err != nil {
-		return err
+		return transactionView{}, err
 	}
-	attrs := event.GetWorkflowExecutionStartedEventAttributes()
-	if attrs == nil {
-		return serviceerror.NewNotFound("no start event")
+	if run.memo.ClientID != client.ID {
+		return transactionView{}, errNoTransaction
 	}
-	return s.converter.FromPayloads(attrs.GetInput(), out)
+	v := transactionView{CorrelationID: id, Kind: run.memo.Kind, Status: run.status.Status, ClientID: run.memo.ClientID,
+		Method: run.memo.Method, Path: run.memo.Path, Attempts: run.status.Attempts, Error: run.status.Error,
+		ErrorCode: run.status.ErrorCode, StatusURL: statusURL(id)}
+	if run.memo.Kind == transaction.KindProxy {
+		v.Channel = run.memo.Label
+	} else {
+		v.Operation = run.memo.Label
+	}
+	return v, nil
 }
 
-// fillFullResponse replaces a capped (or masked) body by the full one from the workflow's
+// fillFullResponse replaces a capped or masked body by the full one from the workflow's
 // result, while Temporal still holds it.
-func (s *Server) fillFullResponse(ctx context.Context, view *transactionView) {
+func (s *Server) fillFullResponse(ctx context.Context, row schema.TransactionRow, view *transactionView) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if view.Kind == schema.TxKindOperation {
+	workflowID, runID := runOf(row)
+	run := s.temporal.GetWorkflow(ctx, workflowID, runID)
+	switch row.Kind {
+	case transaction.KindOperation:
 		var res workflows.OperationResult
-		if err := s.temporal.GetWorkflow(ctx, workflows.OperationWorkflowID(view.CorrelationID), "").Get(ctx, &res); err == nil &&
-			len(res.Body) > 0 {
+		if err := run.Get(ctx, &res); err == nil && len(res.Body) > 0 {
 			view.Response = newResponseView(res.HTTPStatus, view.Response.Headers, res.Body, false)
 		}
-		return
-	}
-	var res workflows.ProxyResult
-	if err := s.temporal.GetWorkflow(ctx, workflows.ProxyWorkflowID(view.CorrelationID), "").Get(ctx, &res); err != nil {
-		return
-	}
-	if res.Response != nil && !res.ResponseTruncated {
-		view.Response = newResponseView(res.Response.StatusCode, view.Response.Headers, res.Response.Body, false)
+	case transaction.KindISO:
+		var res workflows.TransferResult
+		if err := run.Get(ctx, &res); err == nil {
+			if body, err := json.Marshal(res.Outcome()); err == nil {
+				view.Response = newResponseView(http.StatusOK, view.Response.Headers, body, false)
+			}
+		}
+	default:
+		var res workflows.ProxyResult
+		if err := run.Get(ctx, &res); err == nil && res.Response != nil && !res.ResponseTruncated {
+			view.Response = newResponseView(res.Response.StatusCode, view.Response.Headers, res.Response.Body, false)
+		}
 	}
 }
 
@@ -227,12 +202,12 @@ func (s *Server) rerun(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if row.Kind != schema.TxKindProxy {
+	if row.Kind != transaction.KindProxy {
 		writeError(c, newError(http.StatusConflict, CodeConflict,
 			"only proxied transactions can be rerun: call the integration route again"))
 		return
 	}
-	if !schema.TxFinal(row.Status) {
+	if !transaction.Final(row.Status) {
 		writeError(c, newError(http.StatusConflict, CodeConflict,
 			"transaction is "+row.Status+": only a finished transaction can be rerun"))
 		return
@@ -255,29 +230,32 @@ func (s *Server) rerun(c *gin.Context) {
 	s.startThrough(c, client, rt, req, row.CorrelationID, async)
 }
 
-// originalRequest recovers the full request of a transaction: from its workflow's history
-// while Temporal keeps it, else from the log when the body there is complete.
-func (s *Server) originalRequest(ctx context.Context, row schema.TransactionRow) (activities.Request, error) {
-	var in workflows.ProxyInput
-	err := s.startInput(ctx, workflows.ProxyWorkflowID(row.CorrelationID), row.WorkflowRunID, &in)
-	var notFound *serviceerror.NotFound
-	switch {
-	case err == nil:
-		return in.Request, nil
-	case !errors.As(err, &notFound):
-		return activities.Request{}, err
+// originalRequest recovers the full request of a transaction: from its workflow's request
+// query while Temporal retains the run, else from the log when the log keeps the body whole
+// (without the headers it redacted).
+func (s *Server) originalRequest(ctx context.Context, row schema.TransactionRow) (transaction.Request, error) {
+	workflowID, runID := runOf(row)
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := s.temporal.QueryWorkflow(qctx, workflowID, runID, workflows.QueryRequest)
+	if err == nil {
+		var req transaction.Request
+		return req, v.Get(&req)
+	}
+	if ctx.Err() != nil {
+		return transaction.Request{}, ctx.Err()
 	}
 	if row.RequestBodyTruncated {
-		return activities.Request{}, newError(http.StatusConflict, CodeRerunUnavailable,
+		return transaction.Request{}, newError(http.StatusConflict, CodeRerunUnavailable,
 			"the original request is no longer held in full: its history has expired and the log keeps a capped body")
 	}
 	header := http.Header{}
 	for name, values := range row.RequestHeaders {
-		if len(values) == 1 && values[0] == "[REDACTED]" {
+		if len(values) == 1 && values[0] == transaction.Redacted {
 			continue
 		}
 		header[name] = values
 	}
-	return activities.Request{Method: row.Method, Path: row.Path, RawQuery: row.Query, Header: header,
+	return transaction.Request{Method: row.Method, Path: row.Path, RawQuery: row.Query, Header: header,
 		Body: row.RequestBody}, nil
 }

@@ -2,8 +2,6 @@ package iso
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"sync"
 	"time"
@@ -20,6 +18,7 @@ type STANSource interface {
 type MemorySTANs struct {
 	mu   sync.Mutex
 	next map[string]int64
+	rrn  int64
 }
 
 // NextSTAN implements STANSource.
@@ -34,10 +33,19 @@ func (m *MemorySTANs) NextSTAN(_ context.Context, terminalID string) (int64, err
 	return m.next[key], nil
 }
 
-// RRNFor derives a 12-digit Retrieval Reference Number from a correlation id: the same
-// transfer always has the same RRN (so a repeat maps to the same workflow and the switch sees
-// the same reference).
-func RRNFor(correlationID string) string {
-	sum := sha256.Sum256([]byte(correlationID))
-	return fmt.Sprintf("%012d", binary.BigEndian.Uint64(sum[:8])%1_000_000_000_000)
+// RRNSource hands out Retrieval Reference Numbers: 12 digits, unique across processes and
+// restarts. Switchyard's comes from a PostgreSQL sequence (schema.Store.NextRRN).
+type RRNSource interface {
+	NextRRN(ctx context.Context) (string, error)
 }
+
+// NextRRN implements RRNSource in process, for tests and benchmarks.
+func (m *MemorySTANs) NextRRN(_ context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rrn = m.rrn%999_999_999_999 + 1
+	return FormatRRN(m.rrn), nil
+}
+
+// FormatRRN writes a sequence number as a 12-digit RRN.
+func FormatRRN(n int64) string { return fmt.Sprintf("%012d", n) }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // Auth types ({PREFIX}_AUTH_TYPE).
@@ -66,14 +67,6 @@ type Auth struct {
 	TokenLifetime time.Duration
 }
 
-// RetryPolicy is an issuer's retry budget, applied by Temporal.
-type RetryPolicy struct {
-	MaxAttempts        int
-	InitialInterval    time.Duration
-	BackoffCoefficient float64
-	MaxInterval        time.Duration
-}
-
 // SMTP configures the e-mail issuer.
 type SMTP struct {
 	Addr     string // host:port
@@ -99,7 +92,7 @@ type Config struct {
 	Auth                Auth
 	ResponseFormat      string
 	Simulate            bool
-	Retry               RetryPolicy
+	Retry               transaction.RetryPolicy // applied by Temporal
 	BreakerFailures     uint32
 	BreakerOpenTimeout  time.Duration
 	// Vars are template variables from the environment ({PREFIX}_VARS, plus PUSH_PROJECT_ID
@@ -200,7 +193,7 @@ func Load(issuer string, sim SimConfig) (Config, error) {
 		Auth: Auth{Type: e.AuthType, Token: e.AuthToken, Username: e.AuthUsername, Password: e.AuthPassword,
 			TokenURL: e.OAuthTokenURL, ClientID: e.OAuthClientID, ClientSecret: e.OAuthClientSecret,
 			Scopes: e.OAuthScopes, HMACKeyID: e.HMACKeyID, HMACSecret: e.HMACSecret},
-		Retry: RetryPolicy{MaxAttempts: e.MaxAttempts, InitialInterval: e.RetryInitial, BackoffCoefficient: 2,
+		Retry: transaction.RetryPolicy{MaxAttempts: e.MaxAttempts, InitialInterval: e.RetryInitial, BackoffCoefficient: 2,
 			MaxInterval: e.RetryMax},
 	}
 	if cfg.Simulate && cfg.BaseURL == "" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // Channel kinds: how the channel reaches its upstream.
@@ -49,6 +50,31 @@ type RouteRow struct {
 	ChannelRow
 	MediatorEndpointURL string `db:"mediator_endpoint_url"`
 	MediatorOnline      bool   `db:"mediator_online"`
+}
+
+// Channel snapshots a route for a transaction to carry; a channel without a timeout gets
+// defaultTimeout.
+func (r RouteRow) Channel(defaultTimeout time.Duration) transaction.Channel {
+	timeout := time.Duration(r.TimeoutMS) * time.Millisecond
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	return transaction.Channel{
+		ID:          r.ID,
+		Name:        r.Name,
+		Kind:        r.Kind,
+		MediatorURN: r.MediatorURN,
+		EndpointURL: r.MediatorEndpointURL,
+		Timeout:     timeout,
+		Retry: transaction.RetryPolicy{
+			MaxAttempts:        r.RetryMaxAttempts,
+			InitialInterval:    time.Duration(r.RetryInitialIntervalMS) * time.Millisecond,
+			BackoffCoefficient: r.RetryBackoffCoefficient,
+			MaxInterval:        time.Duration(r.RetryMaxIntervalMS) * time.Millisecond,
+		},
+		HonoursIdempotencyKey: r.HonoursIdempotencyKey,
+		EscalateOnFailure:     r.EscalateOnFailure,
+	}
 }
 
 const channelColumns = `id, name, description, path_pattern, methods, priority, requires_request_body,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/pgtest"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 var dbURL string
@@ -108,7 +109,7 @@ func TestTransactionInsertIsOnceOnly(t *testing.T) {
 	id := uuid.NewString()
 	row := schema.TransactionRow{CorrelationID: id, WorkflowRunID: "run-1", ClientID: "c", Method: "POST",
 		Path: "/p", RequestHeaders: schema.Headers{"Content-Type": {"application/json"}},
-		RequestBody: []byte(`{"a":1}`), RequestBodySize: 7, Status: schema.TxProcessing, Attempts: 0}
+		RequestBody: []byte(`{"a":1}`), RequestBodySize: 7, Status: transaction.StatusProcessing, Attempts: 0}
 	first, inserted, err := s.InsertTransaction(ctx, row)
 	require.NoError(t, err)
 	require.True(t, inserted)
@@ -120,15 +121,15 @@ func TestTransactionInsertIsOnceOnly(t *testing.T) {
 	require.False(t, inserted)
 	require.Equal(t, "run-1", again.WorkflowRunID, "the first record wins")
 
-	require.NoError(t, s.UpdateTransaction(ctx, schema.TransactionOutcome{CorrelationID: id, Status: schema.TxEscalated,
+	require.NoError(t, s.UpdateTransaction(ctx, schema.TransactionOutcome{CorrelationID: id, Status: transaction.StatusEscalated,
 		Attempts: 3, Error: "upstream down", ErrorCode: "UPSTREAM_UNAVAILABLE"}))
 	got, err := s.GetTransaction(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, schema.TxEscalated, got.Status)
+	require.Equal(t, transaction.StatusEscalated, got.Status)
 	require.False(t, got.CompletedAt.Valid, "escalated is not final")
 	require.False(t, got.ResponseStatus.Valid)
 
-	require.NoError(t, s.UpdateTransaction(ctx, schema.TransactionOutcome{CorrelationID: id, Status: schema.TxSuccessful,
+	require.NoError(t, s.UpdateTransaction(ctx, schema.TransactionOutcome{CorrelationID: id, Status: transaction.StatusSuccessful,
 		Attempts: 4, ResponseStatus: 201, ResponseHeaders: schema.Headers{"X": {"1"}}, ResponseBody: []byte("ok"),
 		ResponseBodySize: 2}))
 	got, err = s.GetTransaction(ctx, id)
@@ -138,7 +139,7 @@ func TestTransactionInsertIsOnceOnly(t *testing.T) {
 	require.True(t, got.CompletedAt.Valid)
 	require.Empty(t, got.Error)
 
-	err = s.UpdateTransaction(ctx, schema.TransactionOutcome{CorrelationID: uuid.NewString(), Status: schema.TxFailed})
+	err = s.UpdateTransaction(ctx, schema.TransactionOutcome{CorrelationID: uuid.NewString(), Status: transaction.StatusFailed})
 	require.ErrorIs(t, err, schema.ErrNotFound)
 }
 

@@ -8,30 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// Transaction kinds: a proxied request, or a typed provider operation.
-const (
-	TxKindProxy     = "proxy"
-	TxKindOperation = "operation"
-	TxKindISO       = "iso"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
-
-// Transaction statuses, as clients and operators see them.
-const (
-	TxPending    = "pending"
-	TxProcessing = "processing"
-	TxSuccessful = "successful"
-	TxFailed     = "failed"
-	TxEscalated  = "escalated"
-	TxResolved   = "resolved"
-	TxReversed   = "reversed" // a card transfer whose outcome was unknown, reversed at the switch
-)
-
-// TxFinal reports whether a status will not change again.
-func TxFinal(status string) bool {
-	return status == TxSuccessful || status == TxFailed || status == TxResolved || status == TxReversed
-}
 
 // Headers is an HTTP header map stored as jsonb.
 type Headers map[string][]string
@@ -64,6 +43,7 @@ type TransactionRow struct {
 	Kind                  string         `db:"kind"`
 	Operation             string         `db:"operation"`
 	ParentID              sql.NullString `db:"parent_id"`
+	WorkflowID            string         `db:"workflow_id"`
 	WorkflowRunID         string         `db:"workflow_run_id"`
 	ClientID              string         `db:"client_id"`
 	ChannelID             sql.NullString `db:"channel_id"`
@@ -75,11 +55,13 @@ type TransactionRow struct {
 	RequestBody           []byte         `db:"request_body"`
 	RequestBodySize       int            `db:"request_body_size"`
 	RequestBodyTruncated  bool           `db:"request_body_truncated"`
+	RequestBodyMasked     bool           `db:"request_body_masked"` // account or card numbers masked
 	ResponseStatus        sql.NullInt32  `db:"response_status"`
 	ResponseHeaders       Headers        `db:"response_headers"`
 	ResponseBody          []byte         `db:"response_body"`
 	ResponseBodySize      int            `db:"response_body_size"`
 	ResponseBodyTruncated bool           `db:"response_body_truncated"`
+	ResponseBodyMasked    bool           `db:"response_body_masked"`
 	Status                string         `db:"status"`
 	Attempts              int            `db:"attempts"`
 	Error                 string         `db:"error"`
@@ -91,25 +73,28 @@ type TransactionRow struct {
 	CompletedAt           sql.NullTime   `db:"completed_at"`
 }
 
-const transactionColumns = `correlation_id, kind, operation, parent_id, workflow_run_id, client_id, channel_id, channel_name,
-	method, path, query, request_headers, request_body, request_body_size, request_body_truncated,
-	response_status, response_headers, response_body, response_body_size, response_body_truncated,
+const transactionColumns = `correlation_id, kind, operation, parent_id, workflow_id, workflow_run_id, client_id,
+	channel_id, channel_name, method, path, query, request_headers, request_body, request_body_size,
+	request_body_truncated, request_body_masked, response_status, response_headers, response_body, response_body_size,
+	response_body_truncated, response_body_masked,
 	status, attempts, error, error_code, resolution_note, is_demo, created_at, updated_at, completed_at`
 
 // InsertTransaction records a new transaction. When the correlation id is already recorded it
 // writes nothing and returns the existing row with inserted=false.
 func (s *Store) InsertTransaction(ctx context.Context, t TransactionRow) (row TransactionRow, inserted bool, err error) {
 	if t.Kind == "" {
-		t.Kind = TxKindProxy
+		t.Kind = transaction.KindProxy
 	}
 	err = s.db.GetContext(ctx, &row, `INSERT INTO transactions (correlation_id, kind, operation, parent_id,
 		workflow_run_id, client_id, channel_id, channel_name, method, path, query, request_headers, request_body,
-		request_body_size, request_body_truncated, status, attempts, is_demo, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, COALESCE($19, now()))
+		request_body_size, request_body_truncated, status, attempts, is_demo, created_at, workflow_id,
+		request_body_masked)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, COALESCE($19, now()),
+		$20, $21)
 		ON CONFLICT (correlation_id) DO NOTHING RETURNING `+transactionColumns,
 		t.CorrelationID, t.Kind, t.Operation, t.ParentID, t.WorkflowRunID, t.ClientID, t.ChannelID, t.ChannelName,
 		t.Method, t.Path, t.Query, t.RequestHeaders, t.RequestBody, t.RequestBodySize, t.RequestBodyTruncated,
-		t.Status, t.Attempts, t.IsDemo, nullTime(t.CreatedAt))
+		t.Status, t.Attempts, t.IsDemo, nullTime(t.CreatedAt), t.WorkflowID, t.RequestBodyMasked)
 	if errors.Is(err, sql.ErrNoRows) {
 		row, err = s.GetTransaction(ctx, t.CorrelationID)
 		return row, false, err
@@ -127,6 +112,7 @@ type TransactionOutcome struct {
 	ResponseBody          []byte
 	ResponseBodySize      int
 	ResponseBodyTruncated bool
+	ResponseBodyMasked    bool
 	Error                 string
 	ErrorCode             string
 	ResolutionNote        string
@@ -149,11 +135,12 @@ func (s *Store) UpdateTransaction(ctx context.Context, o TransactionOutcome) err
 		response_body = CASE WHEN $4::integer IS NULL THEN response_body ELSE $6 END,
 		response_body_size = CASE WHEN $4::integer IS NULL THEN response_body_size ELSE $7 END,
 		response_body_truncated = CASE WHEN $4::integer IS NULL THEN response_body_truncated ELSE $8 END,
+		response_body_masked = CASE WHEN $4::integer IS NULL THEN response_body_masked ELSE $12 END,
 		error = $9, error_code = $10, resolution_note = $11, updated_at = now(),
 		completed_at = CASE WHEN $2 IN ('successful', 'failed', 'resolved', 'reversed') THEN now() ELSE NULL END
 		WHERE correlation_id = $1`,
 		o.CorrelationID, o.Status, o.Attempts, respStatus, nullHeaders(respHeaders), o.ResponseBody,
-		o.ResponseBodySize, o.ResponseBodyTruncated, o.Error, o.ErrorCode, o.ResolutionNote)
+		o.ResponseBodySize, o.ResponseBodyTruncated, o.Error, o.ErrorCode, o.ResolutionNote, o.ResponseBodyMasked)
 	if err != nil {
 		return translate(err, "updating transaction")
 	}

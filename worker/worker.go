@@ -5,6 +5,7 @@ package worker
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -24,7 +25,7 @@ type Config struct {
 	// MaxConcurrentWorkflowTasks bounds workflow tasks processed at once.
 	MaxConcurrentWorkflowTasks int `envconfig:"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS" default:"200"`
 	// StopTimeout is how long a stopping worker lets running activities finish.
-	StopTimeout Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s"`
+	StopTimeout time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s"`
 	// TaskQueues are the queues a `switchyard worker` process serves.
 	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso"`
 }
@@ -45,7 +46,7 @@ func New(c client.Client, queues []string, acts *activities.Activities, cfg Conf
 			MaxConcurrentActivityExecutionSize:      cfg.MaxConcurrentActivities,
 			MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentLocalActivities,
 			MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflowTasks,
-			WorkerStopTimeout:                       cfg.StopTimeout.Duration(),
+			WorkerStopTimeout:                       cfg.StopTimeout,
 		})
 		Register(w, acts)
 		out = append(out, w)

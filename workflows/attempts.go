@@ -4,10 +4,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/switchyard-hub/switchyard/transaction"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/switchyard-hub/switchyard/activities"
 )
 
 // attemptPlan is how a workflow calls the outside world: the first attempt as a local
@@ -16,7 +15,7 @@ import (
 // Temporal's retry policy doing the backoff.
 type attemptPlan struct {
 	timeout      time.Duration // start-to-close of one attempt
-	retry        activities.RetrySettings
+	retry        transaction.RetryPolicy
 	nonRetryable []string
 	// mayRetry says whether a failure of this error type may be attempted again.
 	mayRetry func(errType string) bool

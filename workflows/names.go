@@ -34,8 +34,13 @@ const (
 	SignalAbort = "abort"
 )
 
-// QueryStatus answers a workflow's current status (StatusView).
-const QueryStatus = "status"
+// Queries.
+const (
+	// QueryStatus answers a workflow's current status (StatusView).
+	QueryStatus = "status"
+	// QueryRequest answers a proxied transaction's request (transaction.Request), for reruns.
+	QueryRequest = "request"
+)
 
 // Search attribute keys every Switchyard workflow sets, so the Web UI and
 // `temporal workflow list --query` can filter on them.
@@ -53,22 +58,6 @@ var (
 func SearchAttributeKeys() []temporal.SearchAttributeKey {
 	return []temporal.SearchAttributeKey{KindKey, StatusKey, ClientKey, ChannelKey, CorrelationIDKey, RRNKey}
 }
-
-// Kinds: the value of SwitchyardKind per family of workflows.
-const (
-	KindProxy     = "proxy"
-	KindOperation = "operation"
-	KindISO       = "iso"
-)
-
-// OperationWorkflowID is the workflow ID of the provider operation with this correlation id.
-func OperationWorkflowID(correlationID string) string { return "op:" + correlationID }
-
-// TransferWorkflowID is the workflow ID of the card transfer with this RRN.
-func TransferWorkflowID(rrn string) string { return "iso:" + rrn }
-
-// ProxyWorkflowID is the workflow ID of the transaction with this correlation id.
-func ProxyWorkflowID(correlationID string) string { return "tx:" + correlationID }
 
 // OperatorSignal is the payload of retry, resolve and abort. All fields are optional.
 type OperatorSignal struct {

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // OperationInput is one typed integration call (balance, customer search, send SMS ...).
@@ -23,19 +23,11 @@ type OperationInput struct {
 	Route         string // the API route, for the log: /api/v1/integration/account/balance
 	// Params is the typed request as JSON, validated by the API.
 	Params json.RawMessage
-	// Retry and AttemptTimeout are the issuer's, snapshotted when the operation starts.
-	Retry          activities.RetrySettings
+	// Runs started before the worker owned the issuer's policy carry it here (the attempt
+	// timeout with its grace); new runs leave both empty (see activities.OperationPolicy).
+	Retry          transaction.RetryPolicy
 	AttemptTimeout time.Duration
 }
-
-// Hub error codes of an OperationResult without a provider answer.
-const (
-	ErrorCodeProviderUnavailable     = "PROVIDER_UNAVAILABLE"
-	ErrorCodeProviderTimeout         = "PROVIDER_TIMEOUT"
-	ErrorCodeCircuitOpen             = "PROVIDER_CIRCUIT_OPEN"
-	ErrorCodeProviderMisconfigured   = "PROVIDER_MISCONFIGURED"
-	ErrorCodeProviderInvalidResponse = "PROVIDER_INVALID_RESPONSE"
-)
 
 // OperationResult is how an operation ended. A provider's 4xx is a result (HTTPStatus,
 // ProviderCode, Message); ErrorCode is set when the hub got no usable answer.
@@ -64,6 +56,7 @@ func ProviderOperation(ctx workflow.Context, in OperationInput) (OperationResult
 
 type operation struct {
 	in     OperationInput
+	policy transaction.AttemptPolicy
 	status *tracker
 	logger log.Logger
 }
@@ -72,15 +65,12 @@ func (wf *operation) setup(ctx workflow.Context) error {
 	switch {
 	case wf.in.CorrelationID == "" || wf.in.ClientID == "" || wf.in.Operation == "":
 		return temporal.NewNonRetryableApplicationError("correlation id, client and operation are required",
-			ErrTypeInvalidInput, nil)
-	case wf.in.AttemptTimeout <= 0 || wf.in.Retry.MaxAttempts < 1:
-		return temporal.NewNonRetryableApplicationError("an attempt timeout and at least one attempt are required",
-			ErrTypeInvalidInput, nil)
+			transaction.ErrTypeInvalidInput, nil)
 	}
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID, "client_id", wf.in.ClientID,
 		"operation", wf.in.Operation)
 	var err error
-	wf.status, err = track(ctx, wf.logger, KindOperation, wf.in.ClientID, wf.in.Operation, wf.in.CorrelationID)
+	wf.status, err = track(ctx, wf.logger, transaction.KindOperation, wf.in.ClientID, wf.in.Operation, wf.in.CorrelationID)
 	return err
 }
 
@@ -88,28 +78,38 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 	// The log write and the first call run at the same time; the outcome is written after both.
 	recorded := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
 		CorrelationID: wf.in.CorrelationID,
-		Kind:          schema.TxKindOperation,
+		Kind:          transaction.KindOperation,
 		Operation:     wf.in.Operation,
+		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		ClientID:      wf.in.ClientID,
-		Channel:       activities.Channel{Name: wf.in.Issuer},
-		Request:       activities.Request{Method: http.MethodPost, Path: wf.in.Route, Body: wf.in.Params},
+		Channel:       transaction.Channel{Name: wf.in.Issuer},
+		Request:       transaction.Request{Method: http.MethodPost, Path: wf.in.Route, Body: wf.in.Params},
 	})
 
+	if err := wf.resolvePolicy(ctx); err != nil {
+		// The worker cannot serve this operation as configured: a result, recorded as such.
+		if err := recorded.Get(ctx, nil); err != nil {
+			return OperationResult{}, err
+		}
+		res := OperationResult{CorrelationID: wf.in.CorrelationID, Status: transaction.StatusFailed}
+		res.ErrorCode, res.Error = operationError(err)
+		return wf.finish(ctx, res)
+	}
 	plan := attemptPlan{
-		timeout: wf.in.AttemptTimeout,
-		retry:   wf.in.Retry,
-		nonRetryable: []string{activities.ErrTypeInvalidRequest, activities.ErrTypeCircuitOpen,
-			activities.ErrTypeProviderMisconfigured, activities.ErrTypeProviderInvalidResponse},
+		timeout: wf.policy.Timeout,
+		retry:   wf.policy.Retry,
+		nonRetryable: []string{transaction.ErrTypeInvalidRequest, transaction.ErrTypeCircuitOpen,
+			transaction.ErrTypeProviderMisconfigured, transaction.ErrTypeProviderInvalidResponse},
 		mayRetry: func(errType string) bool {
-			return errType == activities.ErrTypeProviderUnavailable || errType == activities.ErrTypeProviderTimeout ||
+			return errType == transaction.ErrTypeProviderUnavailable || errType == transaction.ErrTypeProviderTimeout ||
 				errType == errTypeActivityTimeout
 		},
 	}
 	var answer activities.OperationAnswer
 	n, err := plan.run(ctx, a.CallProvider, activities.OperationCall{CorrelationID: wf.in.CorrelationID,
 		Operation: wf.in.Operation, Params: wf.in.Params}, &answer, func(err error) {
-		wf.setStatus(ctx, schema.TxProcessing, n0(err))
+		wf.setStatus(ctx, transaction.StatusProcessing, n0(err))
 	})
 	if err := recorded.Get(ctx, nil); err != nil {
 		return OperationResult{}, err
@@ -117,15 +117,33 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 	res := OperationResult{CorrelationID: wf.in.CorrelationID, Attempts: n}
 	switch {
 	case err != nil:
-		res.Status = schema.TxFailed
+		res.Status = transaction.StatusFailed
 		res.ErrorCode, res.Error = operationError(err)
 	case answer.Status >= 400:
-		res.Status, res.HTTPStatus = schema.TxFailed, answer.Status
+		res.Status, res.HTTPStatus = transaction.StatusFailed, answer.Status
 		res.ProviderCode, res.Message = answer.ProviderCode, answer.Message
 	default:
-		res.Status, res.HTTPStatus, res.Body = schema.TxSuccessful, answer.Status, answer.Body
+		res.Status, res.HTTPStatus, res.Body = transaction.StatusSuccessful, answer.Status, answer.Body
 	}
 	return wf.finish(ctx, res)
+}
+
+// resolvePolicy takes the issuer's retry policy and attempt timeout from the worker, or from
+// the input of a run started before the worker owned them (versionWorkerPolicy).
+func (wf *operation) resolvePolicy(ctx workflow.Context) error {
+	if workflow.GetVersion(ctx, versionWorkerPolicy, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		wf.policy = transaction.AttemptPolicy{Retry: wf.in.Retry, Timeout: wf.in.AttemptTimeout}
+	} else if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.OperationPolicy, wf.in.Operation).
+		Get(ctx, &wf.policy); err != nil {
+		return err
+	} else {
+		wf.policy.Timeout += attemptGrace
+	}
+	if wf.policy.Timeout <= 0 || wf.policy.Retry.MaxAttempts < 1 {
+		return temporal.NewNonRetryableApplicationError("an attempt timeout and at least one attempt are required",
+			transaction.ErrTypeInvalidInput, nil)
+	}
+	return nil
 }
 
 // n0 describes a failed first attempt for the status query.
@@ -143,27 +161,27 @@ func operationError(err error) (code, msg string) {
 		msg = err.Error()
 	}
 	switch errType, _ := errorInfo(err); errType {
-	case activities.ErrTypeProviderTimeout, errTypeActivityTimeout:
-		return ErrorCodeProviderTimeout, "the provider did not answer in time"
-	case activities.ErrTypeCircuitOpen:
-		return ErrorCodeCircuitOpen, msg
-	case activities.ErrTypeProviderMisconfigured, activities.ErrTypeInvalidRequest:
-		return ErrorCodeProviderMisconfigured, msg
-	case activities.ErrTypeProviderInvalidResponse:
-		return ErrorCodeProviderInvalidResponse, msg
+	case transaction.ErrTypeProviderTimeout, errTypeActivityTimeout:
+		return transaction.ErrorCodeProviderTimeout, "the provider did not answer in time"
+	case transaction.ErrTypeCircuitOpen:
+		return transaction.ErrorCodeCircuitOpen, msg
+	case transaction.ErrTypeProviderMisconfigured, transaction.ErrTypeInvalidRequest, transaction.ErrTypeInvalidInput:
+		return transaction.ErrorCodeProviderMisconfigured, msg
+	case transaction.ErrTypeProviderInvalidResponse:
+		return transaction.ErrorCodeProviderInvalidResponse, msg
 	}
-	return ErrorCodeProviderUnavailable, msg
+	return transaction.ErrorCodeProviderUnavailable, msg
 }
 
 func (wf *operation) finish(ctx workflow.Context, res OperationResult) (OperationResult, error) {
-	rec := activities.RecordOutcomeInput{CorrelationID: res.CorrelationID, Kind: schema.TxKindOperation,
+	rec := activities.RecordOutcomeInput{CorrelationID: res.CorrelationID, Kind: transaction.KindOperation,
 		Status: res.Status, Attempts: res.Attempts, Error: res.Error, ErrorCode: res.ErrorCode}
 	switch {
 	case res.HTTPStatus >= 400:
 		rec.Error, rec.ErrorCode = res.Message, res.ProviderCode
-		rec.Response = &activities.Response{StatusCode: res.HTTPStatus}
+		rec.Response = &transaction.Response{StatusCode: res.HTTPStatus}
 	case res.HTTPStatus > 0:
-		rec.Response = &activities.Response{StatusCode: res.HTTPStatus,
+		rec.Response = &transaction.Response{StatusCode: res.HTTPStatus,
 			Header: map[string][]string{"Content-Type": {"application/json"}}, Body: res.Body}
 	}
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, rec).Get(ctx, nil); err != nil {

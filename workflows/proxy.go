@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // ProxyInput is one client request to forward through a channel.
@@ -20,28 +20,16 @@ type ProxyInput struct {
 	Keyed    bool
 	ParentID string // set on a rerun: the transaction it repeats
 	ClientID string
-	Channel  activities.Channel
-	Request  activities.Request
+	Channel  transaction.Channel
+	Request  transaction.Request
 }
-
-// Hub error codes of a ProxyResult that carries no upstream answer.
-const (
-	ErrorCodeUpstreamUnavailable  = "UPSTREAM_UNAVAILABLE"
-	ErrorCodeUpstreamTimeout      = "UPSTREAM_TIMEOUT"
-	ErrorCodeUpstreamTooLarge     = "UPSTREAM_RESPONSE_TOO_LARGE"
-	ErrorCodeChannelMisconfigured = "CHANNEL_MISCONFIGURED"
-	ErrorCodeAborted              = "ABORTED_BY_OPERATOR"
-)
-
-// ErrTypeInvalidInput fails a workflow started with input it cannot act on.
-const ErrTypeInvalidInput = "InvalidWorkflowInput"
 
 // ProxyResult is how a transaction ended. An upstream's answer, whatever its status, is a
 // result; Error and ErrorCode are set when the hub could not get a usable answer.
 type ProxyResult struct {
 	CorrelationID string
 	Status        string // successful, failed or resolved
-	Response      *activities.Response
+	Response      *transaction.Response
 	// ResponseTruncated is set only when the outcome was read back from the transaction log,
 	// which keeps TRANSACTION_BODY_MAX_LENGTH bytes of the body.
 	ResponseTruncated bool
@@ -51,9 +39,9 @@ type ProxyResult struct {
 	ResolutionNote    string
 }
 
-// forwardGrace lets the forward's own deadline fire (and report a classified timeout) before
-// Temporal's start-to-close timeout does.
-const forwardGrace = 5 * time.Second
+// attemptGrace lets an attempt's own deadline (a forward's, a provider call's, a switch
+// exchange's) fire and report a classified timeout before Temporal's start-to-close does.
+const attemptGrace = 5 * time.Second
 
 // ProxyTransaction forwards one client request to its channel's upstream and records the
 // outcome. The first attempt runs as a local activity inside the first workflow task (the fast
@@ -69,15 +57,15 @@ func ProxyTransaction(ctx workflow.Context, in ProxyInput) (ProxyResult, error) 
 
 type proxyTx struct {
 	in      ProxyInput
-	channel activities.Channel // the snapshot in the input, reloaded when an operator retries
+	channel transaction.Channel // the snapshot in the input, reloaded when an operator retries
 	status  *tracker
 	logger  log.Logger
 }
 
 // outcome is the state of the forward after one or more attempts.
 type outcome struct {
-	response *activities.Response // the upstream's answer (a result, or the last 502/503/504)
-	errType  string               // activity error type; empty when response is final
+	response *transaction.Response // the upstream's answer (a result, or the last 502/503/504)
+	errType  string                // activity error type; empty when response is final
 	errMsg   string
 	attempts int
 }
@@ -86,14 +74,17 @@ func (o outcome) failed() bool { return o.errType != "" }
 
 func (wf *proxyTx) setup(ctx workflow.Context) error {
 	if err := wf.in.validate(); err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, nil)
+		return temporal.NewNonRetryableApplicationError(err.Error(), transaction.ErrTypeInvalidInput, nil)
 	}
 	wf.channel = wf.in.Channel
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID,
 		"client_id", wf.in.ClientID, "channel", wf.in.Channel.Name)
 	var err error
-	wf.status, err = track(ctx, wf.logger, KindProxy, wf.in.ClientID, wf.in.Channel.Name, wf.in.CorrelationID)
-	return err
+	wf.status, err = track(ctx, wf.logger, transaction.KindProxy, wf.in.ClientID, wf.in.Channel.Name, wf.in.CorrelationID)
+	if err != nil {
+		return err
+	}
+	return workflow.SetQueryHandler(ctx, QueryRequest, func() (transaction.Request, error) { return wf.in.Request, nil })
 }
 
 func (in ProxyInput) validate() error {
@@ -118,6 +109,7 @@ func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
 	recorded := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
 		CorrelationID: wf.in.CorrelationID,
 		ParentID:      wf.in.ParentID,
+		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		ClientID:      wf.in.ClientID,
 		Channel:       wf.in.Channel,
@@ -149,23 +141,23 @@ func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
 		switch name {
 		case SignalRetry:
 			wf.reloadChannel(ctx)
-			wf.setStatus(ctx, schema.TxProcessing, out)
+			wf.setStatus(ctx, transaction.StatusProcessing, out)
 			out = wf.retryForward(ctx, out.attempts)
 		case SignalResolve:
 			wf.logger.Info("Transaction resolved by an operator", "by", sig.By)
-			return wf.finish(ctx, schema.TxResolved, out, sig.Note)
+			return wf.finish(ctx, transaction.StatusResolved, out, sig.Note)
 		case SignalAbort:
 			wf.logger.Info("Transaction aborted by an operator", "by", sig.By)
-			out.errType, out.errMsg = ErrorCodeAborted, "aborted by an operator"
-			return wf.finish(ctx, schema.TxFailed, out, sig.Note)
+			out.errType, out.errMsg = transaction.ErrorCodeAborted, "aborted by an operator"
+			return wf.finish(ctx, transaction.StatusFailed, out, sig.Note)
 		}
 	}
 	if out.failed() {
-		return wf.finish(ctx, schema.TxFailed, out, "")
+		return wf.finish(ctx, transaction.StatusFailed, out, "")
 	}
-	status := schema.TxSuccessful
+	status := transaction.StatusSuccessful
 	if out.response.StatusCode >= 500 {
-		status = schema.TxFailed
+		status = transaction.StatusFailed
 	}
 	return wf.finish(ctx, status, out, "")
 }
@@ -174,7 +166,7 @@ func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
 func (wf *proxyTx) plan() attemptPlan {
 	method := wf.in.Request.Method
 	return attemptPlan{
-		timeout:      wf.channel.Timeout + forwardGrace,
+		timeout:      wf.channel.Timeout + attemptGrace,
 		retry:        wf.channel.Retry,
 		nonRetryable: wf.channel.NonRetryableErrorTypes(method),
 		mayRetry:     func(errType string) bool { return wf.channel.MayRetry(method, errType) },
@@ -185,7 +177,7 @@ func (wf *proxyTx) plan() attemptPlan {
 func (wf *proxyTx) firstForward(ctx workflow.Context) outcome {
 	var res activities.ForwardResult
 	n, err := wf.plan().run(ctx, a.Forward, wf.forwardInput(), &res, func(err error) {
-		wf.setStatus(ctx, schema.TxProcessing, failedOutcome(err, 1))
+		wf.setStatus(ctx, transaction.StatusProcessing, failedOutcome(err, 1))
 	})
 	if err != nil {
 		return failedOutcome(err, n)
@@ -217,7 +209,7 @@ func (wf *proxyTx) forwardInput() activities.ForwardInput {
 // failedOutcome reads a failed forward: its type and message, and for a 502/503/504 the
 // upstream's answer, which travels in the error's details.
 func failedOutcome(err error, attempts int) outcome {
-	out := outcome{errType: activities.ErrTypeUpstreamFailed, errMsg: err.Error(), attempts: attempts}
+	out := outcome{errType: transaction.ErrTypeUpstreamFailed, errMsg: err.Error(), attempts: attempts}
 	var appErr *temporal.ApplicationError
 	switch errType, _ := errorInfo(err); {
 	case errors.As(err, &appErr):
@@ -227,7 +219,7 @@ func failedOutcome(err error, attempts int) outcome {
 			out.response = failure.Response
 		}
 	case errType == errTypeActivityTimeout:
-		out.errType, out.errMsg = activities.ErrTypeUpstreamTimeout, "upstream did not answer in time"
+		out.errType, out.errMsg = transaction.ErrTypeUpstreamTimeout, "upstream did not answer in time"
 	}
 	return out
 }
@@ -235,8 +227,8 @@ func failedOutcome(err error, attempts int) outcome {
 // escalate marks the transaction escalated and waits for an operator's signal.
 func (wf *proxyTx) escalate(ctx workflow.Context, out outcome) (string, OperatorSignal, error) {
 	dropStaleSignals(ctx, wf.logger)
-	wf.setStatus(ctx, schema.TxEscalated, out)
-	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(schema.TxEscalated, out, "")).
+	wf.setStatus(ctx, transaction.StatusEscalated, out)
+	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(transaction.StatusEscalated, out, "")).
 		Get(ctx, nil); err != nil {
 		return "", OperatorSignal{}, err
 	}
@@ -252,7 +244,7 @@ func (wf *proxyTx) reloadChannel(ctx workflow.Context) {
 	if wf.channel.ID == "" {
 		return
 	}
-	var ch activities.Channel
+	var ch transaction.Channel
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.LoadChannel, wf.channel.ID).Get(ctx, &ch); err != nil {
 		wf.logger.Warn("Retrying with the channel as it was: it could not be reloaded", "error", err)
 		return
@@ -318,16 +310,16 @@ func errorCode(errType string) string {
 	switch errType {
 	case "":
 		return ""
-	case activities.ErrTypeUpstreamTimeout:
-		return ErrorCodeUpstreamTimeout
-	case activities.ErrTypeResponseTooLarge:
-		return ErrorCodeUpstreamTooLarge
-	case activities.ErrTypeInvalidRequest:
-		return ErrorCodeChannelMisconfigured
-	case ErrorCodeAborted:
-		return ErrorCodeAborted
+	case transaction.ErrTypeUpstreamTimeout:
+		return transaction.ErrorCodeUpstreamTimeout
+	case transaction.ErrTypeResponseTooLarge:
+		return transaction.ErrorCodeUpstreamTooLarge
+	case transaction.ErrTypeInvalidRequest:
+		return transaction.ErrorCodeChannelMisconfigured
+	case transaction.ErrorCodeAborted:
+		return transaction.ErrorCodeAborted
 	}
-	return ErrorCodeUpstreamUnavailable
+	return transaction.ErrorCodeUpstreamUnavailable
 }
 
 // storeOptions runs short database writes as local activities, retried until PostgreSQL is back:
@@ -339,7 +331,7 @@ func storeOptions(ctx workflow.Context) workflow.Context {
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrTypeNotFound, activities.ErrTypeInvalidRequest},
+			NonRetryableErrorTypes: []string{transaction.ErrTypeNotFound, transaction.ErrTypeInvalidRequest},
 		},
 	})
 }

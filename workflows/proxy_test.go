@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
@@ -37,16 +37,16 @@ func (f *fakeUpstream) forward(ctx context.Context, in activities.ForwardInput) 
 	attempt := activity.GetInfo(ctx).Attempt
 	f.attempts = append(f.attempts, attempt)
 	f.mu.Unlock()
-	resp := activities.Response{StatusCode: status, Header: map[string][]string{"Content-Type": {"text/plain"}},
+	resp := transaction.Response{StatusCode: status, Header: map[string][]string{"Content-Type": {"text/plain"}},
 		Body: []byte(http.StatusText(status))}
 	switch status {
 	case 0:
 		return activities.ForwardResult{}, temporal.NewApplicationErrorWithOptions("upstream unreachable",
-			activities.ErrTypeUpstreamUnreachable, temporal.ApplicationErrorOptions{
+			transaction.ErrTypeUpstreamUnreachable, temporal.ApplicationErrorOptions{
 				Details: []any{activities.ForwardFailure{Attempt: attempt}}})
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return activities.ForwardResult{}, temporal.NewApplicationErrorWithOptions("upstream answered 503",
-			activities.ErrTypeUpstreamStatus, temporal.ApplicationErrorOptions{
+			transaction.ErrTypeUpstreamStatus, temporal.ApplicationErrorOptions{
 				Details: []any{activities.ForwardFailure{Attempt: attempt, Response: &resp}}})
 	}
 	return activities.ForwardResult{Response: resp, Attempt: attempt}, nil
@@ -84,7 +84,7 @@ func newEnv(t *testing.T, up *fakeUpstream) *testsuite.TestWorkflowEnvironment {
 	env.OnActivity(a.RecordOutcome, mock.Anything, mock.Anything).Return(up.record)
 	env.OnActivity(a.Forward, mock.Anything, mock.Anything).Return(up.forward)
 	env.OnActivity(a.LoadChannel, mock.Anything, mock.Anything).Return(
-		func(context.Context, string) (activities.Channel, error) { return input("GET", false).Channel, nil })
+		func(context.Context, string) (transaction.Channel, error) { return input("GET", false).Channel, nil })
 	return env
 }
 
@@ -92,11 +92,11 @@ func input(method string, escalate bool) workflows.ProxyInput {
 	return workflows.ProxyInput{
 		CorrelationID: "c0ffee00-0000-4000-8000-000000000001",
 		ClientID:      "client-a",
-		Channel: activities.Channel{ID: "ch-1", Name: "orders", EndpointURL: "http://upstream.invalid",
+		Channel: transaction.Channel{ID: "ch-1", Name: "orders", EndpointURL: "http://upstream.invalid",
 			Timeout: 10 * time.Second, EscalateOnFailure: escalate,
-			Retry: activities.RetrySettings{MaxAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2,
+			Retry: transaction.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2,
 				MaxInterval: 10 * time.Second}},
-		Request: activities.Request{Method: method, Path: "/orders"},
+		Request: transaction.Request{Method: method, Path: "/orders"},
 	}
 }
 
@@ -116,10 +116,10 @@ func TestProxyTransaction(t *testing.T) {
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
 		res := result[workflows.ProxyResult](t, env)
-		require.Equal(t, schema.TxSuccessful, res.Status)
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
 		require.Equal(t, 200, res.Response.StatusCode)
 		require.Equal(t, 1, res.Attempts)
-		require.Equal(t, []string{schema.TxSuccessful}, up.statuses())
+		require.Equal(t, []string{transaction.StatusSuccessful}, up.statuses())
 	})
 
 	t.Run("the fast path upserts every search attribute once, with the final status", func(t *testing.T) {
@@ -134,7 +134,7 @@ func TestProxyTransaction(t *testing.T) {
 		require.Len(t, upserts, 1)
 		sa := upserts[0]
 		for key, want := range map[temporal.SearchAttributeKeyKeyword]string{
-			workflows.KindKey: workflows.KindProxy, workflows.StatusKey: schema.TxSuccessful,
+			workflows.KindKey: transaction.KindProxy, workflows.StatusKey: transaction.StatusSuccessful,
 			workflows.ClientKey: "client-a", workflows.ChannelKey: "orders",
 			workflows.CorrelationIDKey: "c0ffee00-0000-4000-8000-000000000001",
 		} {
@@ -149,7 +149,7 @@ func TestProxyTransaction(t *testing.T) {
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
 		res := result[workflows.ProxyResult](t, env)
-		require.Equal(t, schema.TxFailed, res.Status)
+		require.Equal(t, transaction.StatusFailed, res.Status)
 		require.Equal(t, 500, res.Response.StatusCode)
 		require.Empty(t, res.ErrorCode, "an upstream answer is a result, not a hub error")
 		require.Equal(t, 1, up.calls, "a 500 is not retried")
@@ -160,7 +160,7 @@ func TestProxyTransaction(t *testing.T) {
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
 		res := result[workflows.ProxyResult](t, env)
-		require.Equal(t, schema.TxSuccessful, res.Status)
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
 		require.Equal(t, 3, res.Attempts)
 		require.Equal(t, 3, up.calls)
 		require.Equal(t, []int32{1, 1, 2}, up.attempts, "one local attempt, then the regular activity's own attempts")
@@ -171,11 +171,11 @@ func TestProxyTransaction(t *testing.T) {
 		env := newEnv(t, up)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", false))
 		res := result[workflows.ProxyResult](t, env)
-		require.Equal(t, schema.TxFailed, res.Status)
+		require.Equal(t, transaction.StatusFailed, res.Status)
 		require.Equal(t, 3, up.calls)
 		require.Equal(t, 3, res.Attempts)
 		require.Equal(t, 503, res.Response.StatusCode)
-		require.Equal(t, workflows.ErrorCodeUpstreamUnavailable, res.ErrorCode)
+		require.Equal(t, transaction.ErrorCodeUpstreamUnavailable, res.ErrorCode)
 	})
 
 	t.Run("a POST is not retried unless the upstream honours Idempotency-Key", func(t *testing.T) {
@@ -184,7 +184,7 @@ func TestProxyTransaction(t *testing.T) {
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("POST", false))
 		res := result[workflows.ProxyResult](t, env)
 		require.Equal(t, 1, up.calls)
-		require.Equal(t, schema.TxFailed, res.Status)
+		require.Equal(t, transaction.StatusFailed, res.Status)
 
 		up = &fakeUpstream{script: []int{503, 200}}
 		env = newEnv(t, up)
@@ -193,7 +193,7 @@ func TestProxyTransaction(t *testing.T) {
 		env.ExecuteWorkflow(workflows.ProxyTransaction, in)
 		res = result[workflows.ProxyResult](t, env)
 		require.Equal(t, 2, up.calls)
-		require.Equal(t, schema.TxSuccessful, res.Status)
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
 	})
 
 	t.Run("a POST whose connection failed before sending is retried", func(t *testing.T) {
@@ -212,7 +212,7 @@ func TestProxyTransaction(t *testing.T) {
 		env.ExecuteWorkflow(workflows.ProxyTransaction, in)
 		var appErr *temporal.ApplicationError
 		require.True(t, errors.As(env.GetWorkflowError(), &appErr))
-		require.Equal(t, workflows.ErrTypeInvalidInput, appErr.Type())
+		require.Equal(t, transaction.ErrTypeInvalidInput, appErr.Type())
 	})
 }
 
@@ -230,28 +230,28 @@ func TestProxyEscalation(t *testing.T) {
 			require.NoError(t, err)
 			var view workflows.StatusView
 			require.NoError(t, v.Get(&view))
-			require.Equal(t, schema.TxEscalated, view.Status)
+			require.Equal(t, transaction.StatusEscalated, view.Status)
 			require.Equal(t, 3, view.Attempts)
 			up.setScript(200)
 			env.SignalWorkflow(signal, payload)
 		}, time.Hour)
 		env.ExecuteWorkflow(workflows.ProxyTransaction, input("GET", true))
-		require.Contains(t, up.statuses(), schema.TxEscalated)
+		require.Contains(t, up.statuses(), transaction.StatusEscalated)
 		return result[workflows.ProxyResult](t, env)
 	}
 
 	t.Run("retry forwards again with a fresh retry budget", func(t *testing.T) {
 		up := &fakeUpstream{script: []int{503}}
 		res := escalated(t, up, workflows.SignalRetry, nil)
-		require.Equal(t, schema.TxSuccessful, res.Status)
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
 		require.Equal(t, 4, res.Attempts)
-		require.Equal(t, []string{schema.TxEscalated, schema.TxSuccessful}, up.statuses())
+		require.Equal(t, []string{transaction.StatusEscalated, transaction.StatusSuccessful}, up.statuses())
 	})
 
 	t.Run("resolve records the operator's note", func(t *testing.T) {
 		up := &fakeUpstream{script: []int{503}}
 		res := escalated(t, up, workflows.SignalResolve, workflows.OperatorSignal{Note: "posted by hand", By: "ops"})
-		require.Equal(t, schema.TxResolved, res.Status)
+		require.Equal(t, transaction.StatusResolved, res.Status)
 		require.Equal(t, "posted by hand", res.ResolutionNote)
 		require.Equal(t, 3, up.calls, "resolve does not forward again")
 	})
@@ -259,8 +259,8 @@ func TestProxyEscalation(t *testing.T) {
 	t.Run("abort fails the transaction", func(t *testing.T) {
 		up := &fakeUpstream{script: []int{503}}
 		res := escalated(t, up, workflows.SignalAbort, workflows.OperatorSignal{Note: "customer cancelled"})
-		require.Equal(t, schema.TxFailed, res.Status)
-		require.Equal(t, workflows.ErrorCodeAborted, res.ErrorCode)
+		require.Equal(t, transaction.StatusFailed, res.Status)
+		require.Equal(t, transaction.ErrorCodeAborted, res.ErrorCode)
 		require.Equal(t, "customer cancelled", res.ResolutionNote)
 		require.Equal(t, 3, up.calls)
 	})
@@ -272,8 +272,8 @@ func TestProxyReplaysAStoredOutcome(t *testing.T) {
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
 	env.OnActivity(a.RecordStart, mock.Anything, mock.Anything).Return(activities.RecordStartResult{
-		Existing: &activities.StoredOutcome{Status: schema.TxSuccessful, Attempts: 2,
-			Response: &activities.Response{StatusCode: 201, Body: []byte("first")}, Truncated: true}}, nil)
+		Existing: &activities.StoredOutcome{Status: transaction.StatusSuccessful, Attempts: 2,
+			Response: &transaction.Response{StatusCode: 201, Body: []byte("first")}, Truncated: true}}, nil)
 	env.OnActivity(a.Forward, mock.Anything, mock.Anything).Return(up.forward)
 	in := input("POST", false)
 	in.Keyed = true

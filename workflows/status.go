@@ -1,11 +1,10 @@
 package workflows
 
 import (
+	"github.com/switchyard-hub/switchyard/transaction"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-
-	"github.com/switchyard-hub/switchyard/schema"
 )
 
 // tracker is what a workflow shows of itself: the answer to QueryStatus, and its search
@@ -23,10 +22,15 @@ type tracker struct {
 // track starts answering QueryStatus (processing) for a workflow of kind.
 func track(ctx workflow.Context, logger log.Logger, kind, clientID, channel, correlationID string,
 	extra ...temporal.SearchAttributeUpdate) (*tracker, error) {
-	t := &tracker{view: StatusView{Status: schema.TxProcessing}, logger: logger,
+	t := &tracker{view: StatusView{Status: transaction.StatusProcessing}, logger: logger,
 		fixed: append([]temporal.SearchAttributeUpdate{KindKey.ValueSet(kind), ClientKey.ValueSet(clientID),
 			ChannelKey.ValueSet(channel), CorrelationIDKey.ValueSet(correlationID)}, extra...)}
 	return t, workflow.SetQueryHandler(ctx, QueryStatus, func() (StatusView, error) { return t.view, nil })
+}
+
+// fix adds search attributes that are set once, before the first publish.
+func (t *tracker) fix(updates ...temporal.SearchAttributeUpdate) {
+	t.fixed = append(t.fixed, updates...)
 }
 
 // show answers QueryStatus with view from now on and publishes status as SwitchyardStatus.

@@ -10,26 +10,27 @@ import (
 
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/iso"
-	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
-// TransferInput is one card transfer between two accounts through the switch.
+// TransferInput is one card transfer between two accounts through the switch. The worker
+// gives the transfer its RRN and the switch's retry policies when it starts (see
+// activities.PrepareTransfer).
 type TransferInput struct {
 	CorrelationID string
 	ClientID      string
-	RRN           string
 	FromAccount   string
 	ToAccount     string
 	Amount        int64  // minor units
 	Currency      string // alphabetic, for the record
 	Card          iso.Card
-	// Retry spaces resends of a 0200 that was never sent (no signed-on connection);
-	// AttemptTimeout bounds one exchange.
-	Retry          activities.RetrySettings
+
+	// Runs started before the worker owned the RRN and the policies carry them here; new runs
+	// leave them empty.
+	RRN            string
+	Retry          transaction.RetryPolicy
 	AttemptTimeout time.Duration
-	// ReversalRetry spaces the reversal's repeats (0421); ReversalBudget is how long they go
-	// on before the transfer is escalated.
-	ReversalRetry  activities.RetrySettings
+	ReversalRetry  transaction.RetryPolicy
 	ReversalBudget time.Duration
 }
 
@@ -37,14 +38,6 @@ type TransferInput struct {
 const (
 	// TransferReversing is the status query's value while reversals are being sent.
 	TransferReversing = "reversing"
-)
-
-// Error codes of a transfer that was not approved.
-const (
-	ErrorCodeDeclined       = "DECLINED"
-	ErrorCodeReversed       = "TRANSFER_REVERSED"
-	ErrorCodeISOUnavailable = "SWITCH_UNAVAILABLE"
-	ErrorCodeISOInvalid     = "ISO_INVALID_MESSAGE"
 )
 
 // TransferResult is how a transfer ended: approved (successful), declined (failed, with the
@@ -80,39 +73,75 @@ func CardTransfer(ctx workflow.Context, in TransferInput) (TransferResult, error
 
 type transfer struct {
 	in     TransferInput
+	plan   transferPlan
 	res    TransferResult
 	status *tracker
 	logger log.Logger
 }
 
+// plan is the transfer's RRN and policies, whichever way the run got them.
+type transferPlan = activities.TransferPlan
+
 func (wf *transfer) setup(ctx workflow.Context) error {
 	in := wf.in
 	switch {
-	case in.CorrelationID == "" || in.ClientID == "" || len(in.RRN) != 12:
-		return temporal.NewNonRetryableApplicationError("correlation id, client and a 12-character RRN are required",
-			ErrTypeInvalidInput, nil)
+	case in.CorrelationID == "" || in.ClientID == "":
+		return temporal.NewNonRetryableApplicationError("correlation id and client are required",
+			transaction.ErrTypeInvalidInput, nil)
 	case in.FromAccount == "" || in.ToAccount == "" || in.Amount <= 0:
 		return temporal.NewNonRetryableApplicationError("two accounts and a positive amount are required",
-			ErrTypeInvalidInput, nil)
-	case in.AttemptTimeout <= 0 || in.ReversalBudget <= 0 || in.Retry.MaxAttempts < 1:
-		return temporal.NewNonRetryableApplicationError("timeouts and a retry budget are required", ErrTypeInvalidInput, nil)
+			transaction.ErrTypeInvalidInput, nil)
 	}
-	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", in.CorrelationID, "client_id", in.ClientID, "rrn", in.RRN)
-	wf.res = TransferResult{CorrelationID: in.CorrelationID, RRN: in.RRN}
+	logger := log.With(workflow.GetLogger(ctx), "correlation_id", in.CorrelationID, "client_id", in.ClientID)
 	var err error
-	wf.status, err = track(ctx, wf.logger, KindISO, in.ClientID, "transfer", in.CorrelationID, RRNKey.ValueSet(in.RRN))
-	return err
+	if wf.status, err = track(ctx, logger, transaction.KindISO, in.ClientID, "transfer", in.CorrelationID); err != nil {
+		return err
+	}
+	if wf.plan, err = wf.prepare(ctx); err != nil {
+		return err
+	}
+	wf.logger = log.With(logger, "rrn", wf.plan.RRN)
+	wf.status.fix(RRNKey.ValueSet(wf.plan.RRN))
+	wf.res = TransferResult{CorrelationID: in.CorrelationID, RRN: wf.plan.RRN}
+	return nil
+}
+
+// versionWorkerPolicy: from version 1 on, the worker allocates a transfer's RRN and resolves
+// the switch's policies (a local activity at the start) instead of the API putting them in the
+// input. Runs recorded before it read them from their input.
+const versionWorkerPolicy = "worker-owned-policy"
+
+// prepare gets the RRN and policies: from the worker, or from the input of a run started
+// before the worker owned them.
+func (wf *transfer) prepare(ctx workflow.Context) (transferPlan, error) {
+	in := wf.in
+	if workflow.GetVersion(ctx, versionWorkerPolicy, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		plan := transferPlan{RRN: in.RRN, Send: transaction.AttemptPolicy{Retry: in.Retry, Timeout: in.AttemptTimeout},
+			Reversal: in.ReversalRetry, ReversalBudget: in.ReversalBudget}
+		if len(plan.RRN) != 12 || plan.Send.Timeout <= 0 || plan.ReversalBudget <= 0 || plan.Send.Retry.MaxAttempts < 1 {
+			return plan, temporal.NewNonRetryableApplicationError("an RRN, timeouts and a retry budget are required",
+				transaction.ErrTypeInvalidInput, nil)
+		}
+		return plan, nil
+	}
+	var plan transferPlan
+	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.PrepareTransfer).Get(ctx, &plan)
+	if err == nil {
+		plan.Send.Timeout += attemptGrace
+	}
+	return plan, err
 }
 
 func (wf *transfer) run(ctx workflow.Context) (TransferResult, error) {
 	in := wf.in
 	// What the log keeps: the accounts and amount, never the card.
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
-		CorrelationID: in.CorrelationID, Kind: schema.TxKindISO, Operation: "transfer",
+		CorrelationID: in.CorrelationID, Kind: transaction.KindISO, Operation: "transfer",
+		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, ClientID: in.ClientID,
-		Channel: activities.Channel{Name: "iso"},
-		Request: activities.Request{Method: http.MethodPost, Path: "/api/v1/iso/transfer"},
-		Summary: transferSummary{RRN: in.RRN, FromAccount: in.FromAccount, ToAccount: in.ToAccount, Amount: in.Amount,
+		Channel: transaction.Channel{Name: "iso"},
+		Request: transaction.Request{Method: http.MethodPost, Path: "/api/v1/iso/transfer"},
+		Summary: transferSummary{RRN: wf.plan.RRN, FromAccount: in.FromAccount, ToAccount: in.ToAccount, Amount: in.Amount,
 			Currency: in.Currency},
 	}).Get(ctx, nil); err != nil {
 		return TransferResult{}, err
@@ -120,37 +149,37 @@ func (wf *transfer) run(ctx workflow.Context) (TransferResult, error) {
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.AllocateSTAN).Get(ctx, &wf.res.STAN); err != nil {
 		return TransferResult{}, err
 	}
-	send := activities.TransferSend{CorrelationID: in.CorrelationID, RRN: in.RRN, STAN: wf.res.STAN,
+	send := activities.TransferSend{CorrelationID: in.CorrelationID, RRN: wf.plan.RRN, STAN: wf.res.STAN,
 		TransmissionDateTime: iso.TransmissionTime(workflow.Now(ctx)), FromAccount: in.FromAccount,
 		ToAccount: in.ToAccount, Amount: in.Amount, Card: in.Card}
 	plan := attemptPlan{
-		timeout:      in.AttemptTimeout,
-		retry:        in.Retry,
-		nonRetryable: []string{activities.ErrTypeOutcomeUnknown, activities.ErrTypeISOInvalid},
+		timeout:      wf.plan.Send.Timeout,
+		retry:        wf.plan.Send.Retry,
+		nonRetryable: []string{transaction.ErrTypeOutcomeUnknown, transaction.ErrTypeISOInvalid},
 		// Only a request that was never sent may be sent again.
-		mayRetry: func(errType string) bool { return errType == activities.ErrTypeISOUnavailable },
+		mayRetry: func(errType string) bool { return errType == transaction.ErrTypeISOUnavailable },
 	}
 	var answer activities.TransferAnswer
-	n, err := plan.run(ctx, a.ISOTransfer, send, &answer, func(error) { wf.setStatus(ctx, schema.TxProcessing) })
+	n, err := plan.run(ctx, a.ISOTransfer, send, &answer, func(error) { wf.setStatus(ctx, transaction.StatusProcessing) })
 	wf.res.Attempts = n
 	errType, _ := errorInfo(err)
 	switch {
 	case err == nil && answer.ResponseCode == iso.CodeApproved:
 		wf.res.ResponseCode, wf.res.AuthCode, wf.res.Meaning = answer.ResponseCode, answer.AuthCode, iso.Meaning(answer.ResponseCode)
-		return wf.finish(ctx, schema.TxSuccessful)
+		return wf.finish(ctx, transaction.StatusSuccessful)
 	case err == nil:
 		wf.res.ResponseCode, wf.res.Meaning = answer.ResponseCode, iso.Meaning(answer.ResponseCode)
-		wf.res.ErrorCode, wf.res.Error = ErrorCodeDeclined, "declined: "+iso.Meaning(answer.ResponseCode)
-		return wf.finish(ctx, schema.TxFailed)
-	case errType == activities.ErrTypeOutcomeUnknown || errType == errTypeActivityTimeout:
+		wf.res.ErrorCode, wf.res.Error = transaction.ErrorCodeDeclined, "declined: "+iso.Meaning(answer.ResponseCode)
+		return wf.finish(ctx, transaction.StatusFailed)
+	case errType == transaction.ErrTypeOutcomeUnknown || errType == errTypeActivityTimeout:
 		wf.logger.Warn("Transfer outcome unknown: reversing", "stan", wf.res.STAN)
 		return wf.reverse(ctx, send)
-	case errType == activities.ErrTypeISOUnavailable:
-		wf.res.ErrorCode, wf.res.Error = ErrorCodeISOUnavailable, "the switch could not be reached: nothing was sent"
+	case errType == transaction.ErrTypeISOUnavailable:
+		wf.res.ErrorCode, wf.res.Error = transaction.ErrorCodeISOUnavailable, "the switch could not be reached: nothing was sent"
 	default:
-		wf.res.ErrorCode, wf.res.Error = ErrorCodeISOInvalid, err.Error()
+		wf.res.ErrorCode, wf.res.Error = transaction.ErrorCodeISOInvalid, err.Error()
 	}
-	return wf.finish(ctx, schema.TxFailed)
+	return wf.finish(ctx, transaction.StatusFailed)
 }
 
 // reverse sends the reversal until the switch acknowledges it; past its budget it escalates.
@@ -162,30 +191,30 @@ func (wf *transfer) reverse(ctx workflow.Context, sent activities.TransferSend) 
 	reversal := activities.ReversalSend{CorrelationID: sent.CorrelationID, RRN: sent.RRN, STAN: stan,
 		OriginalSTAN: sent.STAN, OriginalTransmission: sent.TransmissionDateTime, FromAccount: sent.FromAccount,
 		ToAccount: sent.ToAccount, Amount: sent.Amount, Card: sent.Card}
-	retry := wf.in.ReversalRetry
+	retry := wf.plan.Reversal
 	for {
 		wf.setStatus(ctx, TransferReversing)
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout:    wf.in.AttemptTimeout,
-			ScheduleToCloseTimeout: wf.in.ReversalBudget,
+			StartToCloseTimeout:    wf.plan.Send.Timeout,
+			ScheduleToCloseTimeout: wf.plan.ReversalBudget,
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: retry.InitialInterval,
 				BackoffCoefficient: max(retry.BackoffCoefficient, 1), MaximumInterval: retry.MaxInterval,
-				NonRetryableErrorTypes: []string{activities.ErrTypeISOInvalid}},
+				NonRetryableErrorTypes: []string{transaction.ErrTypeISOInvalid}},
 		})
 		var answer activities.ReversalAnswer
 		err := workflow.ExecuteActivity(actx, a.ISOReverse, reversal).Get(ctx, &answer)
 		if err == nil {
 			wf.res.Reversals += int(answer.Attempt)
 			wf.res.ResponseCode, wf.res.Meaning = "", "reversed"
-			wf.res.ErrorCode, wf.res.Error = ErrorCodeReversed, "the outcome was unknown: the transfer was reversed"
-			return wf.finish(ctx, schema.TxReversed)
+			wf.res.ErrorCode, wf.res.Error = transaction.ErrorCodeReversed, "the outcome was unknown: the transfer was reversed"
+			return wf.finish(ctx, transaction.StatusReversed)
 		}
 		wf.res.Reversals += failedAttempts(err)
-		wf.res.ErrorCode, wf.res.Error = ErrorCodeReversed, "the reversal did not complete: "+err.Error()
+		wf.res.ErrorCode, wf.res.Error = transaction.ErrorCodeReversed, "the reversal did not complete: "+err.Error()
 
 		dropStaleSignals(ctx, wf.logger)
-		wf.setStatus(ctx, schema.TxEscalated)
-		if err := wf.record(ctx, schema.TxEscalated, ""); err != nil {
+		wf.setStatus(ctx, transaction.StatusEscalated)
+		if err := wf.record(ctx, transaction.StatusEscalated, ""); err != nil {
 			return TransferResult{}, err
 		}
 		wf.logger.Warn("Transfer escalated: the reversal did not complete; waiting for an operator to signal retry, "+
@@ -194,11 +223,11 @@ func (wf *transfer) reverse(ctx workflow.Context, sent activities.TransferSend) 
 		switch name {
 		case SignalResolve:
 			wf.res.ResolutionNote = sig.Note
-			return wf.finish(ctx, schema.TxResolved)
+			return wf.finish(ctx, transaction.StatusResolved)
 		case SignalAbort:
 			wf.res.ResolutionNote = sig.Note
-			wf.res.ErrorCode, wf.res.Error = ErrorCodeAborted, "aborted by an operator: the reversal did not complete"
-			return wf.finish(ctx, schema.TxFailed)
+			wf.res.ErrorCode, wf.res.Error = transaction.ErrorCodeAborted, "aborted by an operator: the reversal did not complete"
+			return wf.finish(ctx, transaction.StatusFailed)
 		}
 		// retry: another round of reversals, with the full budget.
 	}
@@ -217,7 +246,7 @@ func (wf *transfer) setStatus(ctx workflow.Context, status string) {
 	view := StatusView{Status: status, Attempts: wf.res.Attempts, Error: wf.res.Error, ErrorCode: wf.res.ErrorCode}
 	if status == TransferReversing {
 		// Still processing as far as the log and search attributes go.
-		status = schema.TxProcessing
+		status = transaction.StatusProcessing
 	}
 	wf.status.show(ctx, view, status)
 }
@@ -231,8 +260,9 @@ type transferSummary struct {
 	Currency    string `json:"currency"`
 }
 
-// transferOutcome is what the log keeps of a transfer's outcome.
-type transferOutcome struct {
+// TransferOutcome is what the log keeps of a transfer's outcome, and the result a status read
+// shows.
+type TransferOutcome struct {
 	RRN          string `json:"rrn"`
 	STAN         int64  `json:"stan"`
 	ResponseCode string `json:"response_code"`
@@ -241,12 +271,17 @@ type transferOutcome struct {
 	Reversals    int    `json:"reversals"`
 }
 
+// Outcome is the transfer's outcome as the log keeps it.
+func (r TransferResult) Outcome() TransferOutcome {
+	return TransferOutcome{RRN: r.RRN, STAN: r.STAN, ResponseCode: r.ResponseCode, Meaning: r.Meaning,
+		AuthCode: r.AuthCode, Reversals: r.Reversals}
+}
+
 func (wf *transfer) record(ctx workflow.Context, status, note string) error {
 	return workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, activities.RecordOutcomeInput{
-		CorrelationID: wf.res.CorrelationID, Kind: schema.TxKindISO, Status: status, Attempts: wf.res.Attempts,
-		Summary: transferOutcome{RRN: wf.res.RRN, STAN: wf.res.STAN, ResponseCode: wf.res.ResponseCode,
-			Meaning: wf.res.Meaning, AuthCode: wf.res.AuthCode, Reversals: wf.res.Reversals},
-		Error: wf.res.Error, ErrorCode: wf.res.ErrorCode, ResolutionNote: note,
+		CorrelationID: wf.res.CorrelationID, Kind: transaction.KindISO, Status: status, Attempts: wf.res.Attempts,
+		Summary: wf.res.Outcome(),
+		Error:   wf.res.Error, ErrorCode: wf.res.ErrorCode, ResolutionNote: note,
 	}).Get(ctx, nil)
 }
 

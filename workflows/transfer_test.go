@@ -12,20 +12,26 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/iso"
-	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
 func transferInput() workflows.TransferInput {
 	return workflows.TransferInput{CorrelationID: "5a5a5a5a-0000-4000-8000-000000000003", ClientID: "client-a",
-		RRN: "000000000777", FromAccount: "011000000001", ToAccount: "011000000002", Amount: 1_000_00, Currency: "TZS",
-		Card:           iso.Card{PAN: "4111111111111111"},
-		Retry:          activities.RetrySettings{MaxAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2, MaxInterval: 5 * time.Second},
-		AttemptTimeout: 15 * time.Second,
-		ReversalRetry:  activities.RetrySettings{InitialInterval: time.Second, BackoffCoefficient: 2, MaxInterval: 10 * time.Second},
+		FromAccount: "011000000001", ToAccount: "011000000002", Amount: 1_000_00, Currency: "TZS",
+		Card: iso.Card{PAN: "4111111111111111"}}
+}
+
+// transferPlan is what the worker gives a transfer at its start.
+func transferPlan() activities.TransferPlan {
+	return activities.TransferPlan{RRN: "000000000777",
+		Send: transaction.AttemptPolicy{Timeout: 10 * time.Second,
+			Retry: transaction.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2, MaxInterval: 5 * time.Second}},
+		Reversal:       transaction.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaxInterval: 10 * time.Second},
 		ReversalBudget: time.Minute}
 }
 
@@ -45,10 +51,10 @@ func (s *switchScript) transfer(ctx context.Context, in activities.TransferSend)
 	attempt := activity.GetInfo(ctx).Attempt
 	switch step {
 	case "unknown":
-		return activities.TransferAnswer{}, temporal.NewApplicationErrorWithOptions("no answer", activities.ErrTypeOutcomeUnknown,
+		return activities.TransferAnswer{}, temporal.NewApplicationErrorWithOptions("no answer", transaction.ErrTypeOutcomeUnknown,
 			temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{activities.ISOFailure{Attempt: attempt}}})
 	case "unavailable":
-		return activities.TransferAnswer{}, temporal.NewApplicationErrorWithOptions("no connection", activities.ErrTypeISOUnavailable,
+		return activities.TransferAnswer{}, temporal.NewApplicationErrorWithOptions("no connection", transaction.ErrTypeISOUnavailable,
 			temporal.ApplicationErrorOptions{Details: []any{activities.ISOFailure{Attempt: attempt}}})
 	}
 	return activities.TransferAnswer{ResponseCode: step, AuthCode: "123456", Attempt: attempt}, nil
@@ -58,7 +64,7 @@ func (s *switchScript) reverse(ctx context.Context, in activities.ReversalSend) 
 	attempt := activity.GetInfo(ctx).Attempt
 	s.reversals = append(s.reversals, attempt)
 	if !s.reversalOK {
-		return activities.ReversalAnswer{}, temporal.NewApplicationErrorWithOptions("no 0430", activities.ErrTypeISOUnavailable,
+		return activities.ReversalAnswer{}, temporal.NewApplicationErrorWithOptions("no 0430", transaction.ErrTypeISOUnavailable,
 			temporal.ApplicationErrorOptions{Details: []any{activities.ISOFailure{Attempt: attempt}}})
 	}
 	return activities.ReversalAnswer{ResponseCode: "00", Attempt: attempt}, nil
@@ -69,6 +75,7 @@ func transferEnv(t *testing.T, s *switchScript) *testsuite.TestWorkflowEnvironme
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
+	env.OnActivity(a.PrepareTransfer, mock.Anything).Return(transferPlan(), nil)
 	stan := int64(0)
 	env.OnActivity(a.AllocateSTAN, mock.Anything).Return(func(context.Context) (int64, error) { stan++; return stan, nil })
 	env.OnActivity(a.RecordStart, mock.Anything, mock.Anything).Return(
@@ -95,7 +102,7 @@ func TestCardTransfer(t *testing.T) {
 		env := transferEnv(t, s)
 		env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
 		res := result[workflows.TransferResult](t, env)
-		require.Equal(t, schema.TxSuccessful, res.Status)
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
 		require.Equal(t, "123456", res.AuthCode)
 		require.Equal(t, int64(1), res.STAN)
 		require.Empty(t, s.reversals)
@@ -106,8 +113,8 @@ func TestCardTransfer(t *testing.T) {
 		env := transferEnv(t, s)
 		env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
 		res := result[workflows.TransferResult](t, env)
-		require.Equal(t, schema.TxFailed, res.Status)
-		require.Equal(t, workflows.ErrorCodeDeclined, res.ErrorCode)
+		require.Equal(t, transaction.StatusFailed, res.Status)
+		require.Equal(t, transaction.ErrorCodeDeclined, res.ErrorCode)
 		require.Equal(t, iso.CodeInsufficientFunds, res.ResponseCode)
 		require.Equal(t, "insufficient funds", res.Meaning)
 		require.Len(t, s.sent, 1)
@@ -118,7 +125,7 @@ func TestCardTransfer(t *testing.T) {
 		env := transferEnv(t, s)
 		env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
 		res := result[workflows.TransferResult](t, env)
-		require.Equal(t, schema.TxSuccessful, res.Status)
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
 		require.Len(t, s.sent, 3)
 		require.Equal(t, s.sent[0], s.sent[2], "the same message each time")
 		require.Equal(t, 3, res.Attempts)
@@ -129,11 +136,11 @@ func TestCardTransfer(t *testing.T) {
 		env := transferEnv(t, s)
 		env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
 		res := result[workflows.TransferResult](t, env)
-		require.Equal(t, schema.TxReversed, res.Status)
-		require.Equal(t, workflows.ErrorCodeReversed, res.ErrorCode)
+		require.Equal(t, transaction.StatusReversed, res.Status)
+		require.Equal(t, transaction.ErrorCodeReversed, res.ErrorCode)
 		require.Len(t, s.sent, 1)
 		require.Equal(t, []int32{1}, s.reversals)
-		require.Equal(t, []string{schema.TxReversed}, s.recorded)
+		require.Equal(t, []string{transaction.StatusReversed}, s.recorded)
 	})
 }
 
@@ -146,7 +153,7 @@ func TestCardTransferEscalation(t *testing.T) {
 			require.NoError(t, err)
 			var view workflows.StatusView
 			require.NoError(t, v.Get(&view))
-			require.Equal(t, schema.TxEscalated, view.Status)
+			require.Equal(t, transaction.StatusEscalated, view.Status)
 			require.Greater(t, len(s.reversals), 3, "repeated within the budget")
 			require.Equal(t, int32(1), s.reversals[0])
 			s.reversalOK = true
@@ -158,32 +165,50 @@ func TestCardTransferEscalation(t *testing.T) {
 
 	t.Run("retry reverses again", func(t *testing.T) {
 		res, s := escalated(t, workflows.SignalRetry, nil)
-		require.Equal(t, schema.TxReversed, res.Status)
-		require.Equal(t, []string{schema.TxEscalated, schema.TxReversed}, s.recorded)
+		require.Equal(t, transaction.StatusReversed, res.Status)
+		require.Equal(t, []string{transaction.StatusEscalated, transaction.StatusReversed}, s.recorded)
 		require.Equal(t, int32(1), s.reversals[len(s.reversals)-1], "a new round of reversals")
 	})
 
 	t.Run("resolve", func(t *testing.T) {
 		res, _ := escalated(t, workflows.SignalResolve, workflows.OperatorSignal{Note: "reversed at the switch by hand"})
-		require.Equal(t, schema.TxResolved, res.Status)
+		require.Equal(t, transaction.StatusResolved, res.Status)
 		require.Equal(t, "reversed at the switch by hand", res.ResolutionNote)
 	})
 
 	t.Run("abort", func(t *testing.T) {
 		res, _ := escalated(t, workflows.SignalAbort, nil)
-		require.Equal(t, schema.TxFailed, res.Status)
-		require.Equal(t, workflows.ErrorCodeAborted, res.ErrorCode)
+		require.Equal(t, transaction.StatusFailed, res.Status)
+		require.Equal(t, transaction.ErrorCodeAborted, res.ErrorCode)
 	})
 }
 
 func TestCardTransferRefusesInvalidInput(t *testing.T) {
 	in := transferInput()
-	in.RRN = "short"
+	in.Amount = 0
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
 	env.ExecuteWorkflow(workflows.CardTransfer, in)
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(env.GetWorkflowError(), &appErr))
-	require.Equal(t, workflows.ErrTypeInvalidInput, appErr.Type())
+	require.Equal(t, transaction.ErrTypeInvalidInput, appErr.Type())
+}
+
+func TestCardTransferStartedBeforeWorkersOwnedThePolicy(t *testing.T) {
+	// A run recorded before the worker allocated RRNs carries its RRN and policies in its input.
+	in := transferInput()
+	plan := transferPlan()
+	in.RRN, in.Retry, in.AttemptTimeout = "000000000999", plan.Send.Retry, plan.Send.Timeout
+	in.ReversalRetry, in.ReversalBudget = plan.Reversal, plan.ReversalBudget
+	s := &switchScript{transfers: []string{"00"}}
+	env := transferEnv(t, s)
+	env.OnGetVersion("worker-owned-policy", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	env.ExecuteWorkflow(workflows.CardTransfer, in)
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.TransferResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "000000000999", res.RRN)
+	require.Equal(t, "000000000999", s.sent[0].RRN)
+	env.AssertNotCalled(t, "PrepareTransfer", mock.Anything)
 }

@@ -15,15 +15,17 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/worker"
 )
 
-// stack is a process's connections: PostgreSQL, Temporal and the metrics registry.
+// stack is a process's connections: PostgreSQL, Temporal and the metrics registry, and the
+// provider stack once the process runs a worker.
 type stack struct {
 	store     *schema.Store
 	temporal  client.Client
@@ -58,10 +60,6 @@ func openStack(ctx context.Context, e env, logger *slog.Logger) (*stack, error) 
 			_ = st.pool.Close(ctx)
 		})
 	}
-	if st.providers, err = newProviderSet(e, st, st.registry); err != nil {
-		st.close()
-		return nil, err
-	}
 	metrics, closer := worker.NewMetricsHandler(st.registry, st.registry)
 	st.closers = append(st.closers, func() { closer.Close() })
 	if st.temporal, err = worker.Dial(ctx, e.Temporal, logger, metrics); err != nil {
@@ -76,6 +74,21 @@ func openStack(ctx context.Context, e env, logger *slog.Logger) (*stack, error) 
 	return st, nil
 }
 
+// workerProviders builds the provider stack the first time a worker needs it: a process that
+// runs no worker (an API with API_EMBEDDED_WORKER=false) never loads issuers' configuration or
+// secrets.
+func (st *stack) workerProviders(e env) (*provider.Set, error) {
+	if st.providers != nil {
+		return st.providers, nil
+	}
+	set, err := newProviderSet(e, st, st.registry)
+	if err != nil {
+		return nil, err
+	}
+	st.providers = set
+	return set, nil
+}
+
 // newProviderSet builds every issuer's caller, the card switch's (iso) included; with
 // CBS_TRANSPORT=iso8583 the CBS balance goes through the switch too.
 func newProviderSet(e env, st *stack, reg prometheus.Registerer) (*provider.Set, error) {
@@ -88,7 +101,7 @@ func newProviderSet(e env, st *stack, reg prometheus.Registerer) (*provider.Set,
 		return nil, err
 	}
 	isoIssuer := provider.Config{Issuer: provider.IssuerISO, Prefix: "ISO", Timeout: e.ISO.SendTimeout,
-		Retry: provider.RetryPolicy{MaxAttempts: e.ISO.MaxAttempts, InitialInterval: e.ISO.RetryInitialInterval,
+		Retry: transaction.RetryPolicy{MaxAttempts: e.ISO.MaxAttempts, InitialInterval: e.ISO.RetryInitialInterval,
 			BackoffCoefficient: 2, MaxInterval: e.ISO.RetryMaxInterval}}
 	set.Add(provider.IssuerISO, &activities.ISOCaller{ISO: st.isoDeps(), Issuer: isoIssuer})
 	if cbs := configs[provider.IssuerCBS]; cbs.Transport == "iso8583" {
@@ -103,9 +116,9 @@ func newProviderSet(e env, st *stack, reg prometheus.Registerer) (*provider.Set,
 // isoDeps is what the ISO activities need; without a configured switch its pool is nil.
 func (st *stack) isoDeps() activities.ISO {
 	if st.pool == nil {
-		return activities.ISO{STANs: st.store}
+		return activities.ISO{STANs: st.store, RRNs: st.store}
 	}
-	return activities.ISO{Pool: st.pool, STANs: st.store}
+	return activities.ISO{Pool: st.pool, STANs: st.store, RRNs: st.store}
 }
 
 func (st *stack) close() {
@@ -114,20 +127,15 @@ func (st *stack) close() {
 	}
 }
 
-// serveAPI runs the API on l until ctx ends, with a proxy worker in the same process when
+// serveAPI runs the API on l until ctx ends, with workers on every task queue in the same process when
 // API_EMBEDDED_WORKER is on (eager start needs one). On shutdown the API stops accepting and
 // finishes in-flight requests, then the worker drains.
 func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.Listener) error {
-	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry,
-		Providers: st.providers}
+	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry}
 	if st.pool != nil {
 		isoCfg := e.ISO
 		deps.ISO = &isoCfg
 		deps.Details = map[string]func() any{"iso": func() any { return st.pool.Health() }}
-	}
-	srv, err := api.New(e.API, deps)
-	if err != nil {
-		return err
 	}
 	if e.Process.EmbeddedWorker {
 		stop, err := startWorkers(st, e, worker.Queues)
@@ -135,6 +143,11 @@ func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.
 			return fmt.Errorf("starting the API's workers: %w", err)
 		}
 		defer stop()
+		deps.Providers = st.providers
+	}
+	srv, err := api.New(e.API, deps)
+	if err != nil {
+		return err
 	}
 	logger.Info("API listening", "addr", l.Addr().String(), "embedded_worker", e.Process.EmbeddedWorker)
 	return serveOn(ctx, l, srv.Handler(), e.API.ShutdownTimeout)
@@ -156,7 +169,7 @@ func runAPI(ctx context.Context, e env, logger *slog.Logger) error {
 	return serveAPI(ctx, st, e, logger, l)
 }
 
-// runWorker runs a standalone worker on the proxy queue, with /metrics and /health on
+// runWorker runs a standalone worker on the WORKER_TASK_QUEUES queues, with /metrics and /health on
 // WORKER_METRICS_ADDR. Stopping it lets running activities finish (WORKER_STOP_TIMEOUT).
 func runWorker(ctx context.Context, e env, logger *slog.Logger) error {
 	st, err := openStack(ctx, e, logger)
@@ -178,7 +191,11 @@ func runWorker(ctx context.Context, e env, logger *slog.Logger) error {
 
 // startWorkers runs a worker per task queue; stop drains them.
 func startWorkers(st *stack, e env, queues []string) (stop func(), err error) {
-	acts := activities.New(st.store, st.providers, e.Activities)
+	providers, err := st.workerProviders(e)
+	if err != nil {
+		return nil, err
+	}
+	acts := activities.New(st.store, providers, e.Activities)
 	acts.ISO = st.isoDeps()
 	workers, err := worker.New(st.temporal, queues, acts, e.Worker)
 	if err != nil {

@@ -22,8 +22,8 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/api"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/localpg"
 	"github.com/switchyard-hub/switchyard/sim"

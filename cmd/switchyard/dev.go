@@ -5,12 +5,13 @@ import (
 
 	"errors"
 	"fmt"
-	"github.com/kelseyhightower/envconfig"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/kelseyhightower/envconfig"
 
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/localpg"

@@ -9,9 +9,9 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/worker"
@@ -25,7 +25,7 @@ type logConfig struct {
 
 // processConfig is what a process needs beyond its parts' configs.
 type processConfig struct {
-	// EmbeddedWorker runs a proxy-queue worker inside the API process, so starts are eager.
+	// EmbeddedWorker runs a worker on every task queue inside the API process, so starts are eager.
 	EmbeddedWorker bool `envconfig:"API_EMBEDDED_WORKER" default:"true"`
 	// WorkerMetricsAddr serves /metrics and /health for a standalone worker.
 	WorkerMetricsAddr string `envconfig:"WORKER_METRICS_ADDR" default:":9090"`
@@ -56,6 +56,7 @@ func loadEnv() (env, error) {
 			return env{}, fmt.Errorf("configuration: %w", err)
 		}
 	}
+	e.Activities.DefaultTimeout = e.API.ForwardTimeout.Duration()
 	return e, nil
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/api/apitest"
 	"github.com/switchyard-hub/switchyard/iso"
@@ -162,11 +161,11 @@ func runWithStack(m *testing.M) (int, error) {
 	e.DB.URL = dbURL
 	e.Temporal = worker.TemporalConfig{Address: temporalAddr, Namespace: "default"}
 	e.API = api.Config{Addr: "127.0.0.1:0", AdminToken: adminToken, MediatorMode: api.ModeHybrid,
-		ForwardTimeout: activities.Seconds(syncWait), IntegrationTimeout: syncWait, MaxRequestBodyBytes: 64 << 10,
+		ForwardTimeout: api.Seconds(syncWait), IntegrationTimeout: syncWait, MaxRequestBodyBytes: 64 << 10,
 		ConfigCacheTTL:  200 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second}
 	e.Activities.TransactionBodyMaxLength = 1024
-	e.Activities.DefaultTimeout = activities.Seconds(syncWait)
+	e.Activities.DefaultTimeout = syncWait
 	e.Process.EmbeddedWorker = true
 	// The hub's logs are kept so tests can check what they say (and what they never say).
 	var logSink io.Writer = &hubLogs

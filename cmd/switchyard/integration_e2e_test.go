@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // integration calls a typed route as the demo integrator.
@@ -137,8 +138,8 @@ func TestIntegrationRoutesAgainstTheSimulators(t *testing.T) {
 			tc.check(t, r.data(t))
 			id := r.json(t)["metadata"].(map[string]any)["correlation_id"].(string)
 			row := h.row(t, id)
-			require.Equal(t, schema.TxKindOperation, row.Kind)
-			require.Equal(t, schema.TxSuccessful, row.Status)
+			require.Equal(t, transaction.KindOperation, row.Kind)
+			require.Equal(t, transaction.StatusSuccessful, row.Status)
 			attempts := audit(t, id)
 			require.Len(t, attempts, 1)
 			require.Equal(t, schema.AuditOK, attempts[0].Outcome)
@@ -176,7 +177,7 @@ func TestIntegrationAsyncAndStatus(t *testing.T) {
 	r := integration(t, "/account/balance?async=true", fmt.Sprintf(`{"account_number":%q}`, acct.AccountNumber))
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 	id := r.data(t)["correlation_id"].(string)
-	d := h.waitStatus(t, id, schema.TxSuccessful)
+	d := h.waitStatus(t, id, transaction.StatusSuccessful)
 	require.Equal(t, "operation", d["kind"])
 	require.Equal(t, "account_balance", d["operation"])
 	result := d["result"].(map[string]any)
@@ -316,7 +317,7 @@ func TestProviderOutageThatDoesNot(t *testing.T) {
 	require.Equal(t, http.StatusBadGateway, r.Status, "%s", r.Body)
 	require.Equal(t, "PROVIDER_UNAVAILABLE", r.errorCode(t))
 	require.EqualValues(t, 3, r.json(t)["details"].(map[string]any)["attempts"], "the retry budget was spent")
-	require.Equal(t, schema.TxFailed, h.row(t, r.Header.Get("X-Correlation-ID")).Status)
+	require.Equal(t, transaction.StatusFailed, h.row(t, r.Header.Get("X-Correlation-ID")).Status)
 
 	// Three consecutive failures opened the breaker: the next call fails fast, sending nothing.
 	start := time.Now()
@@ -335,7 +336,7 @@ func TestProviderOutageThatDoesNot(t *testing.T) {
 	t.Run("async, the failure is the status", func(t *testing.T) {
 		r := integration(t, "/account/balance?async=true", body)
 		require.Equal(t, http.StatusAccepted, r.Status)
-		d := h.waitStatus(t, r.data(t)["correlation_id"].(string), schema.TxFailed)
+		d := h.waitStatus(t, r.data(t)["correlation_id"].(string), transaction.StatusFailed)
 		require.Equal(t, "PROVIDER_CIRCUIT_OPEN", d["error_code"])
 	})
 

@@ -1,6 +1,6 @@
 // Command switchyard runs every part of the Switchyard integration hub:
 //
-//	switchyard api       the REST API (with a proxy worker, for eager starts)
+//	switchyard api       the REST API (with workers on every task queue, for eager starts)
 //	switchyard worker    a Temporal worker (scale out by running more)
 //	switchyard migrate   apply database migrations (idempotent)
 //	switchyard seed      write demo data (--reset deletes earlier demo records first)
@@ -23,7 +23,7 @@ import (
 const usage = `usage: switchyard <command> [flags]
 
 commands:
-  api       serve the REST API (and a proxy worker unless API_EMBEDDED_WORKER=false)
+  api       serve the REST API (and workers on every task queue unless API_EMBEDDED_WORKER=false)
   worker    run a Temporal worker
   migrate   apply database migrations
   seed      write demo data (--reset first deletes earlier demo records)

@@ -16,9 +16,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
@@ -49,7 +48,7 @@ func TestSyncProxy(t *testing.T) {
 	}
 
 	row := h.row(t, id)
-	require.Equal(t, schema.TxSuccessful, row.Status)
+	require.Equal(t, transaction.StatusSuccessful, row.Status)
 	require.Equal(t, demoClient, row.ClientID)
 	require.Equal(t, "Demo Teachers", row.ChannelName)
 	require.Equal(t, "POST", row.Method)
@@ -115,7 +114,7 @@ func TestAsyncProxyAndPoll(t *testing.T) {
 			require.Equal(t, "/transactions/"+id+"/", d["status_url"])
 			require.Equal(t, "/transactions/"+id+"/", r.Header.Get("Location"))
 
-			done := h.waitStatus(t, id, schema.TxSuccessful)
+			done := h.waitStatus(t, id, transaction.StatusSuccessful)
 			resp := done["response"].(map[string]any)
 			require.EqualValues(t, 200, resp["status_code"])
 			var echo sim.EchoResponse
@@ -133,8 +132,8 @@ func TestSlowUpstreamAnswers202AndCarriesOn(t *testing.T) {
 		header(sim.HeaderLatency, (syncWait+time.Second).String()))
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 	d := r.data(t)
-	require.Equal(t, schema.TxProcessing, d["status"])
-	h.waitStatus(t, d["correlation_id"].(string), schema.TxSuccessful)
+	require.Equal(t, transaction.StatusProcessing, d["status"])
+	h.waitStatus(t, d["correlation_id"].(string), transaction.StatusSuccessful)
 }
 
 func TestIdempotencyKeyNeverForwardsTwice(t *testing.T) {
@@ -172,7 +171,7 @@ func TestRetriesThenSuccess(t *testing.T) {
 	require.Equal(t, 3, echoOf(t, r).Count, "third time lucky")
 	require.Equal(t, 3, h.sim.Count(id))
 	row := h.row(t, id)
-	require.Equal(t, schema.TxSuccessful, row.Status)
+	require.Equal(t, transaction.StatusSuccessful, row.Status)
 	require.Equal(t, 3, row.Attempts)
 }
 
@@ -184,7 +183,7 @@ func TestPostIsNotRetriedWithoutIdempotencySupport(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, r.Status, "the upstream's 503 is passed through")
 	id := r.Header.Get("X-Correlation-ID")
 	require.Equal(t, 1, h.sim.Count(id))
-	require.Equal(t, schema.TxFailed, h.row(t, id).Status)
+	require.Equal(t, transaction.StatusFailed, h.row(t, id).Status)
 }
 
 func TestUnreachableUpstreamAnswers502(t *testing.T) {
@@ -197,10 +196,10 @@ func TestUnreachableUpstreamAnswers502(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 	r = h.do(t, request{method: "GET", path: "/e2e/nowhere"}.asClient(demoClient, demoSecret))
 	require.Equal(t, http.StatusBadGateway, r.Status, "%s", r.Body)
-	require.Equal(t, workflows.ErrorCodeUpstreamUnavailable, r.errorCode(t))
+	require.Equal(t, transaction.ErrorCodeUpstreamUnavailable, r.errorCode(t))
 	id := r.Header.Get("X-Correlation-ID")
 	row := h.row(t, id)
-	require.Equal(t, schema.TxFailed, row.Status)
+	require.Equal(t, transaction.StatusFailed, row.Status)
 	require.Equal(t, 2, row.Attempts)
 }
 
@@ -213,7 +212,7 @@ func escalate(t *testing.T, name string) string {
 		asClient(demoClient, demoSecret).header(sim.HeaderRetryAfter, "0"))
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 	id := r.data(t)["correlation_id"].(string)
-	d := h.waitStatus(t, id, schema.TxEscalated)
+	d := h.waitStatus(t, id, transaction.StatusEscalated)
 	require.EqualValues(t, 2, d["attempts"])
 	return id
 }
@@ -240,7 +239,7 @@ func TestEscalationSignals(t *testing.T) {
 		out := temporalCLI(t, "workflow", "query", "--workflow-id", "tx:"+id, "--type", "status")
 		require.Contains(t, out, `"status":"escalated"`)
 		temporalCLI(t, "workflow", "signal", "--workflow-id", "tx:"+id, "--name", "abort")
-		h.waitStatus(t, id, schema.TxFailed)
+		h.waitStatus(t, id, transaction.StatusFailed)
 	})
 
 	t.Run("retry forwards again and picks up the operator's fix", func(t *testing.T) {
@@ -252,7 +251,7 @@ func TestEscalationSignals(t *testing.T) {
 			body: fmt.Sprintf(`{"endpoint_url":%q}`, h.simURL)}.asAdmin())
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		temporalCLI(t, "workflow", "signal", "--workflow-id", "tx:"+id, "--name", "retry")
-		d := h.waitStatus(t, id, schema.TxSuccessful)
+		d := h.waitStatus(t, id, transaction.StatusSuccessful)
 		require.EqualValues(t, 3, d["attempts"])
 		require.Equal(t, before+1, h.sim.Count(id))
 	})
@@ -262,7 +261,7 @@ func TestEscalationSignals(t *testing.T) {
 		id := escalate(t, "esc-resolve")
 		temporalCLI(t, "workflow", "signal", "--workflow-id", "tx:"+id, "--name", "resolve",
 			"--input", `{"note":"posted by hand","by":"ops"}`)
-		d := h.waitStatus(t, id, schema.TxResolved)
+		d := h.waitStatus(t, id, transaction.StatusResolved)
 		require.Equal(t, "posted by hand", d["resolution_note"])
 	})
 
@@ -272,8 +271,8 @@ func TestEscalationSignals(t *testing.T) {
 		r := h.do(t, request{method: "POST", path: "/api/v1/admin/transactions/" + id + "/signals/abort",
 			body: `{"note":"customer cancelled"}`}.asAdmin())
 		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
-		d := h.waitStatus(t, id, schema.TxFailed)
-		require.Equal(t, workflows.ErrorCodeAborted, d["error_code"])
+		d := h.waitStatus(t, id, transaction.StatusFailed)
+		require.Equal(t, transaction.ErrorCodeAborted, d["error_code"])
 		require.Equal(t, "customer cancelled", d["resolution_note"])
 
 		again := h.do(t, request{method: "POST", path: "/api/v1/admin/transactions/" + id + "/signals/retry"}.asAdmin())
@@ -297,7 +296,7 @@ func TestRerun(t *testing.T) {
 	require.Equal(t, `{"teacher_id":"T-77"}`, echo.Body, "the rerun sends the original request")
 	require.Equal(t, child, echo.IdempotencyKey)
 
-	d := h.waitStatus(t, child, schema.TxSuccessful)
+	d := h.waitStatus(t, child, transaction.StatusSuccessful)
 	require.Equal(t, parent, d["parent_id"])
 	list := h.do(t, request{method: "GET", path: "/api/v1/admin/transactions?parent_id=" + parent}.asAdmin())
 	require.Equal(t, http.StatusOK, list.Status)
@@ -313,15 +312,15 @@ func TestStatusBeforeTheFirstWriteComesFromTemporal(t *testing.T) {
 	// A transaction whose workflow no worker has picked up yet: no log row exists.
 	run, err := h.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: workflows.ProxyWorkflowID(id), TaskQueue: "no-worker-here"}, workflows.WorkflowProxyTransaction,
-		workflows.ProxyInput{CorrelationID: id, ClientID: demoClient, Channel: activities.Channel{Name: "Demo Env Ping"},
-			Request: activities.Request{Method: "GET", Path: "/demo/env/ping"}})
+		workflows.ProxyInput{CorrelationID: id, ClientID: demoClient, Channel: transaction.Channel{Name: "Demo Env Ping"},
+			Request: transaction.Request{Method: "GET", Path: "/demo/env/ping"}})
 	require.NoError(t, err)
 	defer h.temporal.TerminateWorkflow(context.Background(), run.GetID(), "", "test over")
 
 	r := h.do(t, request{method: "GET", path: "/transactions/" + id + "/"}.asClient(demoClient, demoSecret))
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	d := r.data(t)
-	require.Equal(t, schema.TxPending, d["status"])
+	require.Equal(t, transaction.StatusPending, d["status"])
 	require.Equal(t, "Demo Env Ping", d["channel"])
 
 	other := h.do(t, request{method: "GET", path: "/transactions/" + id + "/"}.asClient("demo-partner", "partner-secret"))

@@ -1,0 +1,63 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchyard-hub/switchyard/provider"
+	"github.com/switchyard-hub/switchyard/transaction"
+)
+
+// OperationPolicy resolves an operation's retry policy and attempt timeout from this worker's
+// configuration of its issuer. The workflow calls it as a local activity, so the policy is
+// recorded in its history and a replay keeps the one the run started with; the API never
+// loads an issuer's configuration (or its secrets) to start an operation.
+func (a *Activities) OperationPolicy(_ context.Context, operation string) (transaction.AttemptPolicy, error) {
+	op, ok := provider.Lookup(operation)
+	if !ok {
+		return transaction.AttemptPolicy{}, classify(&InvalidRequestError{Reason: "unknown operation " + operation})
+	}
+	if a.Providers == nil {
+		return transaction.AttemptPolicy{}, classify(&InvalidRequestError{Reason: "this worker has no providers"})
+	}
+	caller, err := a.Providers.For(op)
+	if err != nil {
+		return transaction.AttemptPolicy{}, classify(&InvalidRequestError{Reason: err.Error()})
+	}
+	cfg := caller.Config()
+	return transaction.AttemptPolicy{Retry: cfg.Retry, Timeout: cfg.Timeout}, nil
+}
+
+// TransferPlan is what a card transfer takes from the worker when it starts: its RRN and the
+// switch's policies.
+type TransferPlan struct {
+	RRN string
+	// Send spaces resends of a 0200 that was never sent; its Timeout bounds one exchange.
+	Send transaction.AttemptPolicy
+	// Reversal spaces the reversal's repeats (0421); ReversalBudget is how long they go on
+	// before the transfer is escalated.
+	Reversal       transaction.RetryPolicy
+	ReversalBudget time.Duration
+}
+
+// PrepareTransfer allocates the transfer's RRN from the database sequence and reads the
+// switch's retry policies from this worker's ISO configuration.
+func (a *Activities) PrepareTransfer(ctx context.Context) (TransferPlan, error) {
+	if a.ISO.Pool == nil {
+		return TransferPlan{}, errNoSwitch
+	}
+	rrn, err := a.ISO.RRNs.NextRRN(ctx)
+	if err != nil {
+		return TransferPlan{}, classify(err)
+	}
+	cfg := a.ISO.Pool.Config()
+	return TransferPlan{
+		RRN: rrn,
+		Send: transaction.AttemptPolicy{Timeout: cfg.SendTimeout, Retry: transaction.RetryPolicy{
+			MaxAttempts: cfg.MaxAttempts, InitialInterval: cfg.RetryInitialInterval, BackoffCoefficient: 2,
+			MaxInterval: cfg.RetryMaxInterval}},
+		Reversal: transaction.RetryPolicy{InitialInterval: cfg.ReversalInitialInterval, BackoffCoefficient: 2,
+			MaxInterval: cfg.ReversalMaxInterval},
+		ReversalBudget: cfg.ReversalBudget,
+	}, nil
+}

@@ -1,0 +1,25 @@
+package transaction
+
+// Status is where a transaction stands, as clients and operators see it: the
+// transactions.status column, the SwitchyardStatus search attribute and the status query.
+type Status = string
+
+// Statuses.
+const (
+	StatusPending    Status = "pending"    // started; nothing recorded yet
+	StatusProcessing Status = "processing" // being attempted, or waiting for a retry
+	StatusSuccessful Status = "successful"
+	StatusFailed     Status = "failed"
+	StatusEscalated  Status = "escalated" // retries exhausted: waiting for an operator's signal
+	StatusResolved   Status = "resolved"  // an operator fixed it by hand
+	StatusReversed   Status = "reversed"  // a card transfer whose outcome was unknown, reversed at the switch
+)
+
+// Final reports whether a status will not change again.
+func Final(status Status) bool {
+	switch status {
+	case StatusSuccessful, StatusFailed, StatusResolved, StatusReversed:
+		return true
+	}
+	return false
+}
