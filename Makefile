@@ -48,6 +48,10 @@ dev: tools build ## Run the whole stack locally (PostgreSQL, Temporal + Web UI, 
 test: tools ## Unit and integration tests against a real PostgreSQL and Temporal dev server (-race)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
+.PHONY: histories
+histories: tools ## Refresh workflows/testdata/histories from an end-to-end run (the replayer test replays them)
+	SWITCHYARD_CAPTURE_HISTORIES=$(CURDIR)/workflows/testdata/histories $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./cmd/switchyard
+
 .PHONY: lint
 lint: bin/workflowcheck ## go vet and workflowcheck (determinism of workflows/)
 	$(GO) vet ./...

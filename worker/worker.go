@@ -59,11 +59,19 @@ func Register(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 	RegisterActivityWithOptions(any, activity.RegisterOptions)
 }, acts *activities.Activities) {
+	RegisterWorkflows(r)
+	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+}
+
+// RegisterWorkflows adds Switchyard's workflows under their type names to any registry: a
+// worker, a test environment or a replayer.
+func RegisterWorkflows(r interface {
+	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
+}) {
 	r.RegisterWorkflowWithOptions(workflows.ProxyTransaction,
 		workflow.RegisterOptions{Name: workflows.WorkflowProxyTransaction})
 	r.RegisterWorkflowWithOptions(workflows.ProviderOperation,
 		workflow.RegisterOptions{Name: workflows.WorkflowProviderOperation})
 	r.RegisterWorkflowWithOptions(workflows.CardTransfer,
 		workflow.RegisterOptions{Name: workflows.WorkflowCardTransfer})
-	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 }

@@ -24,6 +24,9 @@ const (
 	WorkflowCardTransfer      = "CardTransfer"
 )
 
+// Types lists every workflow type a worker registers.
+var Types = []string{WorkflowProxyTransaction, WorkflowProviderOperation, WorkflowCardTransfer}
+
 // Operator signals of the escalation contract.
 const (
 	// SignalRetry runs the failed step again.

@@ -185,6 +185,12 @@ func runWithStack(m *testing.M) (int, error) {
 		fmt.Fprintf(os.Stderr, "FAIL: secrets appear in the hub's logs: %d of them\n", len(leaked))
 		code = 1
 	}
+	if dir := os.Getenv(EnvCaptureHistories); dir != "" && code == 0 {
+		if err := captureHistories(ctx, h.temporal, dir); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: capturing workflow histories: %v\n", err)
+			code = 1
+		}
+	}
 	cancel()
 	if err := hub.wait(); err != nil && code == 0 {
 		fmt.Fprintln(os.Stderr, err)

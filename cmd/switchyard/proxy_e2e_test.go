@@ -311,7 +311,9 @@ func TestStatusBeforeTheFirstWriteComesFromTemporal(t *testing.T) {
 	id := uuid.NewString()
 	// A transaction whose workflow no worker has picked up yet: no log row exists.
 	run, err := h.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: workflows.ProxyWorkflowID(id), TaskQueue: "no-worker-here"}, workflows.WorkflowProxyTransaction,
+		ID: transaction.WorkflowID(transaction.KindProxy, id), TaskQueue: "no-worker-here",
+		Memo: map[string]any{transaction.MemoKey: transaction.Memo{Kind: transaction.KindProxy, ClientID: demoClient,
+			Label: "Demo Env Ping", Method: "GET", Path: "/demo/env/ping"}}}, workflows.WorkflowProxyTransaction,
 		workflows.ProxyInput{CorrelationID: id, ClientID: demoClient, Channel: transaction.Channel{Name: "Demo Env Ping"},
 			Request: transaction.Request{Method: "GET", Path: "/demo/env/ping"}})
 	require.NoError(t, err)
@@ -322,6 +324,8 @@ func TestStatusBeforeTheFirstWriteComesFromTemporal(t *testing.T) {
 	d := r.data(t)
 	require.Equal(t, transaction.StatusPending, d["status"])
 	require.Equal(t, "Demo Env Ping", d["channel"])
+	require.Equal(t, transaction.KindProxy, d["kind"])
+	require.Equal(t, "/demo/env/ping", d["path"])
 
 	other := h.do(t, request{method: "GET", path: "/transactions/" + id + "/"}.asClient("demo-partner", "partner-secret"))
 	require.Equal(t, http.StatusNotFound, other.Status)
