@@ -75,13 +75,14 @@ func (m *httpMetrics) observe(c *gin.Context) {
 	}
 	elapsed := time.Since(start)
 	status := c.Writer.Status()
-	m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, c.Request.Method).Observe(elapsed.Seconds())
+	method := methodLabel(c.Request.Method)
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	attrs := []any{"method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
+	attrs := []any{"method", truncate(c.Request.Method, maxLoggedMethod), "path", truncate(c.Request.URL.Path, maxLoggedPath), "status", status,
 		"duration_ms", float64(elapsed.Microseconds()) / 1000, "client_ip", c.ClientIP()}
 	if id := c.Writer.Header().Get("X-Correlation-ID"); id != "" {
 		attrs = append(attrs, "correlation_id", id)
@@ -94,6 +95,27 @@ func (m *httpMetrics) observe(c *gin.Context) {
 
 // limitBody answers 413 for a declared Content-Length over the cap and caps what may be read
 // of a body without one; handlers read bodies through readBody.
+// methodOther is the method label of every method outside the standard set.
+const methodOther = "OTHER"
+
+// How much of a request's method and path a log line keeps: both come from the client, and the
+// only other bound is the server's header size limit.
+const (
+	maxLoggedMethod = 16
+	maxLoggedPath   = 1024
+)
+
+// methodLabel is the metric label of a request method: the method itself when it is one of the
+// standard ones (RFC 9110 and PATCH), else "OTHER", so clients cannot mint label values.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return methodOther
+}
+
 func limitBody(maxBytes int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > maxBytes {

@@ -87,11 +87,11 @@ func (s *Server) resolveChannel(ctx context.Context, client Client, path, method
 	rt, allowed := match(routes, path, method)
 	if rt == nil && len(allowed) > 0 {
 		return nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
-			Message: "method " + method + " is not allowed on this channel", Details: map[string]any{"allowed": allowed},
+			Message: "method " + truncate(method, maxLoggedMethod) + " is not allowed on this channel", Details: map[string]any{"allowed": allowed},
 			Header: map[string]string{"Allow": strings.Join(allowed, ", ")}}
 	}
 	if rt == nil {
-		return nil, newError(http.StatusNotFound, CodeNoChannel, "no channel matches "+method+" "+truncate(path, 200))
+		return nil, newError(http.StatusNotFound, CodeNoChannel, "no channel matches "+truncate(method, maxLoggedMethod)+" "+truncate(path, 200))
 	}
 	if !channelAdmits(rt, client) {
 		return nil, newError(http.StatusForbidden, CodeForbidden, "client may not use channel "+rt.Name)
