@@ -77,7 +77,10 @@ func (a *Activities) forward(ctx context.Context, in ForwardInput) (transaction.
 }
 
 // UpstreamURL joins a mediator endpoint with the incoming path and query. Only http and https
-// endpoints are accepted.
+// endpoints are accepted. The result always stays under the endpoint's path: path is the decoded
+// path, one with a dot segment ("..", ".", "..;x") or a backslash is refused, and it is sent
+// encoded afresh (a "%" as "%25"), so no encoding the client chose reaches the upstream as "/",
+// "\\" or "..".
 func UpstreamURL(endpoint, path, rawQuery string) (string, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -86,10 +89,29 @@ func UpstreamURL(endpoint, path, rawQuery string) (string, error) {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
+	if escapesBase(path) {
+		return "", &InvalidRequestError{Reason: "the path has dot segments or a backslash: it could leave the mediator's base path"}
+	}
 	u.Path = strings.TrimRight(u.Path, "/") + path
 	u.RawPath = ""
 	u.RawQuery = rawQuery
 	return u.String(), nil
+}
+
+// escapesBase reports whether path could resolve above where it is appended: a "." or ".."
+// segment (also with ";" parameters, which servlet containers strip) or a backslash, which some
+// servers read as "/".
+func escapesBase(path string) bool {
+	if strings.Contains(path, `\`) {
+		return true
+	}
+	for _, seg := range strings.Split(path, "/") {
+		name, _, _ := strings.Cut(seg, ";")
+		if name == "." || name == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // transportError sorts a failed round trip: nothing sent (dial failure), timed out, or broken

@@ -26,6 +26,10 @@ const maxIdempotencyKeyLength = 255
 // proxy forwards every request that is not one of the hub's own routes through the channel
 // that matches it, as a ProxyTransaction workflow.
 func (s *Server) proxy(c *gin.Context) {
+	if err := checkPath(c.Request.URL); err != nil {
+		writeError(c, err)
+		return
+	}
 	if reserved(c.Request.URL.Path) {
 		writeError(c, newError(http.StatusNotFound, CodeNotFound, "no such route"))
 		return
