@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +23,8 @@ import (
 type ISOSender interface {
 	Send(ctx context.Context, msg *iso8583.Message) (*iso8583.Message, error)
 	Config() iso.Config
+	// Spec is the message spec the switch speaks (ISO_SPEC).
+	Spec() *iso8583.MessageSpec
 }
 
 // ISO is what the ISO 8583 activities need: the pool and the STAN and RRN sources.
@@ -33,25 +34,47 @@ type ISO struct {
 	RRNs  iso.RRNSource
 }
 
-// isoAudit records one exchange with the switch in provider_audit: the MTI as the method, the
-// processing code and STAN as the path, the response code as the status. Never the PAN.
-func (a *Activities) isoAudit(ctx context.Context, correlationID, operation, mti, proc string, stan int64, code string,
-	outcome string, latency time.Duration, attempt int32) {
-	row := schema.ProviderAuditRow{
-		CorrelationID: sql.NullString{String: correlationID, Valid: correlationID != ""},
-		Issuer:        provider.IssuerISO, Operation: operation, Method: mti,
-		Host: strings.Join(a.ISO.Pool.Config().Addrs(), ","), Path: fmt.Sprintf("proc=%s stan=%06d", proc, stan),
-		Outcome: outcome, LatencyMS: float64(latency.Microseconds()) / 1000, Attempt: int(attempt),
+// send0200 sends a financial request with the pool's acquirer, terminal, merchant and
+// currency and the local time: the one place transfers and balance inquiries build a 0200.
+func (x ISO) send0200(ctx context.Context, req iso.Financial) (iso.Financial, provider.Attempt, error) {
+	cfg := x.Pool.Config()
+	now := time.Now()
+	req.MTI = iso.MTIFinancial
+	if req.TransmissionDateTime == "" {
+		req.TransmissionDateTime = iso.TransmissionTime(now)
 	}
-	if n, err := strconv.Atoi(code); err == nil {
-		row.Status = sql.NullInt32{Int32: int32(n), Valid: true}
+	req.LocalTime, req.LocalDate = now.Format("150405"), now.Format("0102")
+	req.AcquirerID, req.TerminalID, req.MerchantID, req.Currency = cfg.AcquirerID, cfg.TerminalID, cfg.MerchantID, cfg.Currency
+	var out iso.Financial
+	attempt, err := x.exchange(ctx, &req, &out, req.MTI, req.ProcessingCode, req.STAN)
+	return out, attempt, err
+}
+
+// exchange packs req with the pool's spec, sends it and reads the answer into resp. The
+// attempt describes the exchange for the audit: the MTI as the method, the processing code
+// and STAN as the path, the response code as the status. Never the PAN.
+func (x ISO) exchange(ctx context.Context, req, resp any, mti, proc string, stan int64) (provider.Attempt, error) {
+	start := time.Now()
+	attempt := provider.Attempt{Method: mti, Host: strings.Join(x.Pool.Config().Addrs(), ","),
+		Path: fmt.Sprintf("proc=%s stan=%06d", proc, stan)}
+	msg, err := iso.Pack(x.Pool.Spec(), req)
+	var answer *iso8583.Message
+	if err == nil {
+		answer, err = x.Pool.Send(ctx, msg)
+	} else {
+		err = fmt.Errorf("%v: %w", err, iso.ErrInvalidMessage)
 	}
-	writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := a.Store.InsertProviderAudit(writeCtx, row); err != nil {
-		activity.GetLogger(ctx).Error("ISO audit write failed; the exchange was", "error", err.Error(),
-			"operation", operation, "mti", mti, "path", row.Path, "response_code", code, "outcome", outcome)
+	code := ""
+	if err == nil {
+		code, _ = answer.GetString(39)
+		err = answer.Unmarshal(resp)
 	}
+	attempt.Latency = time.Since(start)
+	attempt.Outcome = isoOutcome(code, err)
+	if n, convErr := strconv.Atoi(code); convErr == nil {
+		attempt.Status = n
+	}
+	return attempt, err
 }
 
 // isoOutcome names an exchange's result for the audit.
@@ -131,28 +154,15 @@ func (a *Activities) ISOTransfer(ctx context.Context, in TransferSend) (Transfer
 	if a.ISO.Pool == nil {
 		return TransferAnswer{}, errNoSwitch
 	}
-	attempt := activity.GetInfo(ctx).Attempt
-	cfg := a.ISO.Pool.Config()
-	now := time.Now()
-	msg, err := iso.Pack(&iso.Financial{MTI: iso.MTIFinancial, PAN: in.Card.PAN, ProcessingCode: iso.ProcTransfer,
-		Amount: in.Amount, TransmissionDateTime: in.TransmissionDateTime, STAN: in.STAN,
-		LocalTime: now.Format("150405"), LocalDate: now.Format("0102"), AcquirerID: cfg.AcquirerID, RRN: in.RRN,
-		TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID, Currency: cfg.Currency, FromAccount: in.FromAccount,
-		ToAccount: in.ToAccount})
+	attemptNo := activity.GetInfo(ctx).Attempt
+	out, attempt, err := a.ISO.send0200(ctx, iso.Financial{PAN: in.Card.PAN, ProcessingCode: iso.ProcTransfer,
+		Amount: in.Amount, TransmissionDateTime: in.TransmissionDateTime, STAN: in.STAN, RRN: in.RRN,
+		FromAccount: in.FromAccount, ToAccount: in.ToAccount})
+	a.audit(ctx, in.CorrelationID, provider.IssuerISO, "transfer", attempt, attemptNo)
 	if err != nil {
-		return TransferAnswer{}, isoError(fmt.Errorf("%v: %w", err, iso.ErrInvalidMessage), ISOFailure{Attempt: attempt})
+		return TransferAnswer{}, isoError(err, ISOFailure{Attempt: attemptNo})
 	}
-	resp, err := a.ISO.Pool.Send(ctx, msg)
-	var out iso.Financial
-	if err == nil {
-		err = resp.Unmarshal(&out)
-	}
-	a.isoAudit(ctx, in.CorrelationID, "transfer", iso.MTIFinancial, iso.ProcTransfer, in.STAN, out.ResponseCode,
-		isoOutcome(out.ResponseCode, err), time.Since(now), attempt)
-	if err != nil {
-		return TransferAnswer{}, isoError(err, ISOFailure{Attempt: attempt})
-	}
-	return TransferAnswer{ResponseCode: out.ResponseCode, AuthCode: out.AuthCode, Attempt: attempt}, nil
+	return TransferAnswer{ResponseCode: out.ResponseCode, AuthCode: out.AuthCode, Attempt: attemptNo}, nil
 }
 
 // ReversalSend reverses a transfer whose outcome is unknown.
@@ -180,41 +190,32 @@ func (a *Activities) ISOReverse(ctx context.Context, in ReversalSend) (ReversalA
 	if a.ISO.Pool == nil {
 		return ReversalAnswer{}, errNoSwitch
 	}
-	attempt := activity.GetInfo(ctx).Attempt
+	attemptNo := activity.GetInfo(ctx).Attempt
 	mti := iso.MTIReversal
-	if attempt > 1 {
+	if attemptNo > 1 {
 		mti = iso.MTIReversalRepeat
 	}
 	cfg := a.ISO.Pool.Config()
-	start := time.Now()
-	msg, err := iso.Pack(&iso.Reversal{MTI: mti, PAN: in.Card.PAN, ProcessingCode: iso.ProcTransfer, Amount: in.Amount,
-		TransmissionDateTime: iso.TransmissionTime(start), STAN: in.STAN, AcquirerID: cfg.AcquirerID, RRN: in.RRN,
-		TerminalID: cfg.TerminalID, Currency: cfg.Currency,
-		OriginalData: iso.OriginalData(iso.MTIFinancial, in.OriginalSTAN, in.OriginalTransmission, cfg.AcquirerID),
-		FromAccount:  in.FromAccount, ToAccount: in.ToAccount})
-	if err != nil {
-		return ReversalAnswer{}, isoError(fmt.Errorf("%v: %w", err, iso.ErrInvalidMessage), ISOFailure{Attempt: attempt})
-	}
-	resp, err := a.ISO.Pool.Send(ctx, msg)
 	var out iso.Reversal
-	if err == nil {
-		err = resp.Unmarshal(&out)
-	}
-	a.isoAudit(ctx, in.CorrelationID, "reversal", mti, iso.ProcTransfer, in.STAN, out.ResponseCode,
-		isoOutcome(out.ResponseCode, err), time.Since(start), attempt)
+	attempt, err := a.ISO.exchange(ctx, &iso.Reversal{MTI: mti, PAN: in.Card.PAN, ProcessingCode: iso.ProcTransfer,
+		Amount: in.Amount, TransmissionDateTime: iso.TransmissionTime(time.Now()), STAN: in.STAN,
+		AcquirerID: cfg.AcquirerID, RRN: in.RRN, TerminalID: cfg.TerminalID, Currency: cfg.Currency,
+		OriginalData: iso.OriginalData(iso.MTIFinancial, in.OriginalSTAN, in.OriginalTransmission, cfg.AcquirerID),
+		FromAccount:  in.FromAccount, ToAccount: in.ToAccount}, &out, mti, iso.ProcTransfer, in.STAN)
+	a.audit(ctx, in.CorrelationID, provider.IssuerISO, "reversal", attempt, attemptNo)
 	switch {
 	case errors.Is(err, iso.ErrOutcomeUnknown), errors.Is(err, iso.ErrUnavailable):
 		// Either way the reversal is simply sent again, as a repeat.
 		return ReversalAnswer{}, temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeISOUnavailable,
-			temporal.ApplicationErrorOptions{Details: []any{ISOFailure{Attempt: attempt}}})
+			temporal.ApplicationErrorOptions{Details: []any{ISOFailure{Attempt: attemptNo}}})
 	case err != nil:
-		return ReversalAnswer{}, isoError(err, ISOFailure{Attempt: attempt})
+		return ReversalAnswer{}, isoError(err, ISOFailure{Attempt: attemptNo})
 	case out.ResponseCode != iso.CodeApproved:
 		return ReversalAnswer{}, temporal.NewApplicationErrorWithOptions("the switch refused the reversal: "+
 			iso.Meaning(out.ResponseCode), transaction.ErrTypeReversalRefused,
-			temporal.ApplicationErrorOptions{Details: []any{ISOFailure{Attempt: attempt}}})
+			temporal.ApplicationErrorOptions{Details: []any{ISOFailure{Attempt: attemptNo}}})
 	}
-	return ReversalAnswer{ResponseCode: out.ResponseCode, Attempt: attempt}, nil
+	return ReversalAnswer{ResponseCode: out.ResponseCode, Attempt: attemptNo}, nil
 }
 
 // AttemptNumber is the attempt that got the answer.
@@ -262,37 +263,18 @@ func (c *ISOCaller) Call(ctx context.Context, op provider.Operation, req any, co
 	}
 	cfg := c.ISO.Pool.Config()
 	start := time.Now()
-	attempt := provider.Attempt{Method: iso.MTIFinancial, Host: strings.Join(cfg.Addrs(), ",")}
 	stan, err := c.ISO.STANs.NextSTAN(ctx, cfg.TerminalID)
 	if err != nil {
-		attempt.Outcome = schema.AuditRejected
-		return provider.Response{}, attempt, &provider.CallError{Kind: provider.KindUnreachable, Reason: "allocating a STAN: " + err.Error()}
+		return provider.Response{}, provider.Attempt{Outcome: schema.AuditRejected},
+			&provider.CallError{Kind: provider.KindUnreachable, Reason: "allocating a STAN: " + err.Error()}
 	}
-	attempt.Path = fmt.Sprintf("proc=%s stan=%06d", iso.ProcBalanceInquiry, stan)
 	rrn, err := c.ISO.RRNs.NextRRN(ctx)
 	if err != nil {
-		attempt.Outcome = schema.AuditRejected
-		return provider.Response{}, attempt, &provider.CallError{Kind: provider.KindUnreachable, Reason: "allocating an RRN: " + err.Error()}
+		return provider.Response{}, provider.Attempt{Outcome: schema.AuditRejected},
+			&provider.CallError{Kind: provider.KindUnreachable, Reason: "allocating an RRN: " + err.Error()}
 	}
-	msg, err := iso.Pack(&iso.Financial{MTI: iso.MTIFinancial, ProcessingCode: iso.ProcBalanceInquiry,
-		TransmissionDateTime: iso.TransmissionTime(start), STAN: stan, LocalTime: start.Format("150405"),
-		LocalDate: start.Format("0102"), AcquirerID: cfg.AcquirerID, RRN: rrn, TerminalID: cfg.TerminalID,
-		MerchantID: cfg.MerchantID, Currency: cfg.Currency, FromAccount: account})
-	var resp *iso8583.Message
-	if err == nil {
-		resp, err = c.ISO.Pool.Send(ctx, msg)
-	} else {
-		err = fmt.Errorf("%v: %w", err, iso.ErrInvalidMessage)
-	}
-	var out iso.Financial
-	if err == nil {
-		err = resp.Unmarshal(&out)
-	}
-	attempt.Latency = time.Since(start)
-	attempt.Outcome = isoOutcome(out.ResponseCode, err)
-	if n, convErr := strconv.Atoi(out.ResponseCode); convErr == nil {
-		attempt.Status = n
-	}
+	out, attempt, err := c.ISO.send0200(ctx, iso.Financial{ProcessingCode: iso.ProcBalanceInquiry, STAN: stan, RRN: rrn,
+		FromAccount: account})
 	switch {
 	case errors.Is(err, iso.ErrUnavailable):
 		return provider.Response{}, attempt, &provider.CallError{Kind: provider.KindUnreachable, Reason: err.Error()}

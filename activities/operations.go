@@ -61,7 +61,7 @@ func (a *Activities) CallProvider(ctx context.Context, in OperationCall) (Operat
 		return OperationAnswer{}, classify(&InvalidRequestError{Reason: err.Error()})
 	}
 	resp, attempt, err := caller.Call(ctx, op, req, in.CorrelationID)
-	a.audit(ctx, in, op, attempt, attemptNo)
+	a.audit(ctx, in.CorrelationID, op.Issuer, op.Key, attempt, attemptNo)
 	if err != nil {
 		return OperationAnswer{}, providerError(err, attemptNo)
 	}
@@ -82,12 +82,13 @@ func (a *Activities) CallProvider(ctx context.Context, in OperationCall) (Operat
 	return OperationAnswer{Status: resp.Status, Body: body, Attempt: attemptNo}, nil
 }
 
-// audit records the attempt. A failed audit write is logged in full instead: failing the
-// activity would call the provider again.
-func (a *Activities) audit(ctx context.Context, in OperationCall, op provider.Operation, at provider.Attempt, attemptNo int32) {
+// audit records one attempt at a provider or one exchange with the card switch in
+// provider_audit. A failed audit write is logged in full instead: failing the activity would
+// call the provider (or the switch) again.
+func (a *Activities) audit(ctx context.Context, correlationID, issuer, operation string, at provider.Attempt, attemptNo int32) {
 	row := schema.ProviderAuditRow{
-		CorrelationID: sql.NullString{String: in.CorrelationID, Valid: in.CorrelationID != ""},
-		Issuer:        op.Issuer, Operation: op.Key, Method: at.Method, Host: at.Host, Path: at.Path,
+		CorrelationID: sql.NullString{String: correlationID, Valid: correlationID != ""},
+		Issuer:        issuer, Operation: operation, Method: at.Method, Host: at.Host, Path: at.Path,
 		Outcome: at.Outcome, LatencyMS: float64(at.Latency.Microseconds()) / 1000, Attempt: int(attemptNo),
 	}
 	if at.Status != 0 {
@@ -98,7 +99,7 @@ func (a *Activities) audit(ctx context.Context, in OperationCall, op provider.Op
 	if err := a.Store.InsertProviderAudit(writeCtx, row); err != nil {
 		activity.GetLogger(ctx).Error("Provider audit write failed; the attempt was", "error", err.Error(),
 			"issuer", row.Issuer, "operation", row.Operation, "method", row.Method, "host", row.Host, "path", row.Path,
-			"status", at.Status, "outcome", row.Outcome, "attempt", attemptNo, "correlation_id", in.CorrelationID)
+			"status", at.Status, "outcome", row.Outcome, "attempt", attemptNo, "correlation_id", correlationID)
 	}
 }
 

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -31,7 +29,8 @@ func (s *Server) registerIntegration(r gin.IRouter) {
 	for _, op := range provider.Catalogue {
 		r.POST(routeOf(op), s.requireClient, s.requirePermission(op.Permission), s.operation(op))
 	}
-	r.GET(IntegrationBase+"/simulator/download", s.requireClient, s.simulatorDownload)
+	r.GET(IntegrationBase+"/simulator/download", s.requireClient, s.requirePermission(PermissionSimulatorReports),
+		s.simulatorDownload)
 	r.POST(ISOBase+"/transfer", s.requireClient, s.requirePermission(PermissionISOTransfer), s.isoTransfer)
 }
 
@@ -215,40 +214,4 @@ func lengthUnit(fe validator.FieldError) string {
 		return " entries"
 	}
 	return ""
-}
-
-// simulatorDownload serves the simulated core banking report as CSV:
-// ?report=transactions|customers|accounts&limit=1..10000.
-func (s *Server) simulatorDownload(c *gin.Context) {
-	report := c.DefaultQuery("report", "transactions")
-	if report != "transactions" && report != "customers" && report != "accounts" {
-		writeError(c, fieldError("report", "must be transactions, customers or accounts"))
-		return
-	}
-	limit := 1000
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(c, fieldError("limit", "must be 1 to 10000"))
-			return
-		}
-		limit = n
-	}
-	c.Header("Content-Type", "text/csv; charset=utf-8")
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="cbs-%s.csv"`, report))
-	w := csv.NewWriter(c.Writer)
-	started := false
-	err := s.store.SimExport(c.Request.Context(), report, limit, func(row []string) error {
-		if !started {
-			c.Status(http.StatusOK)
-			started = true
-		}
-		return w.Write(row)
-	})
-	w.Flush()
-	if err != nil && !started {
-		c.Header("Content-Type", "application/json")
-		c.Header("Content-Disposition", "")
-		writeError(c, err)
-	}
 }

@@ -73,9 +73,12 @@ func addIntegrationPaths(doc *openapi3.T) error {
 		WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{"text/csv"}))})
 	download.Set("400", errRef)
 	download.Set("401", errRef)
+	download.Set("403", errRef)
+	download.Set("404", errRef)
 	doc.AddOperation(IntegrationBase+"/simulator/download", http.MethodGet, &openapi3.Operation{
 		OperationID: "simulator_download", Tags: []string{"integration"},
-		Summary:  "The simulated core banking system's data as CSV (no permission needed)",
+		Summary: "The simulated core banking system's data as CSV (permission simulator_reports; 404 while " +
+			"the core banking system is not simulated)",
 		Security: &openapi3.SecurityRequirements{{"clientId": {}, "clientSecret": {}}, {"basic": {}}},
 		Parameters: openapi3.Parameters{
 			{Value: openapi3.NewQueryParameter("report").WithSchema(openapi3.NewStringSchema().

@@ -209,7 +209,7 @@ func demoRecords(cfg SeedConfig) ([]ClientSpec, []MediatorSpec, []ChannelSpec) {
 	echo := cfg.MediatorPrefix + ":echo"
 	down := cfg.MediatorPrefix + ":down"
 	upstream := strings.TrimRight(cfg.UpstreamURL, "/")
-	every := []string{PermissionISOTransfer}
+	every := []string{PermissionISOTransfer, PermissionSimulatorReports}
 	for _, op := range provider.Catalogue {
 		every = append(every, op.Permission)
 	}
@@ -217,7 +217,8 @@ func demoRecords(cfg SeedConfig) ([]ClientSpec, []MediatorSpec, []ChannelSpec) {
 		{ClientID: s(cfg.ClientPrefix + "-integrator"), Name: s("Demo Integrator"), ClientSecret: s("demo-secret"),
 			AllowedIPs: list(), Roles: list("integrator"), Permissions: list(every...), IsActive: b(true)},
 		{ClientID: s(cfg.ClientPrefix + "-partner"), Name: s("Demo Partner"), ClientSecret: s("partner-secret"),
-			AllowedIPs: list(), Roles: list("partner"), Permissions: list(provider.OpAccountBalance, provider.OpSendSMS),
+			AllowedIPs: list(), Roles: list("partner"), Permissions: list(provider.OpAccountBalance, provider.OpSendSMS,
+				PermissionSimulatorReports),
 			RateLimitPerMinute: n(120), IsActive: b(true)},
 	}
 	mediators := []MediatorSpec{

@@ -35,7 +35,6 @@ type Store interface {
 	ListChannels(ctx context.Context, page schema.Page) ([]schema.ChannelRow, error)
 	UpdateChannel(ctx context.Context, id string, change func(*schema.ChannelRow) error) (schema.ChannelRow, error)
 	GetTransaction(ctx context.Context, id string) (schema.TransactionRow, error)
-	SimExport(ctx context.Context, report string, limit int, emit func([]string) error) error
 	ProviderAuditFor(ctx context.Context, correlationID string) ([]schema.ProviderAuditRow, error)
 	ListTransactions(ctx context.Context, f schema.TransactionFilter, page schema.Page) ([]schema.TransactionRow, error)
 }
@@ -55,6 +54,8 @@ type Deps struct {
 	ISO *iso.Config
 	// Details adds named sections to /ready (the ISO pool's health, say).
 	Details map[string]func() any
+	// SimulatorReports serves the simulator report download; nil when simulation is off.
+	SimulatorReports SimulatorReports
 }
 
 // Server is the Gin application.
@@ -72,6 +73,7 @@ type Server struct {
 	validate  *validator.Validate
 	iso       *iso.Config
 	details   map[string]func() any
+	reports   SimulatorReports // nil when simulation is off
 }
 
 // New builds the router. It fails on invalid config (MEDIATOR_MODE=pure_esb, say).
@@ -99,6 +101,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		validate:  provider.NewValidator(),
 		iso:       deps.ISO,
 		details:   deps.Details,
+		reports:   deps.SimulatorReports,
 	}
 
 	gin.SetMode(gin.ReleaseMode)

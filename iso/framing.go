@@ -21,15 +21,20 @@ const (
 // MaxMessageLength bounds what a peer may announce; a larger length is a framing error.
 const MaxMessageLength = 8192
 
-// Codec reads and writes framed messages: length header, optional TPDU header, packed message.
-// It satisfies iso8583-connection's MessageReader and MessageWriter.
+// Codec reads and writes framed messages of one spec: length header, optional TPDU header,
+// packed message. It satisfies iso8583-connection's MessageReader and MessageWriter.
 type Codec struct {
+	spec    *iso8583.MessageSpec
 	framing string
 	tpdu    []byte
 }
 
-// NewCodec builds a codec. tpduHex is the TPDU header in hex ("6000010000"), empty for none.
-func NewCodec(framing, tpduHex string) (*Codec, error) {
+// NewCodec builds a codec for messages of spec. tpduHex is the TPDU header in hex
+// ("6000010000"), empty for none.
+func NewCodec(spec *iso8583.MessageSpec, framing, tpduHex string) (*Codec, error) {
+	if spec == nil {
+		return nil, errors.New("a codec needs a message spec")
+	}
 	switch framing {
 	case "":
 		framing = FramingBinary2
@@ -41,8 +46,11 @@ func NewCodec(framing, tpduHex string) (*Codec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("TPDU %q is not hex: %w", tpduHex, err)
 	}
-	return &Codec{framing: framing, tpdu: tpdu}, nil
+	return &Codec{spec: spec, framing: framing, tpdu: tpdu}, nil
 }
+
+// Spec is the spec of the codec's messages.
+func (c *Codec) Spec() *iso8583.MessageSpec { return c.spec }
 
 // WriteMessage packs msg and writes it with its headers in one write.
 func (c *Codec) WriteMessage(w io.Writer, msg *iso8583.Message) error {
@@ -74,8 +82,8 @@ func (c *Codec) ReadMessage(r io.Reader) (*iso8583.Message, error) {
 	if _, err := io.ReadFull(r, raw); err != nil {
 		return nil, fmt.Errorf("reading message: %w", err)
 	}
-	msg := NewMessage()
-	if err := msg.Unpack(raw[len(c.tpdu):]); err != nil {
+	msg, err := Unpack(c.spec, raw[len(c.tpdu):])
+	if err != nil {
 		return nil, fmt.Errorf("unpacking message: %w", err)
 	}
 	return msg, nil

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/moov-io/iso8583"
+	isoerrors "github.com/moov-io/iso8583/errors"
 )
 
 // Message type indicators.
@@ -84,11 +85,30 @@ type Network struct {
 	NetworkCode          string `iso8583:"70"`
 }
 
-// Pack builds a message of Spec from a typed struct.
-func Pack(v any) (*iso8583.Message, error) {
-	msg := NewMessage()
+// Pack builds a message of spec from a typed struct.
+func Pack(spec *iso8583.MessageSpec, v any) (*iso8583.Message, error) {
+	msg := iso8583.NewMessage(spec)
 	if err := msg.Marshal(v); err != nil {
 		return nil, fmt.Errorf("building message: %w", err)
+	}
+	return msg, nil
+}
+
+// Unpack reads a message of spec, and refuses as malformed a message it could not write back:
+// moov-io decodes some malformed content without complaint (a pad nibble inside packed BCD
+// reads as a NUL byte, say), and such values must not travel on into matching, logs and
+// answers. Its errors are *errors.UnpackError, after which iso8583-connection keeps reading.
+func Unpack(spec *iso8583.MessageSpec, raw []byte) (*iso8583.Message, error) {
+	msg := iso8583.NewMessage(spec)
+	if err := msg.Unpack(raw); err != nil {
+		return nil, err
+	}
+	if _, err := msg.Pack(); err != nil {
+		id := ""
+		if m := fieldInError.FindStringSubmatch(err.Error()); m != nil {
+			id = m[1]
+		}
+		return nil, &isoerrors.UnpackError{Err: fmt.Errorf("malformed content: %w", err), FieldID: id, RawMessage: raw}
 	}
 	return msg, nil
 }

@@ -31,16 +31,18 @@ type Config struct {
 	EchoInterval time.Duration `envconfig:"ISO_ECHO_INTERVAL" default:"30s"`
 	// ReadTimeout closes (and so reconnects) a connection that received nothing this long.
 	ReadTimeout time.Duration `envconfig:"ISO_READ_TIMEOUT" default:"90s"`
-	Framing     string        `envconfig:"ISO_FRAMING" default:"binary2"`
-	TPDU        string        `envconfig:"ISO_TPDU"`
-	TLS         bool          `envconfig:"ISO_TLS"`
-	CAFile      string        `envconfig:"ISO_CA_FILE"`
-	ClientCert  string        `envconfig:"ISO_CLIENT_CERT"`
-	ClientKey   string        `envconfig:"ISO_CLIENT_KEY"`
-	TerminalID  string        `envconfig:"ISO_TERMINAL_ID" default:"SWYD0001"`
-	AcquirerID  string        `envconfig:"ISO_ACQUIRER_ID" default:"639001"`
-	MerchantID  string        `envconfig:"ISO_MERCHANT_ID" default:"SWITCHYARD00001"`
-	Currency    string        `envconfig:"ISO_CURRENCY" default:"834"`
+	// Spec is a built-in spec (ascii, binary) or the path of a moov-io JSON spec.
+	Spec       string `envconfig:"ISO_SPEC" default:"ascii"`
+	Framing    string `envconfig:"ISO_FRAMING" default:"binary2"`
+	TPDU       string `envconfig:"ISO_TPDU"`
+	TLS        bool   `envconfig:"ISO_TLS"`
+	CAFile     string `envconfig:"ISO_CA_FILE"`
+	ClientCert string `envconfig:"ISO_CLIENT_CERT"`
+	ClientKey  string `envconfig:"ISO_CLIENT_KEY"`
+	TerminalID string `envconfig:"ISO_TERMINAL_ID" default:"SWYD0001"`
+	AcquirerID string `envconfig:"ISO_ACQUIRER_ID" default:"639001"`
+	MerchantID string `envconfig:"ISO_MERCHANT_ID" default:"SWITCHYARD00001"`
+	Currency   string `envconfig:"ISO_CURRENCY" default:"834"`
 	// BreakerFailures consecutive failures open the pool's breaker for BreakerOpenTimeout.
 	BreakerFailures    uint32        `envconfig:"ISO_BREAKER_FAILURES" default:"5"`
 	BreakerOpenTimeout time.Duration `envconfig:"ISO_BREAKER_OPEN_TIMEOUT" default:"30s"`
@@ -87,9 +89,14 @@ type Pool struct {
 	now     func() time.Time
 }
 
-// NewPool prepares a pool; Connect starts it.
+// NewPool prepares a pool; Connect starts it. It fails when ISO_SPEC cannot carry every
+// message the hub sends (naming each missing or unusable field), or on another bad setting.
 func NewPool(cfg Config, stans STANSource, metrics *Metrics, logger *slog.Logger) (*Pool, error) {
-	codec, err := NewCodec(cfg.Framing, cfg.TPDU)
+	spec, err := LoadSpec(cfg.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("ISO_SPEC: %w", err)
+	}
+	codec, err := NewCodec(spec, cfg.Framing, cfg.TPDU)
 	if err != nil {
 		return nil, fmt.Errorf("ISO_FRAMING/ISO_TPDU: %w", err)
 	}
@@ -186,7 +193,7 @@ func (p *Pool) connect(addr string) (*connection.Connection, error) {
 			opts = append(opts, connection.ClientCert(p.cfg.ClientCert, p.cfg.ClientKey))
 		}
 	}
-	return connection.New(addr, Spec, nil, nil, opts...)
+	return connection.New(addr, p.codec.Spec(), nil, nil, opts...)
 }
 
 // signOn sends 0800/001 on a new connection and marks it online when the switch approves.
@@ -215,7 +222,7 @@ func (p *Pool) network(ctx context.Context, c *connection.Connection, code strin
 	if err != nil {
 		return err
 	}
-	msg, err := Pack(&Network{MTI: MTINetwork, TransmissionDateTime: TransmissionTime(p.now()), STAN: stan,
+	msg, err := Pack(p.Spec(), &Network{MTI: MTINetwork, TransmissionDateTime: TransmissionTime(p.now()), STAN: stan,
 		TerminalID: p.cfg.TerminalID, NetworkCode: code})
 	if err != nil {
 		return err
@@ -240,7 +247,7 @@ func (p *Pool) inbound(c *connection.Connection, msg *iso8583.Message) {
 	if mti == MTINetwork {
 		var in Network
 		if err := msg.Unmarshal(&in); err == nil {
-			reply, err := Pack(&Network{MTI: MTINetworkResponse, TransmissionDateTime: in.TransmissionDateTime,
+			reply, err := Pack(p.Spec(), &Network{MTI: MTINetworkResponse, TransmissionDateTime: in.TransmissionDateTime,
 				STAN: in.STAN, ResponseCode: CodeApproved, TerminalID: in.TerminalID, NetworkCode: in.NetworkCode})
 			if err == nil {
 				_ = c.Reply(reply)
@@ -334,6 +341,9 @@ func (p *Pool) refreshGauges() {
 
 // Config returns the pool's configuration.
 func (p *Pool) Config() Config { return p.cfg }
+
+// Spec returns the message spec the pool speaks (ISO_SPEC); build requests with it.
+func (p *Pool) Spec() *iso8583.MessageSpec { return p.codec.Spec() }
 
 // RequestIDs matches responses to requests by MTI class, STAN and terminal: a reversal
 // response (class 4) can never match an authorization (class 1 or 2), and the STAN is read as

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
-
-	"github.com/switchyard-hub/switchyard/schema"
 )
 
 // HomeBank is the simulated core banking system's own bank code.
@@ -27,9 +25,9 @@ var (
 // with one to three accounts each, ninety days of statement entries whose balances add up,
 // accounts at other banks for interbank lookups, and billers with packages. The same seed gives
 // the same data.
-func GenerateData(seed uint64, customers int, now time.Time) schema.SimData {
+func GenerateData(seed uint64, customers int, now time.Time) Data {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	d := schema.SimData{Banks: []schema.SimBankRow{
+	d := Data{Banks: []BankRow{
 		{BankCode: HomeBank, Name: "Switchyard Demo Bank", SwiftCode: "SWYDTZTZ"},
 		{BankCode: "KCBL", Name: "Kilimanjaro Commercial Bank", SwiftCode: "KCBLTZTZ"},
 		{BankCode: "SSBK", Name: "Serengeti Savings Bank", SwiftCode: "SSBKTZTZ"},
@@ -40,7 +38,7 @@ func GenerateData(seed uint64, customers int, now time.Time) schema.SimData {
 	for i := 1; i <= customers; i++ {
 		first, last := firstNames[r.IntN(len(firstNames))], lastNames[r.IntN(len(lastNames))]
 		id := fmt.Sprintf("CUST%06d", i)
-		c := schema.SimCustomerRow{CustomerID: id, FullName: first + " " + last,
+		c := CustomerRow{CustomerID: id, FullName: first + " " + last,
 			Phone:      fmt.Sprintf("2557%d%07d", 1+r.IntN(8), r.IntN(10_000_000)),
 			Email:      fmt.Sprintf("%s.%s%d@example.com", lower(first), lower(last), i),
 			NationalID: fmt.Sprintf("19%02d%02d%02d%012d", 60+r.IntN(40), 1+r.IntN(12), 1+r.IntN(28), r.Int64N(1e12)),
@@ -48,13 +46,13 @@ func GenerateData(seed uint64, customers int, now time.Time) schema.SimData {
 			CreatedAt:  day.AddDate(0, 0, -r.IntN(2000)-100)}
 		d.Customers = append(d.Customers, c)
 		for j := 0; j < 1+r.IntN(3); j++ {
-			acct := schema.SimAccountRow{AccountNumber: fmt.Sprintf("01%04d%06d", 1000+i, j+1), BankCode: HomeBank,
+			acct := AccountRow{AccountNumber: fmt.Sprintf("01%04d%06d", 1000+i, j+1), BankCode: HomeBank,
 				CustomerID: &c.CustomerID, AccountName: c.FullName, Currency: "TZS",
 				Status:  []string{"active", "active", "active", "active", "dormant"}[r.IntN(5)],
 				Product: products[r.IntN(len(products))], Branch: branches[r.IntN(len(branches))],
 				OpenedAt: c.CreatedAt.AddDate(0, 0, r.IntN(60))}
 			cents := int64(50_000_00 + r.IntN(5_000_000_00))
-			var entries []schema.SimTransactionRow
+			var entries []TransactionRow
 			for k := 0; k < 25; k++ {
 				amount := int64(1_000_00 + r.IntN(300_000_00))
 				dir := "C"
@@ -64,7 +62,7 @@ func GenerateData(seed uint64, customers int, now time.Time) schema.SimData {
 				} else {
 					cents += amount
 				}
-				entries = append(entries, schema.SimTransactionRow{AccountNumber: acct.AccountNumber,
+				entries = append(entries, TransactionRow{AccountNumber: acct.AccountNumber,
 					Reference: fmt.Sprintf("FT%s%04d", acct.AccountNumber[6:], k+1), Direction: dir,
 					Amount: money(amount), BalanceAfter: money(cents), Narration: narration[r.IntN(len(narration))],
 					PostedAt: day.AddDate(0, 0, -90+k*3).Add(time.Duration(8+r.IntN(10)) * time.Hour)})
@@ -81,7 +79,7 @@ func GenerateData(seed uint64, customers int, now time.Time) schema.SimData {
 	for _, bank := range d.Banks[1:] {
 		for k := 1; k <= 5; k++ {
 			first, last := firstNames[r.IntN(len(firstNames))], lastNames[r.IntN(len(lastNames))]
-			d.Accounts = append(d.Accounts, schema.SimAccountRow{AccountNumber: fmt.Sprintf("09%04d%06d", len(bank.BankCode)*1000+k,
+			d.Accounts = append(d.Accounts, AccountRow{AccountNumber: fmt.Sprintf("09%04d%06d", len(bank.BankCode)*1000+k,
 				r.IntN(1_000_000)), BankCode: bank.BankCode, AccountName: first + " " + last, Currency: "TZS",
 				Balance: "0.00", AvailableBalance: "0.00", Status: "active", Product: "Savings", Branch: "Head Office",
 				OpenedAt: day.AddDate(-2, 0, 0)})
@@ -109,21 +107,21 @@ var billerCategories = map[string]string{
 	"government": "Government payments",
 }
 
-func billers() []schema.SimBillerRow {
+func billers() []BillerRow {
 	type pkg struct {
 		Code     string `json:"code"`
 		Name     string `json:"name"`
 		Amount   string `json:"amount"`
 		Currency string `json:"currency"`
 	}
-	mk := func(id, cat, name string, pkgs ...pkg) schema.SimBillerRow {
+	mk := func(id, cat, name string, pkgs ...pkg) BillerRow {
 		for i := range pkgs {
 			pkgs[i].Currency = "TZS"
 		}
 		b, _ := json.Marshal(pkgs)
-		return schema.SimBillerRow{BillerID: id, Category: cat, Name: name, Packages: b}
+		return BillerRow{BillerID: id, Category: cat, Name: name, Packages: b}
 	}
-	return []schema.SimBillerRow{
+	return []BillerRow{
 		mk("LUKU", "electricity", "National Power Prepaid (LUKU)", pkg{"LUKU5K", "Units worth 5,000", "5000.00", ""},
 			pkg{"LUKU20K", "Units worth 20,000", "20000.00", ""}, pkg{"LUKU50K", "Units worth 50,000", "50000.00", ""}),
 		mk("DAWASA", "water", "City Water Authority", pkg{"WATERBILL", "Monthly water bill", "0.00", ""}),

@@ -18,18 +18,17 @@ import (
 	"time"
 
 	"github.com/switchyard-hub/switchyard/provider"
-	"github.com/switchyard-hub/switchyard/schema"
 )
 
-// Store is what the provider simulators read; *schema.Store satisfies it.
-type Store interface {
-	SimSearchCustomers(ctx context.Context, f schema.SimCustomerFilter, limit int) ([]schema.SimCustomerRow, error)
-	SimAccountsOf(ctx context.Context, customerID string) ([]schema.SimAccountRow, error)
-	SimAccount(ctx context.Context, bankCode, accountNumber string) (schema.SimAccountRow, error)
-	SimStatement(ctx context.Context, accountNumber string, limit int) ([]schema.SimTransactionRow, error)
-	SimBanks(ctx context.Context) ([]schema.SimBankRow, error)
-	SimBillers(ctx context.Context, category string) ([]schema.SimBillerRow, error)
-	SimBiller(ctx context.Context, billerID string) (schema.SimBillerRow, error)
+// ProviderData is what the provider simulators read; *Store satisfies it.
+type ProviderData interface {
+	SearchCustomers(ctx context.Context, f CustomerFilter, limit int) ([]CustomerRow, error)
+	AccountsOf(ctx context.Context, customerID string) ([]AccountRow, error)
+	Account(ctx context.Context, bankCode, accountNumber string) (AccountRow, error)
+	Statement(ctx context.Context, accountNumber string, limit int) ([]TransactionRow, error)
+	Banks(ctx context.Context) ([]BankRow, error)
+	Billers(ctx context.Context, category string) ([]BillerRow, error)
+	Biller(ctx context.Context, billerID string) (BillerRow, error)
 }
 
 // hmacTolerance is how far a signed request's timestamp may be from the simulator's clock.
@@ -40,7 +39,7 @@ const hmacTolerance = 5 * time.Minute
 // demands the auth its issuer is configured with (the same environment as the hub's), and can
 // be made to fail through /_sim/faults.
 type Providers struct {
-	store   Store
+	store   ProviderData
 	configs map[string]provider.Config
 	faults  *faults
 	sms     *records
@@ -50,7 +49,7 @@ type Providers struct {
 }
 
 // NewProviders builds the simulators for the issuers' configurations.
-func NewProviders(store Store, configs map[string]provider.Config, tokenTTL time.Duration) *Providers {
+func NewProviders(store ProviderData, configs map[string]provider.Config, tokenTTL time.Duration) *Providers {
 	return &Providers{store: store, configs: configs, faults: &faults{}, sms: newRecords(), push: newRecords(),
 		tokens: &tokens{ttl: tokenTTL, issued: map[string]time.Time{}}, now: time.Now}
 }
@@ -156,7 +155,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 
 // storeError answers a store failure: not found is the provider's 404, anything else a 500.
 func storeError(w http.ResponseWriter, err error, code, what string) {
-	if errors.Is(err, schema.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		providerError(w, http.StatusNotFound, code, what+" not found")
 		return
 	}
@@ -174,7 +173,7 @@ func (p *Providers) customerSearch(w http.ResponseWriter, r *http.Request) {
 		providerError(w, http.StatusBadRequest, "INVALID_REQUEST", "give customer_id, phone, national_id or name")
 		return
 	}
-	rows, err := p.store.SimSearchCustomers(r.Context(), schema.SimCustomerFilter{CustomerID: in.CustomerID,
+	rows, err := p.store.SearchCustomers(r.Context(), CustomerFilter{CustomerID: in.CustomerID,
 		Phone: strings.TrimPrefix(in.Phone, "+"), NationalID: in.NationalID, Name: in.Name}, 20)
 	if err != nil {
 		storeError(w, err, "", "")
@@ -193,15 +192,15 @@ func (p *Providers) accountSearch(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	customers, err := p.store.SimSearchCustomers(r.Context(), schema.SimCustomerFilter{CustomerID: in.CustomerID}, 1)
+	customers, err := p.store.SearchCustomers(r.Context(), CustomerFilter{CustomerID: in.CustomerID}, 1)
 	if err == nil && len(customers) == 0 {
-		err = schema.ErrNotFound
+		err = ErrNotFound
 	}
 	if err != nil {
 		storeError(w, err, "CUSTOMER_NOT_FOUND", "customer")
 		return
 	}
-	rows, err := p.store.SimAccountsOf(r.Context(), in.CustomerID)
+	rows, err := p.store.AccountsOf(r.Context(), in.CustomerID)
 	if err != nil {
 		storeError(w, err, "", "")
 		return
@@ -213,13 +212,13 @@ func (p *Providers) accountSearch(w http.ResponseWriter, r *http.Request) {
 	respond(w, r, out)
 }
 
-func summary(a schema.SimAccountRow) provider.AccountSummary {
+func summary(a AccountRow) provider.AccountSummary {
 	return provider.AccountSummary{AccountNumber: a.AccountNumber, AccountName: a.AccountName, Currency: a.Currency,
 		Status: a.Status, Product: a.Product, Branch: a.Branch}
 }
 
-func (p *Providers) account(w http.ResponseWriter, r *http.Request) (schema.SimAccountRow, bool) {
-	a, err := p.store.SimAccount(r.Context(), HomeBank, r.PathValue("account"))
+func (p *Providers) account(w http.ResponseWriter, r *http.Request) (AccountRow, bool) {
+	a, err := p.store.Account(r.Context(), HomeBank, r.PathValue("account"))
 	if err != nil {
 		storeError(w, err, "ACCOUNT_NOT_FOUND", "account")
 		return a, false
@@ -258,7 +257,7 @@ func (p *Providers) statement(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n >= 1 && n <= 50 {
 		limit = n
 	}
-	rows, err := p.store.SimStatement(r.Context(), a.AccountNumber, limit)
+	rows, err := p.store.Statement(r.Context(), a.AccountNumber, limit)
 	if err != nil {
 		storeError(w, err, "", "")
 		return
@@ -289,7 +288,7 @@ func (p *Providers) mnoValidate(w http.ResponseWriter, r *http.Request) {
 		out.Operator = operators[msisdn[3:5]]
 	}
 	if out.Operator != "" {
-		if rows, err := p.store.SimSearchCustomers(r.Context(), schema.SimCustomerFilter{Phone: msisdn}, 1); err == nil && len(rows) == 1 {
+		if rows, err := p.store.SearchCustomers(r.Context(), CustomerFilter{Phone: msisdn}, 1); err == nil && len(rows) == 1 {
 			out.Valid, out.RegisteredName = true, rows[0].FullName
 		}
 	}
@@ -297,7 +296,7 @@ func (p *Providers) mnoValidate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Providers) banks(w http.ResponseWriter, r *http.Request) {
-	rows, err := p.store.SimBanks(r.Context())
+	rows, err := p.store.Banks(r.Context())
 	if err != nil {
 		storeError(w, err, "", "")
 		return
@@ -314,7 +313,7 @@ func (p *Providers) interbankName(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	a, err := p.store.SimAccount(r.Context(), in.BankCode, in.AccountNumber)
+	a, err := p.store.Account(r.Context(), in.BankCode, in.AccountNumber)
 	if err != nil {
 		storeError(w, err, "ACCOUNT_NOT_FOUND", "account")
 		return
@@ -326,7 +325,7 @@ func (p *Providers) interbankName(w http.ResponseWriter, r *http.Request) {
 // --- billers --------------------------------------------------------------------------------
 
 func (p *Providers) billerCategories(w http.ResponseWriter, r *http.Request) {
-	rows, err := p.store.SimBillers(r.Context(), "")
+	rows, err := p.store.Billers(r.Context(), "")
 	if err != nil {
 		storeError(w, err, "", "")
 		return
@@ -345,9 +344,9 @@ func (p *Providers) billerCategories(w http.ResponseWriter, r *http.Request) {
 
 func (p *Providers) billersOf(w http.ResponseWriter, r *http.Request) {
 	category := r.URL.Query().Get("category")
-	rows, err := p.store.SimBillers(r.Context(), category)
+	rows, err := p.store.Billers(r.Context(), category)
 	if err == nil && len(rows) == 0 {
-		err = schema.ErrNotFound
+		err = ErrNotFound
 	}
 	if err != nil {
 		storeError(w, err, "CATEGORY_NOT_FOUND", "category")
@@ -361,7 +360,7 @@ func (p *Providers) billersOf(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Providers) billerPackages(w http.ResponseWriter, r *http.Request) {
-	b, err := p.store.SimBiller(r.Context(), r.PathValue("biller"))
+	b, err := p.store.Biller(r.Context(), r.PathValue("biller"))
 	if err != nil {
 		storeError(w, err, "BILLER_NOT_FOUND", "biller")
 		return

@@ -2,13 +2,14 @@ package sim
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/provider"
 )
 
 // Simulators are everything `switchyard sim` serves: the upstream mediator simulator, the
@@ -17,7 +18,7 @@ type Simulators struct {
 	Upstream  *Upstream
 	Providers *Providers
 	Mail      *MailSink
-	Switch    *iso.Switch
+	Switch    *Switch
 }
 
 // Options are what the simulators are built from.
@@ -26,27 +27,25 @@ type Options struct {
 	// Issuers are the issuers' configurations: the simulators demand the same auth the hub is
 	// configured to send.
 	Issuers map[string]provider.Config
-	// ISO gives the switch the pool's framing; Switch its own settings.
+	// ISO gives the switch the pool's spec (ISO_SPEC) and framing; Switch its own settings.
 	ISO    iso.Config
-	Switch iso.SwitchConfig
+	Switch SwitchConfig
 	Logger *slog.Logger
 }
 
-// SimStore is every table the simulators read and write; *schema.Store satisfies it.
-type SimStore interface {
-	Store
-	LedgerStore
-}
-
-// New builds every simulator.
-func New(store SimStore, o Options) (*Simulators, error) {
+// New builds every simulator over the simulators' tables (see Migrate).
+func New(store *Store, o Options) (*Simulators, error) {
 	providers := NewProviders(store, o.Issuers, o.Upstream.OAuthTokenTTL)
 	email := o.Issuers[provider.IssuerEmail].SMTP
 	mail, err := NewMailSink(email.Username, email.Password, providers.faults)
 	if err != nil {
 		return nil, err
 	}
-	codec, err := iso.NewCodec(o.ISO.Framing, o.ISO.TPDU)
+	spec, err := iso.LoadSpec(o.ISO.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("ISO_SPEC: %w", err)
+	}
+	codec, err := iso.NewCodec(spec, o.ISO.Framing, o.ISO.TPDU)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +53,7 @@ func New(store SimStore, o Options) (*Simulators, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	sw := iso.NewSwitch(o.Switch, codec, Ledger{Store: store}, logger)
+	sw := NewSwitch(o.Switch, codec, StoreLedger{Store: store}, logger)
 	return &Simulators{Upstream: NewUpstream(o.Upstream), Providers: providers, Mail: mail, Switch: sw}, nil
 }
 
@@ -69,7 +68,7 @@ func (s *Simulators) Handler() http.Handler {
 	})
 	mux.HandleFunc("PUT /_sim/iso/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f struct {
-			iso.SwitchFaults
+			SwitchFaults
 			Delay string `json:"delay"`
 		}
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&f); err != nil {
@@ -90,7 +89,7 @@ func (s *Simulators) Handler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("DELETE /_sim/iso/faults", func(w http.ResponseWriter, _ *http.Request) {
-		s.Switch.SetFaults(iso.SwitchFaults{})
+		s.Switch.SetFaults(SwitchFaults{})
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.Handle("/", s.Upstream.Handler())

@@ -137,6 +137,9 @@ func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.
 		deps.ISO = &isoCfg
 		deps.Details = map[string]func() any{"iso": func() any { return st.pool.Health() }}
 	}
+	if simulating(st, e) {
+		deps.SimulatorReports = sim.NewStore(st.store.DB())
+	}
 	if e.Process.EmbeddedWorker {
 		stop, err := startWorkers(st, e, worker.Queues)
 		if err != nil {
@@ -151,6 +154,16 @@ func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.
 	}
 	logger.Info("API listening", "addr", l.Addr().String(), "embedded_worker", e.Process.EmbeddedWorker)
 	return serveOn(ctx, l, srv.Handler(), e.API.ShutdownTimeout)
+}
+
+// simulating reports whether the core banking system is the simulator's (CBS_SIMULATE, or
+// ISO_SIMULATE: the switch simulator posts to the same accounts), so its reports mean something.
+func simulating(st *stack, e env) bool {
+	if e.ISO.Simulate {
+		return true
+	}
+	cbs, err := st.providers.Caller(provider.IssuerCBS)
+	return err == nil && cbs.Config().Simulate
 }
 
 func runAPI(ctx context.Context, e env, logger *slog.Logger) error {
@@ -243,13 +256,18 @@ func runSeed(ctx context.Context, e env, logger *slog.Logger, reset bool) error 
 	}
 	logger.Info("Demo data seeded", "clients", sum.Clients, "mediators", sum.Mediators, "channels", sum.Channels,
 		"reset", reset)
-	has, err := store.SimHasData(ctx)
+	// The simulators' data lives in their own tables, which their migrations create.
+	if _, err := sim.Migrate(ctx, store.DB().DB); err != nil {
+		return err
+	}
+	simStore := sim.NewStore(store.DB())
+	has, err := simStore.HasData(ctx)
 	if err != nil {
 		return err
 	}
 	if reset || !has {
 		data := sim.GenerateData(simDataSeed, simCustomers, time.Now())
-		if err := store.SimReplace(ctx, data); err != nil {
+		if err := simStore.Replace(ctx, data); err != nil {
 			return err
 		}
 		logger.Info("Simulator data generated", "customers", len(data.Customers), "accounts", len(data.Accounts),
@@ -272,6 +290,9 @@ func runSim(ctx context.Context, e env, logger *slog.Logger) error {
 		return err
 	}
 	defer store.Close()
+	if _, err := sim.Migrate(ctx, store.DB().DB); err != nil {
+		return err
+	}
 	sims, err := newSimulators(store, e, logger)
 	if err != nil {
 		return err
@@ -295,13 +316,14 @@ func runSim(ctx context.Context, e env, logger *slog.Logger) error {
 	return serveSimulators(ctx, sims, simListeners{http: httpL, smtp: smtpL, iso: isoL})
 }
 
-// newSimulators builds the simulators for the issuers configured in the environment.
+// newSimulators builds the simulators for the issuers configured in the environment, over the
+// simulators' tables in store's database (migrated by sim.Migrate).
 func newSimulators(store *schema.Store, e env, logger *slog.Logger) (*sim.Simulators, error) {
 	configs, err := provider.LoadAll(e.SimURLs)
 	if err != nil {
 		return nil, err
 	}
-	return sim.New(store, sim.Options{Upstream: e.Sim, Issuers: configs, ISO: e.ISO, Switch: e.Switch, Logger: logger})
+	return sim.New(sim.NewStore(store.DB()), sim.Options{Upstream: e.Sim, Issuers: configs, ISO: e.ISO, Switch: e.Switch, Logger: logger})
 }
 
 // simListeners are where the simulators serve: HTTP, SMTP and ISO 8583.

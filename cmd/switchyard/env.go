@@ -43,7 +43,7 @@ type env struct {
 	Sim        sim.UpstreamConfig
 	SimURLs    provider.SimConfig
 	ISO        iso.Config
-	Switch     iso.SwitchConfig
+	Switch     sim.SwitchConfig
 	Seed       api.SeedConfig
 	Dev        devConfig
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/transaction"
 )
 
@@ -25,9 +26,9 @@ func integration(t *testing.T, route, body string, headers ...string) response {
 }
 
 // simAccount is an active home-bank account of a customer, straight from the simulator's tables.
-func simAccount(t *testing.T) schema.SimAccountRow {
+func simAccount(t *testing.T) sim.AccountRow {
 	t.Helper()
-	var a schema.SimAccountRow
+	var a sim.AccountRow
 	require.NoError(t, h.store.DB().Get(&a, `SELECT account_number, bank_code, customer_id, account_name, currency,
 		balance::text AS balance, available_balance::text AS available_balance, status, product, branch, opened_at,
 		updated_at FROM sim_accounts WHERE bank_code = 'SWYD' AND customer_id IS NOT NULL AND status = 'active'
@@ -70,10 +71,10 @@ func audit(t *testing.T, correlationID string) []schema.ProviderAuditRow {
 func TestIntegrationRoutesAgainstTheSimulators(t *testing.T) {
 	t.Parallel()
 	acct := simAccount(t)
-	var other schema.SimAccountRow
+	var other sim.AccountRow
 	require.NoError(t, h.store.DB().Get(&other, `SELECT account_number, bank_code, account_name FROM sim_accounts
 		WHERE bank_code = 'KCBL' ORDER BY account_number LIMIT 1`))
-	var customer schema.SimCustomerRow
+	var customer sim.CustomerRow
 	require.NoError(t, h.store.DB().Get(&customer, `SELECT customer_id, full_name, phone FROM sim_customers
 		WHERE customer_id = $1`, *acct.CustomerID))
 

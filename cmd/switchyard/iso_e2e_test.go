@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,9 +21,11 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/sim"
+	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/worker"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
@@ -42,9 +45,18 @@ func isoAccounts(t *testing.T, offset int) (from, to string) {
 
 func ledger(t *testing.T, account string) int64 {
 	t.Helper()
-	b, err := h.store.SimBalanceOf(context.Background(), "SWYD", account)
+	b, err := sim.NewStore(h.store.DB()).BalanceOf(context.Background(), sim.HomeBank, account)
 	require.NoError(t, err)
 	return b.Ledger
+}
+
+// postings counts the statement entries the switch simulator wrote under an RRN: a transfer
+// posted once writes two (a debit and a credit).
+func postings(t *testing.T, rrn string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, h.store.DB().Get(&n, `SELECT count(*) FROM sim_transactions WHERE reference = $1`, rrn))
+	return n
 }
 
 func switchFaults(t *testing.T, body string) {
@@ -64,9 +76,9 @@ func clearSwitchFaults(t *testing.T) {
 	resp.Body.Close()
 }
 
-func switchStats(t *testing.T) iso.SwitchStats {
+func switchStats(t *testing.T) sim.SwitchStats {
 	t.Helper()
-	var s iso.SwitchStats
+	var s sim.SwitchStats
 	simJSON(t, "/_sim/iso/stats", &s)
 	return s
 }
@@ -131,10 +143,10 @@ func TestISOTransfer(t *testing.T) {
 
 	id := r.Header.Get("X-Correlation-ID")
 	row := h.row(t, id)
-	require.Equal(t, schema.TxKindISO, row.Kind)
-	require.Equal(t, schema.TxSuccessful, row.Status)
+	require.Equal(t, transaction.KindISO, row.Kind)
+	require.Equal(t, transaction.StatusSuccessful, row.Status)
 	require.NotContains(t, string(row.RequestBody), from, "account numbers are masked in the log")
-	require.Equal(t, iso.RRNFor(id), d["rrn"])
+	require.Equal(t, 2, postings(t, d["rrn"].(string)), "the switch posted the transfer under the RRN answered")
 
 	t.Run("a repeat with the same key never sends twice", func(t *testing.T) {
 		before := switchStats(t).Financial
@@ -148,14 +160,14 @@ func TestISOTransfer(t *testing.T) {
 	t.Run("a decline is a 402 with the ISO code", func(t *testing.T) {
 		r := transfer(t, from, to, "99999999.00")
 		require.Equal(t, http.StatusPaymentRequired, r.Status, "%s", r.Body)
-		require.Equal(t, workflows.ErrorCodeDeclined, r.errorCode(t))
+		require.Equal(t, transaction.ErrorCodeDeclined, r.errorCode(t))
 		details := r.json(t)["details"].(map[string]any)
 		require.Equal(t, iso.CodeExceedsLimit, details["response_code"])
-		require.Equal(t, schema.TxFailed, h.row(t, r.Header.Get("X-Correlation-ID")).Status)
+		require.Equal(t, transaction.StatusFailed, h.row(t, r.Header.Get("X-Correlation-ID")).Status)
 	})
 
 	t.Run("the transfer's search attributes", func(t *testing.T) {
-		out := temporalCLI(t, "workflow", "describe", "--workflow-id", workflows.TransferWorkflowID(d["rrn"].(string)))
+		out := temporalCLI(t, "workflow", "describe", "--workflow-id", transaction.WorkflowID(transaction.KindISO, id))
 		require.Contains(t, out, "SwitchyardRRN")
 		require.Contains(t, out, d["rrn"].(string))
 	})
@@ -182,9 +194,9 @@ func TestISOLostAnswerIsReversed(t *testing.T) {
 
 	r := transfer(t, from, to, "250.00")
 	require.Equal(t, http.StatusBadGateway, r.Status, "%s", r.Body)
-	require.Equal(t, workflows.ErrorCodeReversed, r.errorCode(t))
+	require.Equal(t, transaction.ErrorCodeReversed, r.errorCode(t))
 	id := r.Header.Get("X-Correlation-ID")
-	require.Equal(t, schema.TxReversed, h.row(t, id).Status)
+	require.Equal(t, transaction.StatusReversed, h.row(t, id).Status)
 	require.Equal(t, fromBefore, ledger(t, from), "the debit was reversed")
 	require.Equal(t, toBefore, ledger(t, to))
 	after := switchStats(t)
@@ -204,7 +216,7 @@ func escalatedTransfer(t *testing.T, from, to string) (id string) {
 	r := transfer(t, from, to, "100.00", "Prefer", "respond-async")
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 	id = r.data(t)["correlation_id"].(string)
-	h.waitStatus(t, id, schema.TxEscalated)
+	h.waitStatus(t, id, transaction.StatusEscalated)
 	rows := audit(t, id)
 	require.Greater(t, len(rows), 2)
 	require.Equal(t, "0421", rows[len(rows)-1].Method, "repeats go out as 0421")
@@ -222,15 +234,15 @@ func TestISOReversalEscalation(t *testing.T) {
 		clearSwitchFaults(t)
 		r := h.do(t, request{method: "POST", path: "/api/v1/admin/transactions/" + id + "/signals/retry"}.asAdmin())
 		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
-		h.waitStatus(t, id, schema.TxReversed)
+		h.waitStatus(t, id, transaction.StatusReversed)
 		require.Equal(t, before, ledger(t, from))
 	})
 
 	t.Run("resolve through the CLI", func(t *testing.T) {
 		id := escalatedTransfer(t, from, to)
-		temporalCLI(t, "workflow", "signal", "--workflow-id", workflows.TransferWorkflowID(iso.RRNFor(id)),
+		temporalCLI(t, "workflow", "signal", "--workflow-id", transaction.WorkflowID(transaction.KindISO, id),
 			"--name", "resolve", "--input", `{"note":"reversed by hand at the switch"}`)
-		d := h.waitStatus(t, id, schema.TxResolved)
+		d := h.waitStatus(t, id, transaction.StatusResolved)
 		require.Equal(t, "reversed by hand at the switch", d["resolution_note"])
 	})
 
@@ -239,8 +251,8 @@ func TestISOReversalEscalation(t *testing.T) {
 		r := h.do(t, request{method: "POST", path: "/api/v1/admin/transactions/" + id + "/signals/abort",
 			body: `{"note":"written off"}`}.asAdmin())
 		require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
-		d := h.waitStatus(t, id, schema.TxFailed)
-		require.Equal(t, workflows.ErrorCodeAborted, d["error_code"])
+		d := h.waitStatus(t, id, transaction.StatusFailed)
+		require.Equal(t, transaction.ErrorCodeAborted, d["error_code"])
 	})
 }
 
@@ -289,13 +301,12 @@ func startWorkersOn(st *stack, e env, queue string) (func(), error) {
 }
 
 func TestISOTransferSurvivesAWorkerRestart(t *testing.T) {
-	defer clearSwitchFaults(t)
 	from, to := isoAccounts(t, 8)
 	fromBefore := ledger(t, from)
 	const queue = "iso-restart-test"
 
-	// The first worker is a process of its own, which the test kills while its 0200 is at the
-	// switch (the switch answers late).
+	// The first worker is a process of its own, which the test kills while the switch holds its
+	// 0200: the message has arrived, nothing is posted or answered yet.
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), helperWorkerEnv+"="+queue, "DATABASE_URL="+h.env.DB.URL,
 		"TEMPORAL_ADDRESS="+h.env.Temporal.Address, "SIM_ISO_ADDR="+h.env.ISO.SimAddr, "ISO_SIMULATE=true",
@@ -310,28 +321,36 @@ func TestISOTransferSurvivesAWorkerRestart(t *testing.T) {
 	require.NoError(t, err, "helper worker: %s", stderr.String())
 	require.Equal(t, "ready\n", line)
 
-	switchFaults(t, `{"delay": "2s"}`)
+	hold := h.sims.Switch.HoldNext(iso.MTIFinancial)
+	defer hold.Release()
 	id := uuid.NewString()
-	rrn := iso.RRNFor(id)
 	start := switchStats(t)
 	run, err := h.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: workflows.TransferWorkflowID(rrn), TaskQueue: queue, WorkflowTaskTimeout: 2 * time.Second,
-	}, workflows.WorkflowCardTransfer, workflows.TransferInput{CorrelationID: id, ClientID: demoClient, RRN: rrn,
-		FromAccount: from, ToAccount: to, Amount: 300_00, Currency: "TZS",
-		Retry:          activities.RetrySettings{MaxAttempts: 3, InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaxInterval: time.Second},
-		AttemptTimeout: 15 * time.Second, ReversalRetry: activities.RetrySettings{InitialInterval: 200 * time.Millisecond,
-			BackoffCoefficient: 2, MaxInterval: time.Second}, ReversalBudget: 10 * time.Second})
+		ID: transaction.WorkflowID(transaction.KindISO, id), TaskQueue: queue, WorkflowTaskTimeout: 2 * time.Second,
+	}, workflows.WorkflowCardTransfer, workflows.TransferInput{CorrelationID: id, ClientID: demoClient,
+		FromAccount: from, ToAccount: to, Amount: 300_00, Currency: "TZS"})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		return switchStats(t).Received[iso.MTIFinancial] > start.Received[iso.MTIFinancial]
-	}, 10*time.Second, 5*time.Millisecond, "the 0200 reached the switch")
-	require.NoError(t, child.Process.Kill()) // the switch is still holding its answer back
+	select {
+	case <-hold.Arrived():
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the helper worker's 0200 never reached the switch: %s", stderr.String())
+	}
+	var held iso.Financial
+	require.NoError(t, hold.Message().Unmarshal(&held))
+	require.NoError(t, child.Process.Kill())
 	_ = child.Wait()
-	clearSwitchFaults(t)
+	// The dead worker's 0200 goes through now: posted, and answered to nobody.
+	hold.Release()
+	select {
+	case <-hold.Handled():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the switch never handled the released 0200")
+	}
+	require.Equal(t, fromBefore-300_00, ledger(t, from), "the dead worker's 0200 was posted")
 
 	// Another worker takes the transfer over once the dead one's workflow task times out.
 	acts := activities.New(h.store, nil, h.env.Activities)
-	acts.ISO = activities.ISO{Pool: h.pool, STANs: h.store}
+	acts.ISO = activities.ISO{Pool: h.pool, STANs: h.store, RRNs: h.store}
 	second := sdkworker.New(h.temporal, queue, sdkworker.Options{})
 	worker.Register(second, acts)
 	require.NoError(t, second.Start())
@@ -341,13 +360,109 @@ func TestISOTransferSurvivesAWorkerRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	require.NoError(t, run.Get(ctx, &res))
-	require.Equal(t, schema.TxSuccessful, res.Status, "%+v", res)
-	// The dead worker's 0200 is still in the switch's delay, and may be handled after the new
-	// worker's: the ledger is read once the switch has handled both.
-	require.Eventually(t, func() bool { return switchStats(t).Financial == start.Financial+2 }, 10*time.Second,
-		10*time.Millisecond, "the new worker sent the 0200 again, and the switch handled both")
+	require.Equal(t, transaction.StatusSuccessful, res.Status, "%+v", res)
+	require.Equal(t, held.RRN, res.RRN, "the new worker sent the 0200 again with the dead worker's RRN "+
+		"(the RRN must be in the workflow's history before the first 0200 goes out)")
+	require.Equal(t, start.Financial+2, switchStats(t).Financial, "the 0200 went out twice")
 	require.Equal(t, fromBefore-300_00, ledger(t, from), "posted exactly once")
-	var postings int
-	require.NoError(t, h.store.DB().Get(&postings, `SELECT count(*) FROM sim_transactions WHERE reference = $1`, rrn))
-	require.Equal(t, 2, postings, "one debit and one credit, though the 0200 went out twice")
+	require.Equal(t, 2, postings(t, res.RRN), "one debit and one credit, though the 0200 went out twice")
+}
+
+// binarySwitch is a second switch simulator, over the same accounts, speaking ISO_SPEC=binary,
+// with a pool of that spec and a worker on a task queue of its own: card transfers started
+// there run the real workflow and activities in the binary dialect.
+type binarySwitch struct {
+	sw    *sim.Switch
+	queue string
+}
+
+func startBinarySwitch(t *testing.T) *binarySwitch {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := h.env.ISO
+	cfg.Spec, cfg.Hosts, cfg.Simulate, cfg.ConnectionsPerHost = iso.SpecBinary, nil, false, 1
+	spec, err := iso.LoadSpec(cfg.Spec)
+	require.NoError(t, err)
+	codec, err := iso.NewCodec(spec, cfg.Framing, cfg.TPDU)
+	require.NoError(t, err)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	sw := sim.NewSwitch(h.env.Switch, codec, sim.StoreLedger{Store: sim.NewStore(h.store.DB())}, logger)
+	go func() { _ = sw.Serve(l) }()
+	t.Cleanup(sw.Close)
+
+	cfg.Hosts = []string{l.Addr().String()}
+	pool, err := iso.NewPool(cfg, h.store, iso.NewMetrics(nil), logger)
+	require.NoError(t, err)
+	require.NoError(t, pool.Connect(context.Background()))
+	t.Cleanup(func() { _ = pool.Close(context.Background()) })
+	require.NoError(t, waitSignedOn(pool))
+
+	acts := activities.New(h.store, nil, h.env.Activities)
+	acts.ISO = activities.ISO{Pool: pool, STANs: h.store, RRNs: h.store}
+	b := &binarySwitch{sw: sw, queue: "iso-binary-test"}
+	w := sdkworker.New(h.temporal, b.queue, sdkworker.Options{})
+	worker.Register(w, acts)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	return b
+}
+
+// transfer runs a card transfer through the binary switch and returns how it ended.
+func (b *binarySwitch) transfer(t *testing.T, from, to string, amount int64) workflows.TransferResult {
+	t.Helper()
+	id := uuid.NewString()
+	run, err := h.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: transaction.WorkflowID(transaction.KindISO, id), TaskQueue: b.queue,
+	}, workflows.WorkflowCardTransfer, workflows.TransferInput{CorrelationID: id, ClientID: demoClient,
+		FromAccount: from, ToAccount: to, Amount: amount, Currency: "TZS"})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var res workflows.TransferResult
+	require.NoError(t, run.Get(ctx, &res))
+	return res
+}
+
+func TestISOTransferAndReversalUnderTheBinarySpec(t *testing.T) {
+	b := startBinarySwitch(t)
+	from, to := isoAccounts(t, 10)
+	fromBefore, toBefore := ledger(t, from), ledger(t, to)
+
+	t.Run("an approved transfer moves the money once", func(t *testing.T) {
+		res := b.transfer(t, from, to, 125_50)
+		require.Equal(t, transaction.StatusSuccessful, res.Status, "%+v", res)
+		require.Equal(t, iso.CodeApproved, res.ResponseCode)
+		require.Len(t, res.AuthCode, 6)
+		require.Equal(t, fromBefore-125_50, ledger(t, from))
+		require.Equal(t, toBefore+125_50, ledger(t, to))
+		require.Equal(t, 2, postings(t, res.RRN))
+		rows := audit(t, res.CorrelationID)
+		require.Equal(t, "0200", rows[0].Method)
+		require.Equal(t, schema.AuditOK, rows[0].Outcome)
+	})
+
+	t.Run("a lost answer is reversed and the balances restored", func(t *testing.T) {
+		b.sw.SetFaults(sim.SwitchFaults{DropFinancial: 1})
+		defer b.sw.SetFaults(sim.SwitchFaults{})
+		res := b.transfer(t, from, to, 40_00)
+		require.Equal(t, transaction.StatusReversed, res.Status, "%+v", res)
+		require.Equal(t, fromBefore-125_50, ledger(t, from), "the debit was reversed")
+		require.Equal(t, toBefore+125_50, ledger(t, to))
+		require.Equal(t, 1, b.sw.Stats().Reversed)
+		rows := audit(t, res.CorrelationID)
+		require.Equal(t, schema.AuditTimeout, rows[0].Outcome)
+		require.Equal(t, "0420", rows[1].Method)
+	})
+}
+
+func TestISOSpecCommand(t *testing.T) {
+	var out strings.Builder
+	require.NoError(t, runISO(h.env, []string{"spec", iso.SpecBinary}, &out))
+	path := t.TempDir() + "/binary.json"
+	require.NoError(t, os.WriteFile(path, []byte(out.String()), 0o644))
+	spec, err := iso.LoadSpec(path)
+	require.NoError(t, err, "what `switchyard iso spec` prints, ISO_SPEC reads")
+	builtin, _ := iso.BuiltinSpec(iso.SpecBinary)
+	require.Equal(t, builtin.Name, spec.Name)
 }

@@ -5,6 +5,7 @@
 //	switchyard migrate   apply database migrations (idempotent)
 //	switchyard seed      write demo data (--reset deletes earlier demo records first)
 //	switchyard sim       the provider simulators
+//	switchyard iso spec  print the ISO 8583 spec (ISO_SPEC) as JSON
 //	switchyard dev       everything in one process, with a local PostgreSQL and Temporal dev server
 //	switchyard bench     the load benchmark behind `make bench`
 package main
@@ -28,6 +29,7 @@ commands:
   migrate   apply database migrations
   seed      write demo data (--reset first deletes earlier demo records)
   sim       serve the provider simulators
+  iso spec  print the ISO 8583 spec (ISO_SPEC, or the one named) as moov-io JSON to start from
   dev       run everything locally: PostgreSQL, Temporal dev server, migrations, demo data,
             API, worker and simulators
   bench     measure the proxy against the bare Temporal floor (see make bench)
@@ -73,6 +75,8 @@ func run(ctx context.Context, command string, args []string) error {
 		return runSeed(ctx, env, logger, *reset)
 	case "sim":
 		return runSim(ctx, env, logger)
+	case "iso":
+		return runISO(env, args, os.Stdout)
 	case "dev":
 		return runDev(ctx, env, logger)
 	case "bench":

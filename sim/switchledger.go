@@ -1,10 +1,12 @@
-package iso
+package sim
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/switchyard-hub/switchyard/iso"
 )
 
 // ErrAccountNotFound is a ledger's answer for an unknown account.
@@ -34,7 +36,8 @@ type TransferOutcome struct {
 	AuthCode     string
 }
 
-// Ledger is the switch simulator's book of accounts. Transfer is idempotent per terminal and
+// Ledger is the switch simulator's book of accounts: StoreLedger (the core banking
+// simulator's accounts) or MemoryLedger. Transfer is idempotent per terminal and
 // RRN (a repeat answers the first outcome and posts nothing); Reverse is idempotent too (a
 // reversal of something unknown, declined or already reversed changes nothing).
 type Ledger interface {
@@ -51,19 +54,19 @@ const TransferLimit = 1_000_000_000 // 10,000,000.00
 func Decide(from, to *Account, amount int64) string {
 	switch {
 	case amount <= 0:
-		return CodeInvalidAmount
+		return iso.CodeInvalidAmount
 	case from == nil || to == nil:
-		return CodeInvalidCard
+		return iso.CodeInvalidCard
 	case !from.Active || !to.Active:
-		return CodeRestrictedCard
+		return iso.CodeRestrictedCard
 	case from.Number == to.Number:
-		return CodeInvalidTransaction
+		return iso.CodeInvalidTransaction
 	case amount > TransferLimit:
-		return CodeExceedsLimit
+		return iso.CodeExceedsLimit
 	case from.Available < amount:
-		return CodeInsufficientFunds
+		return iso.CodeInsufficientFunds
 	}
-	return CodeApproved
+	return iso.CodeApproved
 }
 
 // AuthCodeFor derives a 6-character authorization code from an RRN.
@@ -118,7 +121,7 @@ func (l *MemoryLedger) Transfer(_ context.Context, t TransferRequest) (TransferO
 		return prior.outcome, nil
 	}
 	out := TransferOutcome{ResponseCode: Decide(l.accounts[t.From], l.accounts[t.To], t.Amount)}
-	if out.ResponseCode == CodeApproved {
+	if out.ResponseCode == iso.CodeApproved {
 		out.AuthCode = AuthCodeFor(t.RRN)
 		l.move(t.From, t.To, t.Amount)
 	}
@@ -131,7 +134,7 @@ func (l *MemoryLedger) Reverse(_ context.Context, terminalID, rrn string) (bool,
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	tr, ok := l.transfers[terminalID+"/"+rrn]
-	if !ok || tr.reversed || tr.outcome.ResponseCode != CodeApproved {
+	if !ok || tr.reversed || tr.outcome.ResponseCode != iso.CodeApproved {
 		return false, nil
 	}
 	l.move(tr.req.To, tr.req.From, tr.req.Amount)

@@ -1,4 +1,4 @@
-package iso
+package sim
 
 import (
 	"context"
@@ -6,11 +6,14 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/moov-io/iso8583"
 	connection "github.com/moov-io/iso8583-connection"
+
+	"github.com/switchyard-hub/switchyard/iso"
 )
 
 // SwitchConfig is the switch simulator's environment.
@@ -29,7 +32,7 @@ type SwitchConfig struct {
 // be injected: delays, dropped answers, connection resets.
 type Switch struct {
 	cfg    SwitchConfig
-	codec  *Codec
+	codec  *iso.Codec
 	ledger Ledger
 	logger *slog.Logger
 
@@ -38,6 +41,7 @@ type Switch struct {
 	sessions map[*connection.Connection]*session
 	faults   SwitchFaults
 	stats    SwitchStats
+	holds    []*Hold // waiting for their message, or holding it
 	closed   bool
 }
 
@@ -73,7 +77,7 @@ type SwitchStats struct {
 }
 
 // NewSwitch builds the simulator.
-func NewSwitch(cfg SwitchConfig, codec *Codec, ledger Ledger, logger *slog.Logger) *Switch {
+func NewSwitch(cfg SwitchConfig, codec *iso.Codec, ledger Ledger, logger *slog.Logger) *Switch {
 	return &Switch{cfg: cfg, codec: codec, ledger: ledger, logger: logger.With("component", "switch-sim"),
 		sessions: map[*connection.Connection]*session{}, faults: SwitchFaults{Delay: cfg.Delay}}
 }
@@ -98,10 +102,10 @@ func (s *Switch) Serve(l net.Listener) error {
 			conn.Close()
 			continue
 		}
-		c, err := connection.NewFrom(conn, Spec, nil, nil,
+		c, err := connection.NewFrom(conn, s.codec.Spec(), nil, nil,
 			connection.InboundMessageHandler(s.handle),
 			connection.ReadTimeout(24*time.Hour), connection.IdleTime(24*time.Hour),
-			connection.SetRequestIDGenerator(RequestIDs{}),
+			connection.SetRequestIDGenerator(iso.RequestIDs{}),
 			connection.WithConnectionClosedHandler(s.forget),
 			connection.ErrorHandler(func(err error) { s.logger.Debug("switch connection", "error", err.Error()) }),
 			func(o *connection.Options) error { o.MessageReader, o.MessageWriter = s.codec, s.codec; return nil })
@@ -159,6 +163,13 @@ func (s *Switch) Close() {
 	for _, c := range sessions {
 		c.Close()
 	}
+	s.mu.Lock()
+	holds := s.holds
+	s.holds = nil
+	s.mu.Unlock()
+	for _, h := range holds {
+		h.Release() // nothing waits forever on a closed switch
+	}
 }
 
 // SetFaults replaces the injected faults.
@@ -203,7 +214,14 @@ func (s *Switch) handle(c *connection.Connection, msg *iso8583.Message) {
 		s.sessions[c] = sess
 	}
 	delay := s.faults.Delay
+	hold := s.takeHold(mti)
 	s.mu.Unlock()
+	if hold != nil {
+		defer s.handled(hold)
+		hold.msg = msg
+		close(hold.arrived)
+		<-hold.release
+	}
 	if delay > 0 {
 		time.Sleep(delay)
 	}
@@ -213,14 +231,14 @@ func (s *Switch) handle(c *connection.Connection, msg *iso8583.Message) {
 	var reply *iso8583.Message
 	var err error
 	switch mti {
-	case MTINetwork:
+	case iso.MTINetwork:
 		reply, err = s.network(sess, msg)
-	case MTIAuthorization, MTIFinancial:
+	case iso.MTIAuthorization, iso.MTIFinancial:
 		reply, err = s.financial(ctx, c, sess, msg)
-	case MTIReversal, MTIReversalRepeat:
+	case iso.MTIReversal, iso.MTIReversalRepeat:
 		reply, err = s.reversal(ctx, msg)
 	default:
-		s.logger.Warn("Unsupported message", "message", Describe(msg))
+		s.logger.Warn("Unsupported message", "message", iso.Describe(msg))
 		return
 	}
 	if err != nil {
@@ -233,32 +251,32 @@ func (s *Switch) handle(c *connection.Connection, msg *iso8583.Message) {
 }
 
 func (s *Switch) network(sess *session, msg *iso8583.Message) (*iso8583.Message, error) {
-	var in Network
+	var in iso.Network
 	if err := msg.Unmarshal(&in); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	if sess.first == "" {
-		sess.first = MTINetwork + "/" + in.NetworkCode
+		sess.first = iso.MTINetwork + "/" + in.NetworkCode
 		s.stats.FirstMessages = append(s.stats.FirstMessages, sess.first)
 	}
 	switch in.NetworkCode {
-	case NetSignOn:
+	case iso.NetSignOn:
 		sess.signedOn = true
 		s.stats.SignOns++
-	case NetSignOff:
+	case iso.NetSignOff:
 		sess.signedOn = false
 		s.stats.SignOffs++
-	case NetEcho:
+	case iso.NetEcho:
 		s.stats.Echoes++
 	}
 	s.mu.Unlock()
-	return Pack(&Network{MTI: MTINetworkResponse, TransmissionDateTime: in.TransmissionDateTime, STAN: in.STAN,
-		ResponseCode: CodeApproved, TerminalID: in.TerminalID, NetworkCode: in.NetworkCode})
+	return iso.Pack(s.codec.Spec(), &iso.Network{MTI: iso.MTINetworkResponse, TransmissionDateTime: in.TransmissionDateTime, STAN: in.STAN,
+		ResponseCode: iso.CodeApproved, TerminalID: in.TerminalID, NetworkCode: in.NetworkCode})
 }
 
 func (s *Switch) financial(ctx context.Context, c *connection.Connection, sess *session, msg *iso8583.Message) (*iso8583.Message, error) {
-	var in Financial
+	var in iso.Financial
 	if err := msg.Unmarshal(&in); err != nil {
 		return nil, err
 	}
@@ -279,32 +297,32 @@ func (s *Switch) financial(ctx context.Context, c *connection.Connection, sess *
 		s.mu.Lock()
 		s.stats.TrafficBeforeSign++
 		s.mu.Unlock()
-		out.ResponseCode = CodeSwitchInoperative
+		out.ResponseCode = iso.CodeSwitchInoperative
 	case decline != "":
 		out.ResponseCode = decline
-	case in.ProcessingCode == ProcBalanceInquiry:
+	case in.ProcessingCode == iso.ProcBalanceInquiry:
 		a, err := s.ledger.Account(ctx, in.FromAccount)
 		switch {
 		case errors.Is(err, ErrAccountNotFound):
-			out.ResponseCode = CodeInvalidCard
+			out.ResponseCode = iso.CodeInvalidCard
 		case err != nil:
-			out.ResponseCode = CodeSystemMalfunction
+			out.ResponseCode = iso.CodeSystemMalfunction
 		case !a.Active:
-			out.ResponseCode = CodeRestrictedCard
+			out.ResponseCode = iso.CodeRestrictedCard
 		default:
-			out.ResponseCode = CodeApproved
-			out.AdditionalAmounts = FormatBalances(a.Ledger, a.Available, Currencies[a.Currency])
+			out.ResponseCode = iso.CodeApproved
+			out.AdditionalAmounts = iso.FormatBalances(a.Ledger, a.Available, iso.Currencies[a.Currency])
 		}
-	case in.ProcessingCode == ProcTransfer && in.MTI == MTIFinancial:
+	case in.ProcessingCode == iso.ProcTransfer && in.MTI == iso.MTIFinancial:
 		outcome, err := s.ledger.Transfer(ctx, TransferRequest{TerminalID: in.TerminalID, RRN: in.RRN, STAN: in.STAN,
 			From: in.FromAccount, To: in.ToAccount, Amount: in.Amount})
 		if err != nil {
-			out.ResponseCode = CodeSystemMalfunction
+			out.ResponseCode = iso.CodeSystemMalfunction
 		} else {
 			out.ResponseCode, out.AuthCode = outcome.ResponseCode, outcome.AuthCode
 		}
 	default:
-		out.ResponseCode = CodeInvalidTransaction
+		out.ResponseCode = iso.CodeInvalidTransaction
 	}
 
 	s.mu.Lock()
@@ -321,11 +339,11 @@ func (s *Switch) financial(ctx context.Context, c *connection.Connection, sess *
 	if drop {
 		return nil, nil
 	}
-	return Pack(&out)
+	return iso.Pack(s.codec.Spec(), &out)
 }
 
 func (s *Switch) reversal(ctx context.Context, msg *iso8583.Message) (*iso8583.Message, error) {
-	var in Reversal
+	var in iso.Reversal
 	if err := msg.Unmarshal(&in); err != nil {
 		return nil, err
 	}
@@ -349,11 +367,11 @@ func (s *Switch) reversal(ctx context.Context, msg *iso8583.Message) (*iso8583.M
 		s.mu.Unlock()
 	}
 	out := in
-	out.MTI = MTIReversalResponse
+	out.MTI = iso.MTIReversalResponse
 	// A reversal is acknowledged whether or not there was anything to reverse: reversing is
 	// idempotent and never happens twice.
-	out.ResponseCode = CodeApproved
-	return Pack(&out)
+	out.ResponseCode = iso.CodeApproved
+	return iso.Pack(s.codec.Spec(), &out)
 }
 
 // responseMTI is a request's response MTI: 0100 → 0110, 0200 → 0210.
@@ -362,3 +380,58 @@ func responseMTI(mti string) string {
 	b[2]++
 	return string(b)
 }
+
+// Hold keeps one message at the switch's door until it is released: it has arrived (and is
+// counted in Received) but nothing is posted or answered yet. Tests use it to act at an exact
+// point of an exchange, a worker killed while its 0200 is at the switch, say, with no timing.
+type Hold struct {
+	mti      string
+	taken    bool
+	msg      *iso8583.Message
+	arrived  chan struct{}
+	release  chan struct{}
+	released sync.Once
+	handled  chan struct{}
+}
+
+// HoldNext holds the next message of the given MTI that arrives. Messages of other MTIs, and
+// later ones of the same MTI, pass.
+func (s *Switch) HoldNext(mti string) *Hold {
+	h := &Hold{mti: mti, arrived: make(chan struct{}), release: make(chan struct{}), handled: make(chan struct{})}
+	s.mu.Lock()
+	s.holds = append(s.holds, h)
+	s.mu.Unlock()
+	return h
+}
+
+// takeHold claims the first untaken hold of mti; s.mu is held.
+func (s *Switch) takeHold(mti string) *Hold {
+	for _, h := range s.holds {
+		if !h.taken && h.mti == mti {
+			h.taken = true
+			return h
+		}
+	}
+	return nil
+}
+
+// handled retires a hold whose message the switch has handled.
+func (s *Switch) handled(h *Hold) {
+	s.mu.Lock()
+	s.holds = slices.DeleteFunc(s.holds, func(x *Hold) bool { return x == h })
+	s.mu.Unlock()
+	close(h.handled)
+}
+
+// Arrived is closed once the held message has arrived.
+func (h *Hold) Arrived() <-chan struct{} { return h.arrived }
+
+// Message is the held message, once Arrived is closed.
+func (h *Hold) Message() *iso8583.Message { return h.msg }
+
+// Release lets the held message through (or the next one, if it has not arrived yet).
+func (h *Hold) Release() { h.released.Do(func() { close(h.release) }) }
+
+// Handled is closed once the switch has handled the released message: posted it, and answered
+// it or found nobody to answer.
+func (h *Hold) Handled() <-chan struct{} { return h.handled }
