@@ -36,7 +36,21 @@ type Config struct {
 	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
 	// ShutdownTimeout bounds how long in-flight requests may finish on shutdown.
 	ShutdownTimeout time.Duration `envconfig:"API_SHUTDOWN_TIMEOUT" default:"30s"`
+	// ReadTimeout bounds reading a request, headers and body; a client sending slower is cut
+	// off (408 once the body has started). Zero turns it off.
+	ReadTimeout time.Duration `envconfig:"API_READ_TIMEOUT" default:"15s"`
+	// WriteTimeout bounds answering a request once it has been read. It must stay above the
+	// sync waits (MEDIATOR_FORWARD_TIMEOUT, INTEGRATION_TIMEOUT) by writeTimeoutMargin, or a
+	// sync request's 202 could not be written. Zero turns it off.
+	WriteTimeout time.Duration `envconfig:"API_WRITE_TIMEOUT" default:"60s"`
+	// IdleTimeout closes keep-alive connections that carry no request for this long. Zero
+	// turns it off.
+	IdleTimeout time.Duration `envconfig:"API_IDLE_TIMEOUT" default:"120s"`
 }
+
+// writeTimeoutMargin is what API_WRITE_TIMEOUT keeps above the sync waits: time to
+// authenticate, start the workflow and write the answer.
+const writeTimeoutMargin = 5 * time.Second
 
 // Validate rejects settings the API cannot run with.
 func (c Config) Validate() error {
@@ -56,6 +70,13 @@ func (c Config) Validate() error {
 	}
 	if c.IntegrationTimeout <= 0 {
 		return fmt.Errorf("INTEGRATION_TIMEOUT must be positive")
+	}
+	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
+		return fmt.Errorf("API_READ_TIMEOUT, API_WRITE_TIMEOUT and API_IDLE_TIMEOUT must not be negative")
+	}
+	if wait := max(c.ForwardTimeout.Duration(), c.IntegrationTimeout); c.WriteTimeout > 0 && c.WriteTimeout < wait+writeTimeoutMargin {
+		return fmt.Errorf("API_WRITE_TIMEOUT=%s must be at least %s above the longest sync wait (MEDIATOR_FORWARD_TIMEOUT, INTEGRATION_TIMEOUT: %s)",
+			c.WriteTimeout, writeTimeoutMargin, wait)
 	}
 	return nil
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"time"
@@ -93,8 +95,6 @@ func (m *httpMetrics) observe(c *gin.Context) {
 	logger(c).Log(c.Request.Context(), level, "HTTP request", attrs...)
 }
 
-// limitBody answers 413 for a declared Content-Length over the cap and caps what may be read
-// of a body without one; handlers read bodies through readBody.
 // methodOther is the method label of every method outside the standard set.
 const methodOther = "OTHER"
 
@@ -116,13 +116,33 @@ func methodLabel(method string) string {
 	return methodOther
 }
 
-func limitBody(maxBytes int64) gin.HandlerFunc {
+// limitBody answers 413 for a declared Content-Length over the cap and caps what may be read
+// of a body without one; handlers read bodies through readBody. A body must arrive within
+// readTimeout (a client trickling it in is answered 408 and cut off), and the time to answer,
+// writeTimeout, is counted from when the body may have arrived, so a slow but legitimate upload
+// does not eat the sync wait. Zero turns either off. Requests without a body get no read
+// deadline: the server is already watching their connection for a disconnect, and a deadline
+// there would cancel the request.
+func limitBody(maxBytes int64, readTimeout, writeTimeout time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > maxBytes {
 			writeError(c, bodyTooLarge(maxBytes))
 			return
 		}
+		if c.Request.Body == nil || c.Request.Body == http.NoBody {
+			c.Next()
+			return
+		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes)
+		if readTimeout > 0 {
+			// Not every writer supports deadlines (a test recorder); the server's own
+			// ReadTimeout still holds then.
+			rc := http.NewResponseController(c.Writer)
+			_ = rc.SetReadDeadline(time.Now().Add(readTimeout))
+			if writeTimeout > 0 {
+				_ = rc.SetWriteDeadline(time.Now().Add(readTimeout + writeTimeout))
+			}
+		}
 		c.Next()
 	}
 }
@@ -132,12 +152,21 @@ func bodyTooLarge(maxBytes int64) *Error {
 		Message: fmt.Sprintf("request body exceeds %d bytes", maxBytes), Details: map[string]any{"max_bytes": maxBytes}}
 }
 
+// CodeRequestTimeout answers a request whose body did not arrive within API_READ_TIMEOUT.
+const CodeRequestTimeout = "REQUEST_TIMEOUT"
+
 // readBody reads the whole (capped) body.
 func readBody(c *gin.Context, maxBytes int64) ([]byte, error) {
 	body, err := c.GetRawData()
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, bodyTooLarge(maxBytes)
+	}
+	var netErr net.Error
+	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
+		// The connection cannot carry another request: what is left of this body is unread.
+		return nil, &Error{Status: http.StatusRequestTimeout, Code: CodeRequestTimeout,
+			Message: "the request body did not arrive in time", Header: map[string]string{"Connection": "close"}}
 	}
 	if err != nil {
 		return nil, newError(http.StatusBadRequest, CodeValidation, "request body could not be read")

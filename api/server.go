@@ -112,7 +112,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	r.Use(requestID(deps.Logger), metrics.observe, recovery(), limitBody(cfg.MaxRequestBodyBytes))
+	r.Use(requestID(deps.Logger), metrics.observe, recovery(), limitBody(cfg.MaxRequestBodyBytes, cfg.ReadTimeout, cfg.WriteTimeout))
 
 	r.GET("/health", s.health)
 	r.GET("/ready", s.ready)

@@ -153,7 +153,7 @@ func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.
 		return err
 	}
 	logger.Info("API listening", "addr", l.Addr().String(), "embedded_worker", e.Process.EmbeddedWorker)
-	return serveOn(ctx, l, srv.Handler(), e.API.ShutdownTimeout)
+	return serveWith(ctx, l, apiServer(e.API, srv.Handler()), e.API.ShutdownTimeout)
 }
 
 // simulating reports whether the core banking system is the simulator's (CBS_SIMULATE, or
@@ -349,10 +349,33 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler) error {
 	return serveOn(ctx, l, h, 10*time.Second)
 }
 
+// headerTimeout is how long any of the hub's servers waits for a request's headers.
+const headerTimeout = 10 * time.Second
+
+// apiServer is the API's HTTP server: a client has API_READ_TIMEOUT to send a request (its
+// headers within headerTimeout), API_WRITE_TIMEOUT to take the answer, and a keep-alive
+// connection is closed after API_IDLE_TIMEOUT without a request. A slow client holds a
+// connection for a bounded time, never forever.
+func apiServer(c api.Config, h http.Handler) *http.Server {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: headerTimeout, ReadTimeout: c.ReadTimeout,
+		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout}
+	if c.ReadTimeout > 0 {
+		srv.ReadHeaderTimeout = min(headerTimeout, c.ReadTimeout)
+	}
+	return srv
+}
+
 // serveOn serves h on l until ctx ends, then stops accepting and gives in-flight requests up
-// to grace to finish.
+// to grace to finish. It is for the hub's internal servers (simulators, worker metrics): headers
+// must arrive within headerTimeout and idle connections close, but answers may take as long as
+// a simulated latency asks.
 func serveOn(ctx context.Context, l net.Listener, h http.Handler, grace time.Duration) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return serveWith(ctx, l, &http.Server{Handler: h, ReadHeaderTimeout: headerTimeout, IdleTimeout: 2 * time.Minute}, grace)
+}
+
+// serveWith serves srv on l until ctx ends, then stops accepting and gives in-flight requests up
+// to grace to finish.
+func serveWith(ctx context.Context, l net.Listener, srv *http.Server, grace time.Duration) error {
 	errs := make(chan error, 1)
 	go func() { errs <- srv.Serve(l) }()
 	select {
