@@ -160,10 +160,21 @@ func stripHopByHop(h map[string][]string) http.Header {
 	return out
 }
 
+// hubForwarding are the headers the API sets on every forwarded request, after it has removed
+// the client's hop-by-hop headers.
+var hubForwarding = []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
+
 // forwardHeaders prepares a client's headers for the upstream: no hop-by-hop headers, and no
-// Host or Content-Length (the transport sets both).
+// Host or Content-Length (the transport sets both). A Connection header cannot remove the hub's
+// X-Forwarded-* (a request recorded before the API dropped Connection may still name them).
 func forwardHeaders(h map[string][]string) http.Header {
 	out := stripHopByHop(h)
+	in := http.Header(h)
+	for _, name := range hubForwarding {
+		if v := in.Values(name); len(v) > 0 {
+			out[name] = append([]string(nil), v...)
+		}
+	}
 	out.Del("Host")
 	out.Del("Content-Length")
 	return out

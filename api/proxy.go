@@ -59,7 +59,7 @@ func (s *Server) proxy(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	s.startThrough(c, client, rt, forwardedRequest(c, body), "", async)
+	s.startThrough(c, client, rt, forwardedRequest(c, body, s.cfg.TrustedProxies), "", async)
 }
 
 // startThrough runs req as a new transaction through the resolved channel rt; parentID links a
@@ -191,10 +191,33 @@ func correlationID(clientID, key string) (string, error) {
 var strippedHeaders = []string{"X-Client-Id", "X-Client-Secret", "Authorization", "Proxy-Authorization",
 	"Cookie", "Idempotency-Key", "X-Correlation-Id", "Prefer"}
 
-// forwardedRequest is the client's request as the upstream will see it: hub credentials and
-// controls removed, hub query parameters (async, sync) dropped, X-Forwarded-* added.
-func forwardedRequest(c *gin.Context, body []byte) transaction.Request {
+// hopByHop are the headers that describe one connection, not the message (RFC 9110 §7.6.1).
+// The Forward activity drops them as well; the API drops them first so that a Connection header
+// naming the hub's own X-Forwarded-* cannot remove them.
+var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// forwardingHeaders say which clients and proxies a request came through. Only a peer named in
+// TRUSTED_PROXIES may send them; from anyone else they are dropped, and the hub adds its own.
+var forwardingHeaders = []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+	"X-Forwarded-Port", "X-Forwarded-Prefix", "Forwarded", "X-Real-Ip"}
+
+// forwardedRequest is the client's request as the upstream will see it: hop-by-hop headers, hub
+// credentials and controls removed, hub query parameters (async, sync) dropped, X-Forwarded-*
+// set last. A client's X-Forwarded-For (Host, Proto) is kept, and extended, only when the
+// connection comes from one of trustedProxies.
+func forwardedRequest(c *gin.Context, body []byte, trustedProxies []string) transaction.Request {
 	h := c.Request.Header.Clone()
+	for _, v := range c.Request.Header.Values("Connection") {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, name := range hopByHop {
+		h.Del(name)
+	}
 	for _, name := range strippedHeaders {
 		h.Del(name)
 	}
@@ -209,17 +232,28 @@ func forwardedRequest(c *gin.Context, body []byte) transaction.Request {
 			h.Add("Prefer", strings.Join(keep, ", "))
 		}
 	}
-	if prior := h.Get("X-Forwarded-For"); prior != "" {
-		h.Set("X-Forwarded-For", prior+", "+c.RemoteIP())
+	peer := c.RemoteIP()
+	trusted := len(trustedProxies) > 0 && ipAllowed(peer, trustedProxies)
+	if !trusted {
+		for _, name := range forwardingHeaders {
+			h.Del(name)
+		}
+	}
+	if prior := strings.Join(h.Values("X-Forwarded-For"), ", "); prior != "" {
+		h.Set("X-Forwarded-For", prior+", "+peer)
 	} else {
-		h.Set("X-Forwarded-For", c.RemoteIP())
+		h.Set("X-Forwarded-For", peer)
 	}
-	h.Set("X-Forwarded-Host", c.Request.Host)
-	proto := "http"
-	if c.Request.TLS != nil {
-		proto = "https"
+	if h.Get("X-Forwarded-Host") == "" {
+		h.Set("X-Forwarded-Host", c.Request.Host)
 	}
-	h.Set("X-Forwarded-Proto", proto)
+	if h.Get("X-Forwarded-Proto") == "" {
+		proto := "http"
+		if c.Request.TLS != nil {
+			proto = "https"
+		}
+		h.Set("X-Forwarded-Proto", proto)
+	}
 	return transaction.Request{
 		Method:   c.Request.Method,
 		Path:     c.Request.URL.Path,
