@@ -140,7 +140,7 @@ func (a *clientAuth) client(ctx context.Context, id string) (schema.ClientRow, e
 	if ok && time.Since(cached.loadedAt) < a.ttl {
 		return cached.row, nil
 	}
-	v, err, _ := a.loads.Do(strconv.FormatUint(gen, 10)+"\x00"+id, func() (any, error) {
+	v, err := sharedLoad(ctx, &a.loads, strconv.FormatUint(gen, 10)+"\x00"+id, func(ctx context.Context) (any, error) {
 		row, err := a.store.GetClient(ctx, id)
 		if err != nil {
 			return nil, err
@@ -168,23 +168,32 @@ func (a *clientAuth) secretMatches(ctx context.Context, row schema.ClientRow, se
 	}
 	// Concurrent first requests with the same credentials share one bcrypt check.
 	key := row.ClientID + "\x00" + row.SecretHash + "\x00" + string(digest[:])
-	matched, _, _ := a.checks.Do(key, func() (any, error) {
-		select {
-		case a.bcryptSlots <- struct{}{}:
-		case <-ctx.Done():
-			return false, nil
+	for {
+		matched, err, _ := a.checks.Do(key, func() (any, error) {
+			select {
+			case a.bcryptSlots <- struct{}{}:
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+			err := bcrypt.CompareHashAndPassword([]byte(row.SecretHash), []byte(secret))
+			<-a.bcryptSlots
+			if err != nil {
+				return false, nil
+			}
+			a.mu.Lock()
+			a.verified[row.ClientID] = verifiedSecret{hash: row.SecretHash, digest: digest}
+			a.mu.Unlock()
+			return true, nil
+		})
+		if err == nil {
+			return matched.(bool)
 		}
-		err := bcrypt.CompareHashAndPassword([]byte(row.SecretHash), []byte(secret))
-		<-a.bcryptSlots
-		if err != nil {
-			return false, nil
+		if ctx.Err() != nil {
+			return false
 		}
-		a.mu.Lock()
-		a.verified[row.ClientID] = verifiedSecret{hash: row.SecretHash, digest: digest}
-		a.mu.Unlock()
-		return true, nil
-	})
-	return matched.(bool)
+		// The request that ran the shared check left before a bcrypt slot was free: that says
+		// nothing about this secret, so check again rather than answer 401.
+	}
 }
 
 // forget drops a client from the caches (after an admin change) so the change applies at once

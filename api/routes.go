@@ -53,7 +53,7 @@ func (rc *routeCache) get(ctx context.Context) ([]route, error) {
 	if fresh {
 		return routes, nil
 	}
-	v, err, _ := rc.loads.Do(strconv.FormatUint(gen, 10), func() (any, error) {
+	v, err := sharedLoad(ctx, &rc.loads, strconv.FormatUint(gen, 10), func(ctx context.Context) (any, error) {
 		rows, err := rc.store.ActiveRoutes(ctx)
 		if err != nil {
 			return nil, err
@@ -86,6 +86,29 @@ func (rc *routeCache) get(ctx context.Context) ([]route, error) {
 		return nil, err
 	}
 	return v.([]route), nil
+}
+
+// cacheLoadTimeout bounds a shared cache load (clients, channels). The load runs on its own
+// context, not on the caller's that happened to start it.
+const cacheLoadTimeout = 10 * time.Second
+
+// sharedLoad runs load once for every concurrent caller with the same key. The load is detached
+// from the context of whichever caller started it (keeping its values, dropping its
+// cancellation) and bounded by cacheLoadTimeout: one client disconnecting must not fail the
+// others waiting on the same load. Each caller still stops waiting when its own context ends.
+func sharedLoad(ctx context.Context, group *singleflight.Group, key string,
+	load func(ctx context.Context) (any, error)) (any, error) {
+	ch := group.DoChan(key, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheLoadTimeout)
+		defer cancel()
+		return load(lctx)
+	})
+	select {
+	case res := <-ch:
+		return res.Val, res.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (rc *routeCache) invalidate() {
