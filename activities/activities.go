@@ -22,6 +22,11 @@ type Config struct {
 	DefaultTimeout time.Duration `ignored:"true"`
 	// MaxIdleConnsPerHost bounds the keep-alive pool towards each upstream.
 	MaxIdleConnsPerHost int `envconfig:"UPSTREAM_MAX_IDLE_CONNS_PER_HOST" default:"64"`
+	// RedactNamePatterns: a header or query parameter whose name contains one of these
+	// (case-insensitively) is written to the transaction log as transaction.Redacted; upstreams
+	// still get the real value. Left nil, DefaultRedactNamePatterns apply. Authorization,
+	// cookies and the hub's client secret are redacted whatever the list says.
+	RedactNamePatterns []string `envconfig:"REDACT_NAME_PATTERNS" default:"key,token,secret,auth,signature,password,session,cookie"`
 }
 
 // Store is the part of schema.Store the activities write through.

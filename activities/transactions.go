@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -58,6 +59,7 @@ func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (Reco
 		in.Request.Body = b
 	}
 	body, truncated, masked := a.logBody(in.Request.Body, in.Kind == transaction.KindOperation || in.Kind == transaction.KindISO)
+	redact := newRedactor(a.Config.RedactNamePatterns)
 	row := schema.TransactionRow{
 		CorrelationID:        in.CorrelationID,
 		Kind:                 in.Kind,
@@ -70,8 +72,8 @@ func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (Reco
 		ChannelName:          in.Channel.Name,
 		Method:               in.Request.Method,
 		Path:                 in.Request.Path,
-		Query:                in.Request.RawQuery,
-		RequestHeaders:       RedactHeaders(in.Request.Header),
+		Query:                redact.query(in.Request.RawQuery),
+		RequestHeaders:       redact.headers(in.Request.Header),
 		RequestBody:          body,
 		RequestBodySize:      len(in.Request.Body),
 		RequestBodyTruncated: truncated,
@@ -124,7 +126,7 @@ func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) e
 	}
 	if in.Response != nil {
 		o.ResponseStatus = in.Response.StatusCode
-		o.ResponseHeaders = RedactHeaders(in.Response.Header)
+		o.ResponseHeaders = newRedactor(a.Config.RedactNamePatterns).headers(in.Response.Header)
 		// A transfer's outcome is its references and codes: no account or card number to mask.
 		o.ResponseBody, o.ResponseBodyTruncated, o.ResponseBodyMasked = a.logBody(in.Response.Body,
 			in.Kind == transaction.KindOperation)
@@ -143,27 +145,84 @@ func (a *Activities) LoadChannel(ctx context.Context, channelID string) (transac
 	return route.Channel(a.Config.DefaultTimeout), nil
 }
 
-// secretHeaders are never written to the transaction log in clear.
+// secretHeaders are never written to the transaction log in clear, whatever
+// REDACT_NAME_PATTERNS says.
 var secretHeaders = map[string]bool{
 	"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true,
 	"X-Client-Secret": true, "X-Api-Key": true, "X-Auth-Token": true,
 }
 
-// RedactHeaders copies h, replacing the values of credential-like headers with "[REDACTED]".
-func RedactHeaders(h map[string][]string) schema.Headers {
+// DefaultRedactNamePatterns are REDACT_NAME_PATTERNS' default: names that carry credentials.
+var DefaultRedactNamePatterns = []string{"key", "token", "secret", "auth", "signature", "password", "session", "cookie"}
+
+// redactor decides which header and query parameter names the log keeps only as
+// transaction.Redacted.
+type redactor []string
+
+func newRedactor(patterns []string) redactor {
+	if patterns == nil {
+		patterns = DefaultRedactNamePatterns
+	}
+	var r redactor
+	for _, p := range patterns {
+		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
+			r = append(r, p)
+		}
+	}
+	return r
+}
+
+// secret reports whether a header or parameter called name holds a credential.
+func (r redactor) secret(name string) bool {
+	if secretHeaders[http.CanonicalHeaderKey(name)] {
+		return true
+	}
+	lower := strings.ToLower(name)
+	for _, p := range r {
+		if strings.Contains(lower, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// headers copies h, replacing the values of credential-like headers with transaction.Redacted.
+func (r redactor) headers(h map[string][]string) schema.Headers {
 	out := make(schema.Headers, len(h))
 	for name, values := range h {
 		canonical := http.CanonicalHeaderKey(name)
-		lower := strings.ToLower(name)
-		if secretHeaders[canonical] || strings.Contains(lower, "secret") || strings.Contains(lower, "token") ||
-			strings.Contains(lower, "password") || strings.Contains(lower, "signature") {
-			out[canonical] = []string{"[REDACTED]"}
+		if r.secret(name) {
+			out[canonical] = []string{transaction.Redacted}
 			continue
 		}
 		out[canonical] = append([]string(nil), values...)
 	}
 	return out
 }
+
+// query rewrites a raw query string, keeping its order and encoding, with the value of every
+// credential-like parameter replaced by transaction.Redacted ("access_token=[REDACTED]").
+func (r redactor) query(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	parts := strings.Split(raw, "&")
+	for i, part := range parts {
+		key, _, _ := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(key)
+		if err != nil {
+			name = key
+		}
+		if r.secret(name) {
+			parts[i] = key + "=" + transaction.Redacted
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+// RedactHeaders copies h, replacing the values of credential-like headers (by
+// DefaultRedactNamePatterns) with transaction.Redacted.
+func RedactHeaders(h map[string][]string) schema.Headers { return newRedactor(nil).headers(h) }
 
 // logBody is what the log keeps of a body: capped at TRANSACTION_BODY_MAX_LENGTH and, with
 // mask, with account and card numbers masked (the full answer stays with the workflow's result
