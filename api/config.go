@@ -36,6 +36,15 @@ type Config struct {
 	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
 	// ShutdownTimeout bounds how long in-flight requests may finish on shutdown.
 	ShutdownTimeout time.Duration `envconfig:"API_SHUTDOWN_TIMEOUT" default:"30s"`
+	// CodecCORSOrigins may call the codec server (/codec) from a browser: the Temporal Web UI's
+	// origin, e.g. https://temporal-ui.example.com (`switchyard dev` adds its own UI's).
+	CodecCORSOrigins []string `envconfig:"CODEC_CORS_ORIGINS"`
+	// CodecMaxBodyBytes caps a codec request (payloads are base64 in it); 8 MiB when unset.
+	CodecMaxBodyBytes int64 `envconfig:"CODEC_MAX_BODY_BYTES" default:"8388608"`
+	// CodecTrustLoopback lets codec requests without credentials from a loopback peer through:
+	// for `switchyard dev` only, whose Web UI cannot send the admin token. Other commands refuse
+	// it (behind a reverse proxy on the same host every request comes from loopback).
+	CodecTrustLoopback bool `envconfig:"CODEC_TRUST_LOOPBACK" default:"false"`
 	// ReadTimeout bounds reading a request, headers and body; a client sending slower is cut
 	// off (408 once the body has started). Zero turns it off.
 	ReadTimeout time.Duration `envconfig:"API_READ_TIMEOUT" default:"15s"`

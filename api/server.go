@@ -54,6 +54,11 @@ type Deps struct {
 	ISO *iso.Config
 	// Details adds named sections to /ready (the ISO pool's health, say).
 	Details map[string]func() any
+	// Converter is the data converter of the hub's Temporal clients (it decodes memos); the
+	// SDK's default when nil.
+	Converter converter.DataConverter
+	// Codec is the payload codec the codec server (/codec) runs; without one it is not served.
+	Codec converter.PayloadCodec
 	// SimulatorReports serves the simulator report download; nil when simulation is off.
 	SimulatorReports SimulatorReports
 }
@@ -88,11 +93,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if deps.Converter == nil {
+		deps.Converter = converter.GetDefaultDataConverter()
+	}
 	s := &Server{
 		cfg:       cfg,
 		store:     deps.Store,
 		temporal:  deps.Temporal,
-		converter: converter.GetDefaultDataConverter(),
+		converter: deps.Converter,
 		logger:    deps.Logger,
 		auth:      newClientAuth(deps.Store, cfg.ConfigCacheTTL),
 		routes:    newRouteCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
@@ -112,7 +120,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	r.Use(requestID(deps.Logger), metrics.observe, recovery(), limitBody(cfg.MaxRequestBodyBytes, cfg.ReadTimeout, cfg.WriteTimeout))
+	r.Use(requestID(deps.Logger), metrics.observe, recovery(), bodyLimit(cfg))
 
 	r.GET("/health", s.health)
 	r.GET("/ready", s.ready)
@@ -125,6 +133,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.registerAdmin(admin)
 
 	s.registerIntegration(r)
+	if deps.Codec != nil {
+		s.registerCodec(r, deps.Codec)
+	}
 
 	tx := r.Group("/transactions", s.requireClient)
 	for _, p := range []string{"/:id", "/:id/"} {
@@ -148,10 +159,11 @@ func (s *Server) Handler() http.Handler { return s.engine }
 // reserved reports whether path belongs to the hub itself; such paths are never proxied.
 func reserved(path string) bool {
 	switch path {
-	case "/health", "/ready", "/metrics", "/api", "/transactions":
+	case "/health", "/ready", "/metrics", "/api", "/transactions", CodecPath:
 		return true
 	}
-	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/transactions/")
+	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/transactions/") ||
+		strings.HasPrefix(path, CodecPath+"/")
 }
 
 // requireClient authenticates the caller and applies its rate limit.

@@ -17,6 +17,7 @@ const module = "github.com/switchyard-hub/switchyard/"
 // package may import (test files aside). Every package sits above transaction, the contract.
 var allowedImports = map[string][]string{
 	"transaction":    {},
+	"seal":           {},
 	"provider":       {"transaction"},
 	"iso":            {"transaction"},
 	"schema":         {"transaction"},
@@ -24,7 +25,7 @@ var allowedImports = map[string][]string{
 	"schema/pgtest":  {"schema", "schema/localpg"},
 	"activities":     {"transaction", "provider", "iso", "schema"},
 	"workflows":      {"transaction", "activities", "iso"},
-	"worker":         {"transaction", "workflows", "activities"},
+	"worker":         {"transaction", "workflows", "activities", "seal"},
 	"api":            {"transaction", "workflows", "schema", "provider", "iso"},
 	"api/apitest":    {"api"},
 	"sim":            {"transaction", "provider", "iso", "schema"},

@@ -58,6 +58,9 @@ type DevServerOptions struct {
 	DBFile string
 	// Output receives the server's logs; nil discards them.
 	Output io.Writer
+	// CodecEndpoint is the codec server the Web UI decodes payloads with
+	// (`--ui-codec-endpoint`), the API's /codec; the browser calls it directly.
+	CodecEndpoint string
 }
 
 // StartDevServer starts `temporal server start-dev` with Switchyard's search attributes
@@ -71,6 +74,10 @@ func StartDevServer(ctx context.Context, opts DevServerOptions) (*testsuite.DevS
 	if out == nil {
 		out = io.Discard
 	}
+	args := append(SearchAttributeFlags(), devServerTuning...)
+	if opts.CodecEndpoint != "" && opts.UIPort != "" {
+		args = append(args, "--ui-codec-endpoint", opts.CodecEndpoint)
+	}
 	return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  cli,
 		ClientOptions: &client.Options{HostPort: opts.Address, Namespace: opts.Namespace},
@@ -79,7 +86,7 @@ func StartDevServer(ctx context.Context, opts DevServerOptions) (*testsuite.DevS
 		UIPort:        opts.UIPort,
 		LogLevel:      "error",
 		LogFormat:     "json",
-		ExtraArgs:     append(SearchAttributeFlags(), devServerTuning...),
+		ExtraArgs:     args,
 		Stdout:        out,
 		Stderr:        out,
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/api"
@@ -29,6 +30,8 @@ import (
 type stack struct {
 	store     *schema.Store
 	temporal  client.Client
+	codec     *worker.Codec // encrypts every payload the process sends to Temporal
+	converter converter.DataConverter
 	registry  *prometheus.Registry
 	providers *provider.Set
 	pool      *iso.Pool // nil when no card switch is configured
@@ -36,11 +39,16 @@ type stack struct {
 }
 
 // openStack connects to PostgreSQL and Temporal, with the SDK's metrics in a Prometheus
-// registry, and makes sure the namespace has Switchyard's search attributes.
+// registry and the payload codec (it refuses to start without PAYLOAD_KEYS), and makes sure the
+// namespace has Switchyard's search attributes.
 func openStack(ctx context.Context, e env, logger *slog.Logger) (*stack, error) {
 	st := &stack{registry: prometheus.NewRegistry()}
 	st.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
+	if st.codec, err = worker.NewCodec(e.Payload); err != nil {
+		return nil, err
+	}
+	st.converter = st.codec.DataConverter()
 	if st.store, err = schema.Open(ctx, e.DB); err != nil {
 		return nil, err
 	}
@@ -62,7 +70,7 @@ func openStack(ctx context.Context, e env, logger *slog.Logger) (*stack, error) 
 	}
 	metrics, closer := worker.NewMetricsHandler(st.registry, st.registry)
 	st.closers = append(st.closers, func() { closer.Close() })
-	if st.temporal, err = worker.Dial(ctx, e.Temporal, logger, metrics); err != nil {
+	if st.temporal, err = worker.Dial(ctx, e.Temporal, logger, metrics, st.converter); err != nil {
 		st.close()
 		return nil, err
 	}
@@ -131,7 +139,8 @@ func (st *stack) close() {
 // API_EMBEDDED_WORKER is on (eager start needs one). On shutdown the API stops accepting and
 // finishes in-flight requests, then the worker drains.
 func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.Listener) error {
-	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry}
+	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry,
+		Converter: st.converter, Codec: st.codec}
 	if st.pool != nil {
 		isoCfg := e.ISO
 		deps.ISO = &isoCfg
@@ -169,6 +178,10 @@ func simulating(st *stack, e env) bool {
 func runAPI(ctx context.Context, e env, logger *slog.Logger) error {
 	if err := e.API.Validate(); err != nil {
 		return err
+	}
+	if e.API.CodecTrustLoopback {
+		return errors.New("CODEC_TRUST_LOOPBACK is for `switchyard dev` only: behind a reverse proxy on the same host " +
+			"every request comes from loopback; give the codec server's callers the admin token")
 	}
 	st, err := openStack(ctx, e, logger)
 	if err != nil {

@@ -26,17 +26,23 @@ import (
 	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/localpg"
+	"github.com/switchyard-hub/switchyard/seal"
 	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/worker"
 )
 
 // The benchmark's own client, mediator and channel.
 const (
-	benchClient      = "bench-client"
-	benchSecret      = "bench-secret-0001"
-	benchFloorQueue  = "bench-floor"
-	benchFloorPrefix = "bench-floor-"
+	benchClient          = "bench-client"
+	benchSecret          = "bench-secret-0001"
+	benchFloorQueue      = "bench-floor"
+	benchFloorClearQueue = "bench-floor-clear"
+	benchFloorPrefix     = "bench-floor-"
 )
+
+// benchFloorPayload is what the floor workflow carries in and out: a request's worth of JSON,
+// so the floor pays the payload codec as every real request does.
+var benchFloorPayload = strings.Repeat(`{"field":"value"}`, 60)
 
 // runBench measures, in one run on one Temporal server: a direct call to the upstream
 // simulator, the bare Temporal floor (an eager-start workflow with one local activity), and the
@@ -85,6 +91,13 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	}
 	defer os.RemoveAll(caDir)
 	setDevProviderDefaults(caDir)
+	if e.Payload.Keys == "" {
+		// A throwaway key, like the throwaway server: the benchmark's histories are not kept.
+		if e.Payload.Keys, err = seal.GenerateKey("bench"); err != nil {
+			return err
+		}
+		e.Payload.KeyID = ""
+	}
 	e.API.Addr = "127.0.0.1:0"
 	e.API.ConfigCacheTTL = time.Minute
 	e.Process.EmbeddedWorker = true
@@ -106,13 +119,39 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		return err
 	}
 	var flip atomic.Int64
-	floor := sdkworker.New(hub.st.temporal, benchFloorQueue, sdkworker.Options{})
-	floor.RegisterWorkflowWithOptions(benchFloorWorkflow, workflow.RegisterOptions{Name: "BenchFloor"})
-	floor.RegisterActivity(benchNoop)
-	if err := floor.Start(); err != nil {
+	// The floor runs twice: through the hub's client (payloads encrypted) and through a client
+	// without the codec, so the difference is the codec's cost.
+	clear, err := worker.Dial(ctx, hub.env.Temporal, quiet, nil, nil)
+	if err != nil {
 		return err
 	}
-	defer floor.Stop()
+	defer clear.Close()
+	for queue, c := range map[string]client.Client{benchFloorQueue: hub.st.temporal, benchFloorClearQueue: clear} {
+		floor := sdkworker.New(c, queue, sdkworker.Options{})
+		floor.RegisterWorkflowWithOptions(benchFloorWorkflow, workflow.RegisterOptions{Name: "BenchFloor"})
+		floor.RegisterActivity(benchEcho)
+		if err := floor.Start(); err != nil {
+			return err
+		}
+		defer floor.Stop()
+	}
+	var seq sync.Mutex
+	n := 0
+	floorRun := func(c client.Client, queue string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			seq.Lock()
+			n++
+			id := benchFloorPrefix + strconv.Itoa(n) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			seq.Unlock()
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue,
+				EnableEagerStart: true}, "BenchFloor", benchFloorPayload)
+			if err != nil {
+				return err
+			}
+			var out string
+			return run.Get(ctx, &out)
+		}
+	}
 
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
 	call := func(method, url, body string, want int, header ...string) func(context.Context) error {
@@ -136,8 +175,6 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	get := func(url string, want int, header ...string) func(context.Context) error {
 		return call(http.MethodGet, url, "", want, header...)
 	}
-	var seq sync.Mutex
-	n := 0
 	scenarios := []struct {
 		name string
 		call func(context.Context) error
@@ -150,18 +187,8 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 			}
 			return err
 		}},
-		{"temporal floor", func(ctx context.Context) error {
-			seq.Lock()
-			n++
-			id := benchFloorPrefix + strconv.Itoa(n) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-			seq.Unlock()
-			run, err := hub.st.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: benchFloorQueue,
-				EnableEagerStart: true}, "BenchFloor")
-			if err != nil {
-				return err
-			}
-			return run.Get(ctx, nil)
-		}},
+		{"temporal floor", floorRun(hub.st.temporal, benchFloorQueue)},
+		{"floor, no codec", floorRun(clear, benchFloorClearQueue)},
 		{"proxy sync", get(hub.apiURL+"/bench/ping", http.StatusOK, "X-Client-Id", benchClient, "X-Client-Secret", benchSecret)},
 		{"proxy async", get(hub.apiURL+"/bench/ping?async=true", http.StatusAccepted, "X-Client-Id", benchClient,
 			"X-Client-Secret", benchSecret)},
@@ -290,13 +317,16 @@ func benchTransferPair(ctx context.Context, store *schema.Store) ([2]string, err
 	return [2]string{accounts[0], accounts[1]}, nil
 }
 
-// benchFloorWorkflow is the floor: the least a workflow-backed request can cost on this server.
-func benchFloorWorkflow(ctx workflow.Context) error {
+// benchFloorWorkflow is the floor: the least a workflow-backed request can cost on this server,
+// a request in, one local activity, an answer out.
+func benchFloorWorkflow(ctx workflow.Context, in string) (string, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
-	return workflow.ExecuteLocalActivity(ctx, benchNoop).Get(ctx, nil)
+	var out string
+	err := workflow.ExecuteLocalActivity(ctx, benchEcho, in).Get(ctx, &out)
+	return out, err
 }
 
-func benchNoop(context.Context) error { return nil }
+func benchEcho(_ context.Context, in string) (string, error) { return in, nil }
 
 // benchResult is one scenario at one concurrency.
 type benchResult struct {
@@ -379,6 +409,12 @@ func printBench(w io.Writer, names []string, concurrency []int, results map[stri
 		floor, tr := results["temporal floor"][c], results["iso transfer"][c]
 		fmt.Fprintf(w, "  c=%-3d iso transfer p50 %s p99 %s = %.2fx the floor p50; throughput %.0f req/s = %.0f%% of the floor's\n",
 			c, ms(tr.p50), ms(tr.p99), float64(tr.p50)/float64(floor.p50), tr.throughput, 100*tr.throughput/floor.throughput)
+	}
+	for _, c := range concurrency {
+		floor, clear := results["temporal floor"][c], results["floor, no codec"][c]
+		fmt.Fprintf(w, "  c=%-3d payload codec: the floor p50 %s with it, %s without (%+.2fms); throughput %.0f%% of the codec-free floor's\n",
+			c, ms(floor.p50), ms(clear.p50), float64((floor.p50-clear.p50).Microseconds())/1000,
+			100*floor.throughput/clear.throughput)
 	}
 	for _, c := range concurrency {
 		floor, async := results["temporal floor"][c], results["proxy async"][c]

@@ -10,11 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/localpg"
+	"github.com/switchyard-hub/switchyard/seal"
 	"github.com/switchyard-hub/switchyard/worker"
 )
 
@@ -42,6 +45,15 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return err
 	}
+	if e.Payload.Keys == "" {
+		keyFile := filepath.Join(dataDir, devPayloadKeyFile)
+		if e.Payload.Keys, err = devPayloadKeys(keyFile); err != nil {
+			return err
+		}
+		e.Payload.KeyID = ""
+		logger.Info("Temporal payloads are encrypted with the dev key", "file", keyFile)
+	}
+	codecEndpoint := devCodecSettings(&e)
 
 	if e.DB.URL == "" {
 		cluster, err := localpg.New(filepath.Join(dataDir, "pg"), localpg.WithPort(e.Dev.PostgresPort))
@@ -82,6 +94,8 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 			UIPort:    strconv.Itoa(e.Dev.TemporalUIPort),
 			DBFile:    filepath.Join(dataDir, "temporal.db"),
 			Output:    logFile,
+			// The Web UI shows payloads decrypted through the API's codec server.
+			CodecEndpoint: codecEndpoint,
 		})
 		if err != nil {
 			return fmt.Errorf("starting the Temporal dev server (log: %s): %w", logFile.Name(), err)
@@ -165,6 +179,52 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 	return first
 }
 
+// devPayloadKeyFile holds, under DEV_DATA_DIR, the key `switchyard dev` encrypts Temporal
+// payloads with when PAYLOAD_KEYS is not set: made on the first run, reused after (the dev
+// server's history outlives a run), readable by its owner only.
+const devPayloadKeyFile = "payload-keys"
+
+// devPayloadKeys reads the dev key ring from path, or makes one there.
+func devPayloadKeys(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if err := os.Chmod(path, 0o600); err != nil {
+			return "", err
+		}
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	spec, err := seal.GenerateKey("dev1")
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(spec + "\n"); err != nil {
+		f.Close()
+		return "", err
+	}
+	return spec, f.Close()
+}
+
+// devCodecSettings opens the codec server to the dev Web UI: its origin may call it
+// (CODEC_CORS_ORIGINS, unless set) and, since that UI cannot send the admin token, so may any
+// local caller without one (CODEC_TRUST_LOOPBACK, unless set). It returns the codec endpoint the
+// UI is started with.
+func devCodecSettings(e *env) string {
+	if _, set := os.LookupEnv("CODEC_CORS_ORIGINS"); !set {
+		for _, host := range []string{"localhost", "127.0.0.1"} {
+			e.API.CodecCORSOrigins = append(e.API.CodecCORSOrigins, fmt.Sprintf("http://%s:%d", host, e.Dev.TemporalUIPort))
+		}
+	}
+	if _, set := os.LookupEnv("CODEC_TRUST_LOOPBACK"); !set {
+		e.API.CodecTrustLoopback = true
+	}
+	return "http://localhost" + portOf(e.API.Addr) + api.CodecPath
+}
+
 // devProviderEnv points every issuer at the simulators, each with a different auth type so
 // `make dev` shows them all. Variables already set win.
 var devProviderEnv = map[string]string{
@@ -201,7 +261,7 @@ Switchyard is up. Ctrl-C stops everything.
   API              %[1]s
   OpenAPI          %[1]s/api/docs/openapi.json   (Swagger UI: %[1]s/api/docs/swagger/)
   Metrics          %[1]s/metrics
-  Temporal Web UI  %[2]s
+  Temporal Web UI  %[2]s   (payloads decrypted through %[1]s/codec)
   Temporal         %[3]s (namespace %[4]s)
   Simulators       http://localhost%[5]s  (SMTP %[9]s, ISO 8583 switch %[10]s)
   PostgreSQL       %[6]s
@@ -210,6 +270,8 @@ Switchyard is up. Ctrl-C stops everything.
 Try:
   curl -s -X POST '%[1]s/integrations/teachers' -H 'Content-Type: application/json' \
     -H 'X-Client-Id: %[8]s-integrator' -H 'X-Client-Secret: demo-secret' -d '{"teacher_id":"T-1"}'
+  bin/temporal workflow show --workflow-id tx:<X-Correlation-ID> \
+    --codec-endpoint %[1]s/codec --codec-auth 'Bearer %[7]s'
 
 `, apiURL, temporalUI, e.Temporal.Address, e.Temporal.Namespace, portOf(e.Sim.Addr), schema.RedactURL(e.DB.URL),
 		e.API.AdminToken, e.Seed.ClientPrefix, e.SimURLs.SMTPAddr, e.ISO.SimAddr)

@@ -37,6 +37,7 @@ type env struct {
 	Process    processConfig
 	DB         schema.Config
 	Temporal   worker.TemporalConfig
+	Payload    worker.PayloadConfig
 	API        api.Config
 	Worker     worker.Config
 	Activities activities.Config
@@ -50,7 +51,7 @@ type env struct {
 
 func loadEnv() (env, error) {
 	var e env
-	for _, part := range []any{&e.Log, &e.Process, &e.DB, &e.Temporal, &e.API, &e.Worker, &e.Activities, &e.Sim,
+	for _, part := range []any{&e.Log, &e.Process, &e.DB, &e.Temporal, &e.Payload, &e.API, &e.Worker, &e.Activities, &e.Sim,
 		&e.SimURLs, &e.ISO, &e.Switch, &e.Seed, &e.Dev} {
 		if err := envconfig.Process("", part); err != nil {
 			return env{}, fmt.Errorf("configuration: %w", err)

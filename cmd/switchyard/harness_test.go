@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard-hub/switchyard/iso"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/pgtest"
+	"github.com/switchyard-hub/switchyard/seal"
 	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/worker"
 )
@@ -49,6 +50,7 @@ type harness struct {
 	pool     *iso.Pool
 	store    *schema.Store
 	temporal client.Client
+	codec    *worker.Codec // the hub's payload codec, for reading histories as operators do
 	cli      string
 }
 
@@ -63,6 +65,26 @@ const (
 	pushClientSecret = "test-push-client-secret-a6e2"
 	smtpPassword     = "test-smtp-password-0be4"
 )
+
+// The hub's payload keys: "test-old" retired to decoding only, "test-new" current, so the
+// tests see a rotation.
+var (
+	testOldPayloadKey = mustKey("test-old")
+	testPayloadKeys   = testOldPayloadKey + "," + mustKey("test-new")
+)
+
+const testPayloadKeyID = "test-new"
+
+func mustKey(id string) string {
+	k, err := seal.GenerateKey(id)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// webUIOrigin is the Temporal Web UI's origin the codec server lets in.
+const webUIOrigin = "http://localhost:8233"
 
 var testProviderEnv = map[string]string{
 	"CBS_SIMULATE": "true", "CBS_AUTH_TYPE": "hmac", "CBS_HMAC_KEY_ID": "switchyard-test", "CBS_HMAC_SECRET": cbsHMACSecret,
@@ -153,6 +175,9 @@ func runWithStack(m *testing.M) (int, error) {
 	for k, v := range testProviderEnv {
 		os.Setenv(k, v)
 	}
+	// In the environment, so the helper worker processes encrypt with the same keys.
+	os.Setenv("PAYLOAD_KEYS", testPayloadKeys)
+	os.Setenv("PAYLOAD_KEY_ID", testPayloadKeyID)
 	os.Setenv("EMAIL_CA_FILE", filepath.Join(caDir, "smtp-ca.pem"))
 	e, err := loadEnv()
 	if err != nil {
@@ -163,7 +188,7 @@ func runWithStack(m *testing.M) (int, error) {
 	e.API = api.Config{Addr: "127.0.0.1:0", AdminToken: adminToken, MediatorMode: api.ModeHybrid,
 		ForwardTimeout: api.Seconds(syncWait), IntegrationTimeout: syncWait, MaxRequestBodyBytes: 64 << 10,
 		ConfigCacheTTL:  200 * time.Millisecond,
-		ShutdownTimeout: 5 * time.Second}
+		ShutdownTimeout: 5 * time.Second, CodecCORSOrigins: []string{webUIOrigin}}
 	e.Activities.TransactionBodyMaxLength = 1024
 	e.Activities.DefaultTimeout = syncWait
 	e.Process.EmbeddedWorker = true
@@ -179,14 +204,14 @@ func runWithStack(m *testing.M) (int, error) {
 		return 0, err
 	}
 	h = &harness{env: hub.env, apiURL: hub.apiURL, simURL: hub.simURL, sim: hub.sims.Upstream, sims: hub.sims,
-		pool: hub.st.pool, store: hub.st.store, temporal: hub.st.temporal, cli: cli}
+		pool: hub.st.pool, store: hub.st.store, temporal: hub.st.temporal, codec: hub.st.codec, cli: cli}
 	code := m.Run()
 	if leaked := secretsInLogs(); len(leaked) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: secrets appear in the hub's logs: %d of them\n", len(leaked))
 		code = 1
 	}
 	if dir := os.Getenv(EnvCaptureHistories); dir != "" && code == 0 {
-		if err := captureHistories(ctx, h.temporal, dir); err != nil {
+		if err := captureHistories(ctx, h.temporal, h.codec, dir); err != nil {
 			fmt.Fprintf(os.Stderr, "FAIL: capturing workflow histories: %v\n", err)
 			code = 1
 		}

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/switchyard-hub/switchyard/worker"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
@@ -26,8 +27,10 @@ const EnvCaptureHistories = "SWITCHYARD_CAPTURE_HISTORIES"
 const historiesPerType = 8
 
 // captureHistories writes, per workflow type, the histories of closed runs whose sequences of
-// event types differ, largest first, so escalations, signals and reversals are all kept.
-func captureHistories(ctx context.Context, c client.Client, dir string) error {
+// event types differ, largest first, so escalations, signals and reversals are all kept. Their
+// payloads are written decrypted (clear JSON), so the replayer needs no key; the test data is
+// the simulators' and the tests'.
+func captureHistories(ctx context.Context, c client.Client, codec *worker.Codec, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -52,6 +55,9 @@ func captureHistories(ctx context.Context, c client.Client, dir string) error {
 				h, err := readHistory(ctx, c, info.GetExecution().GetWorkflowId(), info.GetExecution().GetRunId())
 				if err != nil {
 					return err
+				}
+				if err := decodePayloads(ctx, codec, h); err != nil {
+					return fmt.Errorf("decrypting the history of %s: %w", info.GetExecution().GetWorkflowId(), err)
 				}
 				histories = append(histories, h)
 			}

@@ -383,6 +383,8 @@ func TestProviderSecretsNeverLeak(t *testing.T) {
 		history := historyText(t, "op:"+id)
 		rows, _ := json.Marshal(audit(t, id))
 		row, _ := json.Marshal(h.row(t, id))
+		// What Temporal stores holds not even the account number: every payload is encrypted.
+		requireNotInRawHistory(t, "op:"+id, append(secrets, acct.AccountNumber, demoSecret)...)
 		for _, s := range secrets {
 			require.NotContains(t, history, s, "workflow history of %s", id)
 			require.NotContains(t, string(rows), s, "audit rows of %s", id)

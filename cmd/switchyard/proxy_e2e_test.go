@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
@@ -76,6 +77,7 @@ func TestSyncProxy(t *testing.T) {
 		require.Contains(t, history, "/demo/env/ping", "the history is readable")
 		require.NotContains(t, history, demoSecret, "the client secret never reaches Temporal history")
 		require.NotContains(t, history, basic)
+		requireNotInRawHistory(t, "tx:"+r.Header.Get("X-Correlation-ID"), demoSecret, basic, "/demo/env/ping")
 	})
 
 	t.Run("another client cannot see the transaction", func(t *testing.T) {
@@ -85,14 +87,12 @@ func TestSyncProxy(t *testing.T) {
 	})
 }
 
-// historyText is a workflow's whole history, payloads decoded, as text.
+// historyText is a workflow's whole history as an operator reads it through the codec server
+// (payloads decrypted), as text. rawHistory is what Temporal stores.
 func historyText(t *testing.T, workflowID string) string {
 	t.Helper()
-	iter := h.temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
 	var b strings.Builder
-	for iter.HasNext() {
-		event, err := iter.Next()
-		require.NoError(t, err)
+	for _, event := range decodedHistory(t, workflowID).GetEvents() {
 		b.WriteString(event.String())
 	}
 	text := b.String()
@@ -217,10 +217,12 @@ func escalate(t *testing.T, name string) string {
 	return id
 }
 
-// temporalCLI runs the temporal CLI against the test server, as the README tells operators to.
+// temporalCLI runs the temporal CLI against the test server, as the README tells operators to:
+// through the hub's codec server, which decrypts what it shows and encrypts what it sends.
 func temporalCLI(t *testing.T, args ...string) string {
 	t.Helper()
-	args = append(args, "--address", h.env.Temporal.Address, "--namespace", h.env.Temporal.Namespace)
+	args = append(args, "--address", h.env.Temporal.Address, "--namespace", h.env.Temporal.Namespace,
+		"--codec-endpoint", h.apiURL+api.CodecPath, "--codec-auth", "Bearer "+adminToken)
 	out, err := exec.Command(h.cli, args...).CombinedOutput()
 	require.NoError(t, err, "temporal %s: %s", strings.Join(args, " "), out)
 	return string(out)
