@@ -13,17 +13,40 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// testPayloadKeys is what an operator exports before `make up`: compose refuses to start without.
+const testPayloadKeys = "k1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="
+
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
-	dir, err := filepath.Abs(".")
-	require.NoError(t, err)
-	project, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
-		WorkingDir:  dir,
-		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(dir, "compose.yaml")}},
-		Environment: types.Mapping{},
-	}, func(o *loader.Options) { o.SetProjectName("switchyard", true) })
+	project, err := loadComposeWith(types.Mapping{"PAYLOAD_KEYS": testPayloadKeys})
 	require.NoError(t, err)
 	return project
+}
+
+func loadComposeWith(env types.Mapping) (*types.Project, error) {
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		return nil, err
+	}
+	return loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  dir,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(dir, "compose.yaml")}},
+		Environment: env,
+	}, func(o *loader.Options) { o.SetProjectName("switchyard", true) })
+}
+
+func TestComposeEncryptsPayloads(t *testing.T) {
+	_, err := loadComposeWith(types.Mapping{})
+	require.ErrorContains(t, err, "PAYLOAD_KEYS", "no stack without payload keys")
+
+	p := loadCompose(t)
+	for _, name := range []string{"api", "worker"} {
+		svc, err := p.GetService(name)
+		require.NoError(t, err)
+		require.Equal(t, testPayloadKeys, *svc.Environment["PAYLOAD_KEYS"], "%s encrypts with the operator's keys", name)
+	}
+	api, _ := p.GetService("api")
+	require.Equal(t, "http://localhost:8233", *api.Environment["CODEC_CORS_ORIGINS"], "the Web UI may call the codec server")
 }
 
 func TestComposeDescribesTheStack(t *testing.T) {
