@@ -146,13 +146,14 @@ type requestView struct {
 	BodyEncoding  string              `json:"body_encoding,omitempty"`
 	BodySize      int                 `json:"body_size"`
 	BodyTruncated bool                `json:"body_truncated"`
+	BodyMasked    bool                `json:"body_masked,omitempty"`
 }
 
 func newAdminTransactionView(r schema.TransactionRow) adminTransactionView {
 	body := newResponseView(0, r.RequestHeaders, r.RequestBody, r.RequestBodyTruncated)
 	return adminTransactionView{transactionView: newTransactionView(r), Request: requestView{Query: r.Query,
 		Headers: body.Headers, Body: body.Body, BodyEncoding: body.BodyEncoding, BodySize: r.RequestBodySize,
-		BodyTruncated: r.RequestBodyTruncated}}
+		BodyTruncated: r.RequestBodyTruncated, BodyMasked: r.RequestBodyMasked}}
 }
 
 func nonNil(a []string) []string {

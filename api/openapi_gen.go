@@ -110,13 +110,14 @@ func addTransferPath(doc *openapi3.T, errRef, accepted *openapi3.ResponseRef) er
 	responses.Set("200", &openapi3.ResponseRef{Value: openapi3.NewResponse().
 		WithDescription("Approved.").WithJSONSchema(envelope)})
 	responses.Set("202", accepted)
-	for _, code := range []int{400, 401, 402, 403, 413, 429, 502, 503} {
+	for _, code := range []int{400, 401, 402, 403, 409, 413, 422, 429, 502, 503} {
 		responses.Set(strconv.Itoa(code), errRef)
 	}
 	doc.AddOperation(ISOBase+"/transfer", http.MethodPost, &openapi3.Operation{
 		OperationID: "iso_transfer", Tags: []string{"iso"},
 		Summary: "Transfer between two accounts through the card switch (permission iso_transfer)",
-		Description: "Runs as a CardTransfer workflow (ID iso:<rrn>). A decline is 402 with details.response_code " +
+		Description: "Runs as a CardTransfer workflow (ID iso:<correlation_id>); the worker allocates the RRN. " +
+			"A repeated Idempotency-Key with another transfer is 422 IDEMPOTENCY_KEY_REUSED. A decline is 402 with details.response_code " +
 			"and details.meaning. When the outcome is unknown the transfer is reversed (0420, then 0421 repeats) and " +
 			"answered 502 TRANSFER_REVERSED; a reversal that cannot complete escalates the transfer.",
 		Security: &openapi3.SecurityRequirements{{"clientId": {}, "clientSecret": {}}, {"basic": {}}},
