@@ -143,14 +143,14 @@ func TestCodecServer(t *testing.T) {
 	})
 
 	t.Run("the CLI (no Origin) encodes and decodes with --codec-auth", func(t *testing.T) {
-		clear, err := converter.GetDefaultDataConverter().ToPayload(transfer)
+		plain, err := converter.GetDefaultDataConverter().ToPayload(transfer)
 		require.NoError(t, err)
 		bearer := map[string]string{"Authorization": "Bearer " + codecToken, "Content-Type": "application/json"}
-		enc := decodeAnswer(t, codecCall{method: http.MethodPost, path: "/codec/encode", body: payloadsJSON(t, clear), header: bearer}.do(s))
+		enc := decodeAnswer(t, codecCall{method: http.MethodPost, path: "/codec/encode", body: payloadsJSON(t, plain), header: bearer}.do(s))
 		require.Equal(t, worker.EncodingEncrypted, string(enc[0].Metadata[converter.MetadataEncoding]))
 		require.NotContains(t, string(enc[0].Data), testPAN)
 		dec := decodeAnswer(t, codecCall{method: http.MethodPost, path: "/codec/decode", body: payloadsJSON(t, enc...), header: bearer}.do(s))
-		require.Equal(t, string(clear.Data), string(dec[0].Data))
+		require.Equal(t, string(plain.Data), string(dec[0].Data))
 	})
 
 	t.Run("payloads written under the old key decode after a rotation", func(t *testing.T) {

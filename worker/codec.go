@@ -68,11 +68,11 @@ func (c *Codec) KeyID() string { return c.keys.Current() }
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		clear, err := proto.Marshal(p)
+		plain, err := proto.Marshal(p)
 		if err != nil {
 			return nil, fmt.Errorf("encoding a payload: %w", err)
 		}
-		keyID, ciphertext, err := c.keys.Encrypt(clear, payloadPurpose)
+		keyID, ciphertext, err := c.keys.Encrypt(plain, payloadPurpose)
 		if err != nil {
 			return nil, fmt.Errorf("encrypting a payload: %w", err)
 		}
@@ -96,12 +96,12 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 			continue
 		}
 		keyID := string(p.GetMetadata()[MetadataKeyID])
-		clear, err := c.keys.Decrypt(keyID, p.GetData(), payloadPurpose)
+		plain, err := c.keys.Decrypt(keyID, p.GetData(), payloadPurpose)
 		if err != nil {
 			return nil, fmt.Errorf("decrypting a payload (key %q): %w", keyID, err)
 		}
 		decoded := &commonpb.Payload{}
-		if err := proto.Unmarshal(clear, decoded); err != nil {
+		if err := proto.Unmarshal(plain, decoded); err != nil {
 			return nil, fmt.Errorf("decoding a decrypted payload: %w", err)
 		}
 		out[i] = decoded

@@ -83,10 +83,10 @@ func TestCodec(t *testing.T) {
 	})
 
 	t.Run("clear payloads (a CLI signal without a codec, older runs) pass through", func(t *testing.T) {
-		clear, err := converter.GetDefaultDataConverter().ToPayload(in)
+		plain, err := converter.GetDefaultDataConverter().ToPayload(in)
 		require.NoError(t, err)
 		var out transferLike
-		require.NoError(t, newCodec(t, k1, "").DataConverter().FromPayload(clear, &out))
+		require.NoError(t, newCodec(t, k1, "").DataConverter().FromPayload(plain, &out))
 		require.Equal(t, in, out)
 	})
 

@@ -121,12 +121,12 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	var flip atomic.Int64
 	// The floor runs twice: through the hub's client (payloads encrypted) and through a client
 	// without the codec, so the difference is the codec's cost.
-	clear, err := worker.Dial(ctx, hub.env.Temporal, quiet, nil, nil)
+	plain, err := worker.Dial(ctx, hub.env.Temporal, quiet, nil, nil)
 	if err != nil {
 		return err
 	}
-	defer clear.Close()
-	for queue, c := range map[string]client.Client{benchFloorQueue: hub.st.temporal, benchFloorClearQueue: clear} {
+	defer plain.Close()
+	for queue, c := range map[string]client.Client{benchFloorQueue: hub.st.temporal, benchFloorClearQueue: plain} {
 		floor := sdkworker.New(c, queue, sdkworker.Options{})
 		floor.RegisterWorkflowWithOptions(benchFloorWorkflow, workflow.RegisterOptions{Name: "BenchFloor"})
 		floor.RegisterActivity(benchEcho)
@@ -188,7 +188,7 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 			return err
 		}},
 		{"temporal floor", floorRun(hub.st.temporal, benchFloorQueue)},
-		{"floor, no codec", floorRun(clear, benchFloorClearQueue)},
+		{"floor, no codec", floorRun(plain, benchFloorClearQueue)},
 		{"proxy sync", get(hub.apiURL+"/bench/ping", http.StatusOK, "X-Client-Id", benchClient, "X-Client-Secret", benchSecret)},
 		{"proxy async", get(hub.apiURL+"/bench/ping?async=true", http.StatusAccepted, "X-Client-Id", benchClient,
 			"X-Client-Secret", benchSecret)},
@@ -411,10 +411,10 @@ func printBench(w io.Writer, names []string, concurrency []int, results map[stri
 			c, ms(tr.p50), ms(tr.p99), float64(tr.p50)/float64(floor.p50), tr.throughput, 100*tr.throughput/floor.throughput)
 	}
 	for _, c := range concurrency {
-		floor, clear := results["temporal floor"][c], results["floor, no codec"][c]
+		floor, plain := results["temporal floor"][c], results["floor, no codec"][c]
 		fmt.Fprintf(w, "  c=%-3d payload codec: the floor p50 %s with it, %s without (%+.2fms); throughput %.0f%% of the codec-free floor's\n",
-			c, ms(floor.p50), ms(clear.p50), float64((floor.p50-clear.p50).Microseconds())/1000,
-			100*floor.throughput/clear.throughput)
+			c, ms(floor.p50), ms(plain.p50), float64((floor.p50-plain.p50).Microseconds())/1000,
+			100*floor.throughput/plain.throughput)
 	}
 	for _, c := range concurrency {
 		floor, async := results["temporal floor"][c], results["proxy async"][c]
