@@ -173,6 +173,7 @@ type FieldProblem struct {
 	Problem string
 }
 
+// String reads "field 41 (Card Acceptor Terminal Identification) is missing ...".
 func (p FieldProblem) String() string { return fmt.Sprintf("field %d %s", p.Field, p.Problem) }
 
 // SpecError lists everything wrong with a spec.
@@ -181,6 +182,7 @@ type SpecError struct {
 	Problems []FieldProblem
 }
 
+// Error names the spec and every problem with it.
 func (e *SpecError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
