@@ -105,10 +105,13 @@ func (s *Server) codecHandler(run func([]*commonpb.Payload) ([]*commonpb.Payload
 			writeError(c, newError(http.StatusBadRequest, CodeValidation, "payloads could not be processed: "+err.Error()))
 			return
 		}
-		answer, err := protojson.Marshal(&commonpb.Payloads{Payloads: out})
-		if err != nil {
-			writeError(c, err)
-			return
+		// protojson leaves an empty list out; callers index "payloads" whatever its length.
+		answer := []byte(`{"payloads":[]}`)
+		if len(out) > 0 {
+			if answer, err = protojson.Marshal(&commonpb.Payloads{Payloads: out}); err != nil {
+				writeError(c, err)
+				return
+			}
 		}
 		c.Header("Cache-Control", "no-store")
 		c.Data(http.StatusOK, "application/json", answer)

@@ -193,7 +193,9 @@ func TestCodecTrustsLoopbackOnlyWhenTold(t *testing.T) {
 	dev := codecServer(t, k1, "", true)
 	local := asUI("/codec/decode", body, "")
 	local.remote = "127.0.0.1:50000"
-	require.Equal(t, http.StatusOK, local.do(dev).Code, "the dev Web UI in a local browser sends no token")
+	rec := local.do(dev)
+	require.Equal(t, http.StatusOK, rec.Code, "the dev Web UI in a local browser sends no token")
+	require.JSONEq(t, `{"payloads":[]}`, rec.Body.String(), "an empty answer still names its payloads")
 	remote := asUI("/codec/decode", body, "")
 	require.Equal(t, http.StatusUnauthorized, remote.do(dev).Code, "a remote peer still needs the token")
 	forwarded := asUI("/codec/decode", body, "")
