@@ -35,6 +35,7 @@ type Store interface {
 	UpdateTransaction(ctx context.Context, o schema.TransactionOutcome) error
 	GetRoute(ctx context.Context, channelID string) (schema.RouteRow, error)
 	InsertProviderAudit(ctx context.Context, r schema.ProviderAuditRow) error
+	TransferRRN(ctx context.Context, correlationID string) (string, error)
 }
 
 // Doer sends HTTP requests; *http.Client satisfies it.

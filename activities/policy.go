@@ -40,13 +40,15 @@ type TransferPlan struct {
 	ReversalBudget time.Duration
 }
 
-// PrepareTransfer allocates the transfer's RRN from the database sequence and reads the
-// switch's retry policies from this worker's ISO configuration.
-func (a *Activities) PrepareTransfer(ctx context.Context) (TransferPlan, error) {
+// PrepareTransfer gives the transfer its RRN (from the database sequence, once per correlation
+// id: this runs as a local activity in the same workflow task as the first 0200, so a worker
+// that dies before that task completes is followed by one that asks again and must get the same
+// RRN) and reads the switch's retry policies from this worker's ISO configuration.
+func (a *Activities) PrepareTransfer(ctx context.Context, correlationID string) (TransferPlan, error) {
 	if a.ISO.Pool == nil {
 		return TransferPlan{}, errNoSwitch
 	}
-	rrn, err := a.ISO.RRNs.NextRRN(ctx)
+	rrn, err := a.Store.TransferRRN(ctx, correlationID)
 	if err != nil {
 		return TransferPlan{}, classify(err)
 	}

@@ -41,7 +41,9 @@ func (s *Server) startWorkflow(ctx context.Context, w workflowStart) (client.Wor
 		EnableEagerStart:         true,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		Memo:                     map[string]any{transaction.MemoKey: w.memo},
+		// A taken ID must come back as an error, so the run it names is checked before joining.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Memo:                                     map[string]any{transaction.MemoKey: w.memo},
 	}, w.workflowType, w.input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if !errors.As(err, &started) {

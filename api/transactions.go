@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -99,24 +100,34 @@ func newTransactionView(row schema.TransactionRow) transactionView {
 // The log row is the fast path; a transaction whose first write has not landed yet is read
 // from Temporal (Describe and the status query, never its history).
 func (s *Server) transactionStatus(c *gin.Context) {
-	client := currentClient(c)
-	row, err := s.ownTransaction(c.Request.Context(), client, c.Param("id"))
+	ctx, client, id := c.Request.Context(), currentClient(c), c.Param("id")
+	row, err := s.ownTransaction(ctx, client, id)
 	if errors.Is(err, schema.ErrNotFound) {
-		view, werr := s.pendingTransaction(c.Request.Context(), client, c.Param("id"))
+		view, werr := s.pendingTransaction(ctx, client, id)
 		if werr != nil {
 			writeError(c, werr)
 			return
 		}
-		writeData(c, http.StatusOK, view)
-		return
+		// A query waits for the run's current workflow task, which may have written the log
+		// meanwhile: the row, when there is one now, says more.
+		if row, err = s.ownTransaction(ctx, client, id); err != nil {
+			writeData(c, http.StatusOK, view)
+			return
+		}
 	}
 	if err != nil {
 		writeError(c, err)
 		return
 	}
+	writeData(c, http.StatusOK, s.rowView(ctx, row))
+}
+
+// rowView is a logged transaction as its client reads it, with the full response or result
+// from the run when the log keeps a capped or masked one.
+func (s *Server) rowView(ctx context.Context, row schema.TransactionRow) transactionView {
 	view := newTransactionView(row)
 	if transaction.Final(row.Status) && (row.ResponseBodyTruncated || row.ResponseBodyMasked) {
-		s.fillFullResponse(c.Request.Context(), row, &view)
+		s.fillFullResponse(ctx, row, &view)
 	}
 	resultKind := (view.Kind == transaction.KindOperation && view.Status == transaction.StatusSuccessful) ||
 		(view.Kind == transaction.KindISO && transaction.Final(view.Status))
@@ -124,7 +135,7 @@ func (s *Server) transactionStatus(c *gin.Context) {
 		json.Valid([]byte(view.Response.Body)) {
 		view.Result = json.RawMessage(view.Response.Body)
 	}
-	writeData(c, http.StatusOK, view)
+	return view
 }
 
 var errNoTransaction = newError(http.StatusNotFound, CodeNotFound, "no such transaction")
@@ -154,7 +165,11 @@ func (s *Server) pendingTransaction(ctx context.Context, client Client, id strin
 	if run.memo.ClientID != client.ID {
 		return transactionView{}, errNoTransaction
 	}
-	v := transactionView{CorrelationID: id, Kind: run.memo.Kind, Status: run.status.Status, ClientID: run.memo.ClientID,
+	status := run.status.Status
+	if !slices.Contains(transaction.Statuses, status) {
+		status = transaction.StatusProcessing // a workflow's own step, such as a transfer reversing
+	}
+	v := transactionView{CorrelationID: id, Kind: run.memo.Kind, Status: status, ClientID: run.memo.ClientID,
 		Method: run.memo.Method, Path: run.memo.Path, Attempts: run.status.Attempts, Error: run.status.Error,
 		ErrorCode: run.status.ErrorCode, StatusURL: statusURL(id)}
 	if run.memo.Kind == transaction.KindProxy {

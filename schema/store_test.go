@@ -157,3 +157,21 @@ func TestDeleteDemoKeepsOperatorRecords(t *testing.T) {
 	_, err = s.GetClient(ctx, real)
 	require.NoError(t, err)
 }
+
+func TestTransferRRNIsOncePerCorrelationID(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	a, b := uuid.NewString(), uuid.NewString()
+	first, err := store.TransferRRN(t.Context(), a)
+	require.NoError(t, err)
+	require.Len(t, first, 12)
+	again, err := store.TransferRRN(t.Context(), a)
+	require.NoError(t, err)
+	require.Equal(t, first, again, "a transfer replayed from its start gets the RRN it had")
+	other, err := store.TransferRRN(t.Context(), b)
+	require.NoError(t, err)
+	require.NotEqual(t, first, other)
+	next, err := store.NextRRN(t.Context())
+	require.NoError(t, err)
+	require.NotContains(t, []string{first, other}, next)
+}

@@ -15,6 +15,10 @@ const (
 	StatusReversed   Status = "reversed"  // a card transfer whose outcome was unknown, reversed at the switch
 )
 
+// Statuses lists every status a transaction shows.
+var Statuses = []Status{StatusPending, StatusProcessing, StatusSuccessful, StatusFailed, StatusEscalated,
+	StatusResolved, StatusReversed}
+
 // Final reports whether a status will not change again.
 func Final(status Status) bool {
 	switch status {

@@ -125,7 +125,7 @@ func (wf *transfer) prepare(ctx workflow.Context) (transferPlan, error) {
 		return plan, nil
 	}
 	var plan transferPlan
-	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.PrepareTransfer).Get(ctx, &plan)
+	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.PrepareTransfer, in.CorrelationID).Get(ctx, &plan)
 	if err == nil {
 		plan.Send.Timeout += attemptGrace
 	}

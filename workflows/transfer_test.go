@@ -75,7 +75,7 @@ func transferEnv(t *testing.T, s *switchScript) *testsuite.TestWorkflowEnvironme
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
-	env.OnActivity(a.PrepareTransfer, mock.Anything).Return(transferPlan(), nil)
+	env.OnActivity(a.PrepareTransfer, mock.Anything, mock.Anything).Return(transferPlan(), nil)
 	stan := int64(0)
 	env.OnActivity(a.AllocateSTAN, mock.Anything).Return(func(context.Context) (int64, error) { stan++; return stan, nil })
 	env.OnActivity(a.RecordStart, mock.Anything, mock.Anything).Return(
@@ -210,5 +210,5 @@ func TestCardTransferStartedBeforeWorkersOwnedThePolicy(t *testing.T) {
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, "000000000999", res.RRN)
 	require.Equal(t, "000000000999", s.sent[0].RRN)
-	env.AssertNotCalled(t, "PrepareTransfer", mock.Anything)
+	env.AssertNotCalled(t, "PrepareTransfer", mock.Anything, mock.Anything)
 }

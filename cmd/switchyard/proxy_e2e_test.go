@@ -115,7 +115,8 @@ func TestAsyncProxyAndPoll(t *testing.T) {
 			require.Equal(t, "/transactions/"+id+"/", r.Header.Get("Location"))
 
 			done := h.waitStatus(t, id, transaction.StatusSuccessful)
-			resp := done["response"].(map[string]any)
+			resp, ok := done["response"].(map[string]any)
+			require.True(t, ok, "a successful transaction's status has the upstream's answer: %v", done)
 			require.EqualValues(t, 200, resp["status_code"])
 			var echo sim.EchoResponse
 			require.NoError(t, json.Unmarshal([]byte(resp["body"].(string)), &echo))
