@@ -42,6 +42,11 @@ type TransferResponse struct {
 
 var amountPattern = regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,2})?$`)
 
+// maxMinorUnits is the largest amount field 4 carries: 12 digits of minor units
+// (9999999999.99). A larger one could not be packed, and would fail only after the transfer
+// had started and taken a STAN.
+const maxMinorUnits = 999_999_999_999
+
 // minorUnits parses "1500.5" as 150050.
 func minorUnits(amount string) (int64, error) {
 	if !amountPattern.MatchString(amount) {
@@ -52,6 +57,9 @@ func minorUnits(amount string) (int64, error) {
 	n, err := strconv.ParseInt(whole+frac, 10, 64)
 	if err != nil || n <= 0 {
 		return 0, fieldError("amount", "must be positive")
+	}
+	if n > maxMinorUnits {
+		return 0, fieldError("amount", "must be at most 9999999999.99: the card switch's amount field holds 12 digits of minor units")
 	}
 	return n, nil
 }
