@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
+	"go.temporal.io/sdk/temporal"
 )
 
 // RecordStartInput is the transaction a workflow is about to process.
@@ -26,6 +27,10 @@ type RecordStartInput struct {
 	ClientID      string
 	Channel       transaction.Channel
 	Request       transaction.Request
+	// Fingerprint identifies the request (transaction.Fingerprint). A row already logged under
+	// the correlation id by another run, of another kind or with another fingerprint, refuses
+	// this one: its Idempotency-Key was reused for a different request.
+	Fingerprint string
 	// Summary, when set, is written as the request body (JSON) instead of Request.Body: what a
 	// workflow keeps of its input (workflows do not encode JSON themselves).
 	Summary any
@@ -40,17 +45,35 @@ type StoredOutcome struct {
 	Error          string
 	ErrorCode      string
 	ResolutionNote string
+	// Transfer is a card transfer's stored outcome, read from the log's response body.
+	Transfer *TransferOutcome
+}
+
+// TransferOutcome is what the log keeps of a card transfer's outcome: its references and
+// codes (no account or card number), and what a status read shows as its result.
+type TransferOutcome struct {
+	RRN          string `json:"rrn"`
+	STAN         int64  `json:"stan"`
+	ResponseCode string `json:"response_code"`
+	Meaning      string `json:"meaning"`
+	AuthCode     string `json:"auth_code"`
+	Reversals    int    `json:"reversals"`
 }
 
 // RecordStartResult tells the workflow whether the transaction was already finished by an
 // earlier run with the same correlation id (one whose history has since been deleted).
 type RecordStartResult struct {
 	Existing *StoredOutcome
+	// InFlight says an earlier run recorded the transaction and did not finish it.
+	InFlight bool
 }
 
 // RecordStart writes the transaction row with status processing. Secrets in headers are
 // redacted and the body is capped at TRANSACTION_BODY_MAX_LENGTH.
 func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (RecordStartResult, error) {
+	if in.Kind == "" {
+		in.Kind = transaction.KindProxy
+	}
 	if in.Summary != nil {
 		b, err := json.Marshal(in.Summary)
 		if err != nil {
@@ -78,14 +101,23 @@ func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (Reco
 		RequestBodySize:      len(in.Request.Body),
 		RequestBodyTruncated: truncated,
 		RequestBodyMasked:    masked,
+		RequestFingerprint:   in.Fingerprint,
 		Status:               transaction.StatusProcessing,
 	}
 	existing, inserted, err := a.Store.InsertTransaction(ctx, row)
 	if err != nil {
 		return RecordStartResult{}, classify(err)
 	}
-	if inserted || existing.WorkflowRunID == in.WorkflowRunID || !transaction.Final(existing.Status) {
+	if inserted || existing.WorkflowRunID == in.WorkflowRunID {
 		return RecordStartResult{}, nil
+	}
+	if existing.Kind != in.Kind || (existing.RequestFingerprint != "" && in.Fingerprint != "" &&
+		existing.RequestFingerprint != in.Fingerprint) {
+		return RecordStartResult{}, temporal.NewNonRetryableApplicationError(
+			"the Idempotency-Key was used for a different request", transaction.ErrTypeIdempotencyKeyReused, nil)
+	}
+	if !transaction.Final(existing.Status) {
+		return RecordStartResult{InFlight: true}, nil
 	}
 	out := &StoredOutcome{Status: existing.Status, Attempts: existing.Attempts, Error: existing.Error,
 		ErrorCode: existing.ErrorCode, ResolutionNote: existing.ResolutionNote,
@@ -93,6 +125,12 @@ func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (Reco
 	if existing.ResponseStatus.Valid {
 		out.Response = &transaction.Response{StatusCode: int(existing.ResponseStatus.Int32), Header: existing.ResponseHeaders,
 			Body: existing.ResponseBody}
+	}
+	if existing.Kind == transaction.KindISO && len(existing.ResponseBody) > 0 {
+		var t TransferOutcome
+		if json.Unmarshal(existing.ResponseBody, &t) == nil {
+			out.Transfer = &t
+		}
 	}
 	return RecordStartResult{Existing: out}, nil
 }

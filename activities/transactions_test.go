@@ -90,6 +90,42 @@ func TestRecordStartAndOutcome(t *testing.T) {
 		require.Equal(t, 201, again.Existing.Response.StatusCode)
 		require.True(t, again.Existing.Truncated)
 	})
+
+	t.Run("another kind under the same correlation id is refused", func(t *testing.T) {
+		other := start
+		other.WorkflowRunID, other.Kind = "run-3", transaction.KindISO
+		_, err := env.ExecuteActivity(acts.RecordStart, other)
+		appErr, _ := forwardError(t, err)
+		require.Equal(t, transaction.ErrTypeIdempotencyKeyReused, appErr.Type())
+		require.True(t, appErr.NonRetryable())
+		row, err := store.GetTransaction(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, transaction.KindProxy, row.Kind, "the log keeps its kind")
+	})
+}
+
+func TestRecordStartRefusesAnotherRequestUnderTheKey(t *testing.T) {
+	env, acts, _ := recordEnv(t, 1024)
+	id := uuid.NewString()
+	start := activities.RecordStartInput{CorrelationID: id, WorkflowRunID: "run-1", ClientID: "c1",
+		Kind: transaction.KindOperation, Fingerprint: "fp-1",
+		Request: transaction.Request{Method: "POST", Path: "/api/v1/integration/account/balance", Body: []byte(`{}`)}}
+	_, err := env.ExecuteActivity(acts.RecordStart, start)
+	require.NoError(t, err)
+
+	inFlight := start
+	inFlight.WorkflowRunID = "run-2"
+	v, err := env.ExecuteActivity(acts.RecordStart, inFlight)
+	require.NoError(t, err)
+	var res activities.RecordStartResult
+	require.NoError(t, v.Get(&res))
+	require.True(t, res.InFlight, "an unfinished earlier run is reported")
+
+	other := inFlight
+	other.Fingerprint = "fp-2"
+	_, err = env.ExecuteActivity(acts.RecordStart, other)
+	appErr, _ := forwardError(t, err)
+	require.Equal(t, transaction.ErrTypeIdempotencyKeyReused, appErr.Type())
 }
 
 func TestLoadChannel(t *testing.T) {

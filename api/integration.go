@@ -69,18 +69,20 @@ func (s *Server) operation(op provider.Operation) gin.HandlerFunc {
 			writeError(c, err)
 			return
 		}
-		correlationID, err := correlationID(who.ID, c.GetHeader("Idempotency-Key"))
+		key := c.GetHeader("Idempotency-Key")
+		correlationID, err := scopedCorrelationID(who.ID, transaction.KindOperation, routeOf(op), key)
 		if err != nil {
 			writeError(c, err)
 			return
 		}
 		params, _ := json.Marshal(req)
 		in := workflows.OperationInput{CorrelationID: correlationID, ClientID: who.ID, Operation: op.Key,
-			Issuer: op.Issuer, Route: routeOf(op), Params: params}
-		s.runWorkflow(c, workflowStart{kind: transaction.KindOperation, correlationID: correlationID,
+			Issuer: op.Issuer, Route: routeOf(op), Params: params, Keyed: key != "",
+			Fingerprint: transaction.Fingerprint(transaction.KindOperation, http.MethodPost, routeOf(op), params)}
+		s.runWorkflow(c, workflowStart{kind: transaction.KindOperation, correlationID: correlationID, keyed: in.Keyed,
 			taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowProviderOperation, input: in,
 			memo: transaction.Memo{ClientID: who.ID, Label: op.Key, Method: http.MethodPost, Path: in.Route,
-				Fingerprint: transaction.Fingerprint(transaction.KindOperation, http.MethodPost, in.Route, params)}},
+				Fingerprint: in.Fingerprint}},
 			async, s.cfg.IntegrationTimeout, answerWith(c, writeOperationResult))
 	}
 }

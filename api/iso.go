@@ -89,19 +89,21 @@ func (s *Server) isoTransfer(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	correlationID, err := correlationID(who.ID, c.GetHeader("Idempotency-Key"))
+	key := c.GetHeader("Idempotency-Key")
+	correlationID, err := scopedCorrelationID(who.ID, transaction.KindISO, ISOBase+"/transfer", key)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	in := workflows.TransferInput{CorrelationID: correlationID, ClientID: who.ID, FromAccount: req.FromAccount,
-		ToAccount: req.ToAccount, Amount: amount, Currency: iso.CurrencyAlpha(s.iso.Currency), Card: iso.Card{PAN: req.PAN}}
 	// The card stays out of the fingerprint: a hash of a PAN is card data too.
 	summary := req.FromAccount + "\x00" + req.ToAccount + "\x00" + strconv.FormatInt(amount, 10)
-	s.runWorkflow(c, workflowStart{kind: transaction.KindISO, correlationID: correlationID,
+	in := workflows.TransferInput{CorrelationID: correlationID, ClientID: who.ID, FromAccount: req.FromAccount,
+		ToAccount: req.ToAccount, Amount: amount, Currency: iso.CurrencyAlpha(s.iso.Currency), Card: iso.Card{PAN: req.PAN},
+		Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, ISOBase+"/transfer", []byte(summary))}
+	s.runWorkflow(c, workflowStart{kind: transaction.KindISO, correlationID: correlationID, keyed: key != "",
 		taskQueue: workflows.TaskQueueISO, workflowType: workflows.WorkflowCardTransfer, input: in,
 		memo: transaction.Memo{ClientID: who.ID, Label: "transfer", Method: http.MethodPost, Path: ISOBase + "/transfer",
-			Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, ISOBase+"/transfer", []byte(summary))}},
+			Fingerprint: in.Fingerprint}},
 		async, s.cfg.IntegrationTimeout, answerWith(c, writeTransferResult))
 }
 

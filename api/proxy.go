@@ -76,8 +76,10 @@ func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req tran
 		Keyed:         c.GetHeader("Idempotency-Key") != "",
 		ParentID:      parentID,
 		ClientID:      client.ID,
-		Channel:       rt.RouteRow.Channel(s.cfg.ForwardTimeout.Duration()),
-		Request:       req,
+		Fingerprint: transaction.Fingerprint(transaction.KindProxy, req.Method, req.Path+"?"+req.RawQuery,
+			req.Body),
+		Channel: rt.RouteRow.Channel(s.cfg.ForwardTimeout.Duration()),
+		Request: req,
 	}, async)
 }
 
@@ -170,20 +172,48 @@ func asyncRequested(r *http.Request) (bool, error) {
 }
 
 // correlationID is random, or derived from the client's Idempotency-Key so that a repeat maps
-// to the same transaction.
+// to the same transaction. Proxied requests derive it from the client and key alone (as since
+// the first release, so keys in flight keep joining their runs); scopedCorrelationID adds the
+// kind and route for the other kinds.
 func correlationID(clientID, key string) (string, error) {
+	return scopedCorrelationID(clientID, "", "", key)
+}
+
+// scopedCorrelationID derives the correlation id of a keyed request of kind on route: the same
+// key on another kind or route names another transaction. Keys are printable ASCII, so the NUL
+// separators keep every scope apart from the proxy's.
+func scopedCorrelationID(clientID string, kind transaction.Kind, route, key string) (string, error) {
 	if key == "" {
 		return uuid.NewString(), nil
 	}
+	if err := checkKey(key); err != nil {
+		return "", err
+	}
+	return KeyedCorrelationID(clientID, kind, route, key), nil
+}
+
+// KeyedCorrelationID is the correlation id of client's request with Idempotency-Key key: of kind
+// on route, or of a proxied request when kind is empty. An operator finds a client's
+// transaction by its key with it.
+func KeyedCorrelationID(clientID string, kind transaction.Kind, route, key string) string {
+	scope := clientID + "\x00"
+	if kind != "" {
+		scope += kind + "\x00" + route + "\x00"
+	}
+	return uuid.NewSHA1(idempotencyNamespace, []byte(scope+key)).String()
+}
+
+// checkKey validates an Idempotency-Key.
+func checkKey(key string) error {
 	if len(key) > maxIdempotencyKeyLength {
-		return "", fieldError("Idempotency-Key", "must be at most 255 characters")
+		return fieldError("Idempotency-Key", "must be at most 255 characters")
 	}
 	for _, r := range key {
 		if r < 0x20 || r > 0x7e {
-			return "", fieldError("Idempotency-Key", "must be printable ASCII")
+			return fieldError("Idempotency-Key", "must be printable ASCII")
 		}
 	}
-	return uuid.NewSHA1(idempotencyNamespace, []byte(clientID+"\x00"+key)).String(), nil
+	return nil
 }
 
 // strippedHeaders never travel upstream nor into workflow history: the hub's own credentials
@@ -283,11 +313,10 @@ func withoutHubParams(raw string) string {
 // async mode, otherwise with the outcome, or 202 when it takes longer than the forward timeout.
 func (s *Server) runTransaction(c *gin.Context, in workflows.ProxyInput, async bool) {
 	s.runWorkflow(c, workflowStart{
-		kind: transaction.KindProxy, correlationID: in.CorrelationID,
+		kind: transaction.KindProxy, correlationID: in.CorrelationID, keyed: in.Keyed,
 		taskQueue: workflows.TaskQueueProxy, workflowType: workflows.WorkflowProxyTransaction, input: in,
 		memo: transaction.Memo{ClientID: in.ClientID, Label: in.Channel.Name, Method: in.Request.Method,
-			Path: in.Request.Path, Fingerprint: transaction.Fingerprint(transaction.KindProxy, in.Request.Method,
-				in.Request.Path+"?"+in.Request.RawQuery, in.Request.Body)},
+			Path: in.Request.Path, Fingerprint: in.Fingerprint},
 	}, async, s.cfg.ForwardTimeout.Duration(), answerWith(c, writeProxyResult))
 }
 
@@ -327,6 +356,8 @@ func (s *Server) runWorkflow(c *gin.Context, w workflowStart, async bool, wait t
 		logger(c).Info("Client left before the work finished; it carries on", "correlation_id", w.correlationID)
 	case waitExpired(waitCtx, err):
 		writeAccepted(c, w.correlationID, transaction.StatusProcessing)
+	case keyReused(err):
+		writeError(c, errKeyReused)
 	default:
 		logger(c).Error("Workflow failed", "workflow_id", w.id(), "error", err.Error())
 		writeError(c, &Error{Status: http.StatusBadGateway, Code: CodeTransactionFailed,

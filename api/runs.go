@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
@@ -21,6 +22,7 @@ type workflowStart struct {
 	taskQueue, workflowType string
 	input                   any
 	memo                    transaction.Memo
+	keyed                   bool // the correlation id derives from the client's Idempotency-Key
 }
 
 func (w workflowStart) id() string { return transaction.WorkflowID(w.kind, w.correlationID) }
@@ -35,6 +37,11 @@ var errKeyReused = newError(http.StatusUnprocessableEntity, CodeIdempotencyKeyRe
 // request's outcome. Workflows set their own search attributes.
 func (s *Server) startWorkflow(ctx context.Context, w workflowStart) (client.WorkflowRun, error) {
 	w.memo.Kind = w.kind
+	if w.keyed {
+		if err := s.checkLoggedKey(ctx, w); err != nil {
+			return nil, err
+		}
+	}
 	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       w.id(),
 		TaskQueue:                w.taskQueue,
@@ -62,6 +69,30 @@ func (s *Server) startWorkflow(ctx context.Context, w workflowStart) (client.Wor
 		return nil, errKeyReused
 	}
 	return s.temporal.GetWorkflow(ctx, w.id(), started.RunId), nil
+}
+
+// checkLoggedKey refuses a keyed request when the log already holds another request under its
+// correlation id (of another kind, or with another fingerprint): the key was reused, and the
+// run that logged it may be long gone from Temporal.
+func (s *Server) checkLoggedKey(ctx context.Context, w workflowStart) error {
+	row, err := s.store.GetTransaction(ctx, w.correlationID)
+	switch {
+	case errors.Is(err, schema.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case row.ClientID != w.memo.ClientID:
+		return newError(http.StatusConflict, CodeConflict, "the correlation id belongs to another transaction")
+	case row.Kind != w.kind, row.RequestFingerprint != "" && row.RequestFingerprint != w.memo.Fingerprint:
+		return errKeyReused
+	}
+	return nil
+}
+
+// keyReused reports whether a run failed because its log refused a reused Idempotency-Key.
+func keyReused(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == transaction.ErrTypeIdempotencyKeyReused
 }
 
 // memoOf reads a run's memo with DescribeWorkflowExecution; found is false for a run without one.

@@ -44,6 +44,7 @@ type TransactionRow struct {
 	Operation             string         `db:"operation"`
 	ParentID              sql.NullString `db:"parent_id"`
 	WorkflowID            string         `db:"workflow_id"`
+	RequestFingerprint    string         `db:"request_fingerprint"` // transaction.Fingerprint of the request
 	WorkflowRunID         string         `db:"workflow_run_id"`
 	ClientID              string         `db:"client_id"`
 	ChannelID             sql.NullString `db:"channel_id"`
@@ -73,7 +74,8 @@ type TransactionRow struct {
 	CompletedAt           sql.NullTime   `db:"completed_at"`
 }
 
-const transactionColumns = `correlation_id, kind, operation, parent_id, workflow_id, workflow_run_id, client_id,
+const transactionColumns = `correlation_id, kind, operation, parent_id, workflow_id, request_fingerprint,
+	workflow_run_id, client_id,
 	channel_id, channel_name, method, path, query, request_headers, request_body, request_body_size,
 	request_body_truncated, request_body_masked, response_status, response_headers, response_body, response_body_size,
 	response_body_truncated, response_body_masked,
@@ -88,13 +90,14 @@ func (s *Store) InsertTransaction(ctx context.Context, t TransactionRow) (row Tr
 	err = s.db.GetContext(ctx, &row, `INSERT INTO transactions (correlation_id, kind, operation, parent_id,
 		workflow_run_id, client_id, channel_id, channel_name, method, path, query, request_headers, request_body,
 		request_body_size, request_body_truncated, status, attempts, is_demo, created_at, workflow_id,
-		request_body_masked)
+		request_body_masked, request_fingerprint)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, COALESCE($19, now()),
-		$20, $21)
+		$20, $21, $22)
 		ON CONFLICT (correlation_id) DO NOTHING RETURNING `+transactionColumns,
 		t.CorrelationID, t.Kind, t.Operation, t.ParentID, t.WorkflowRunID, t.ClientID, t.ChannelID, t.ChannelName,
 		t.Method, t.Path, t.Query, t.RequestHeaders, t.RequestBody, t.RequestBodySize, t.RequestBodyTruncated,
-		t.Status, t.Attempts, t.IsDemo, nullTime(t.CreatedAt), t.WorkflowID, t.RequestBodyMasked)
+		t.Status, t.Attempts, t.IsDemo, nullTime(t.CreatedAt), t.WorkflowID, t.RequestBodyMasked,
+		t.RequestFingerprint)
 	if errors.Is(err, sql.ErrNoRows) {
 		row, err = s.GetTransaction(ctx, t.CorrelationID)
 		return row, false, err

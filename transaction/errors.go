@@ -32,6 +32,9 @@ const (
 	ErrorCodeReversed = "TRANSFER_REVERSED"
 	// ErrorCodeISOUnavailable: the switch could not be reached; nothing was sent.
 	ErrorCodeISOUnavailable = "SWITCH_UNAVAILABLE"
+	// ErrorCodeTransferInDoubt: an earlier run of the same transfer (same key) did not finish
+	// and its history is gone: nothing is sent again; an operator checks the switch.
+	ErrorCodeTransferInDoubt = "TRANSFER_IN_DOUBT"
 	// ErrorCodeISOInvalid: the message could not be built, packed or read.
 	ErrorCodeISOInvalid = "ISO_INVALID_MESSAGE"
 )
@@ -45,6 +48,10 @@ const (
 
 	// ErrTypeInvalidRequest: the request or its configuration can never succeed as it is.
 	ErrTypeInvalidRequest = "InvalidRequest"
+	// ErrTypeIdempotencyKeyReused: the log already holds another request (another kind, or
+	// another fingerprint) under this correlation id: an Idempotency-Key reused for a different
+	// request. Not retried; the API answers 422.
+	ErrTypeIdempotencyKeyReused = "IdempotencyKeyReused"
 	// ErrTypeNotFound: a row the activity needs does not exist.
 	ErrTypeNotFound = "NotFound"
 	// ErrTypeStore: PostgreSQL failed; retried.

@@ -23,6 +23,11 @@ type OperationInput struct {
 	Route         string // the API route, for the log: /api/v1/integration/account/balance
 	// Params is the typed request as JSON, validated by the API.
 	Params json.RawMessage
+	// Keyed says the correlation id derives from the client's Idempotency-Key: the log is
+	// checked (another request under the same key is refused) before the provider is called.
+	Keyed bool
+	// Fingerprint identifies the request (transaction.Fingerprint), for the log.
+	Fingerprint string
 	// Runs started before the worker owned the issuer's policy carry it here (the attempt
 	// timeout with its grace); new runs leave both empty (see activities.OperationPolicy).
 	Retry          transaction.RetryPolicy
@@ -79,6 +84,7 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 	recorded := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
 		CorrelationID: wf.in.CorrelationID,
 		Kind:          transaction.KindOperation,
+		Fingerprint:   wf.in.Fingerprint,
 		Operation:     wf.in.Operation,
 		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
@@ -87,6 +93,12 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 		Request:       transaction.Request{Method: http.MethodPost, Path: wf.in.Route, Body: wf.in.Params},
 	})
 
+	if wf.in.Keyed {
+		// A client's key may have been used for another request: the log says so first.
+		if err := recorded.Get(ctx, nil); err != nil {
+			return OperationResult{}, err
+		}
+	}
 	if err := wf.resolvePolicy(ctx); err != nil {
 		// The worker cannot serve this operation as configured: a result, recorded as such.
 		if err := recorded.Get(ctx, nil); err != nil {

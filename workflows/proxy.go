@@ -20,8 +20,10 @@ type ProxyInput struct {
 	Keyed    bool
 	ParentID string // set on a rerun: the transaction it repeats
 	ClientID string
-	Channel  transaction.Channel
-	Request  transaction.Request
+	// Fingerprint identifies the request (transaction.Fingerprint), for the log.
+	Fingerprint string
+	Channel     transaction.Channel
+	Request     transaction.Request
 }
 
 // ProxyResult is how a transaction ended. An upstream's answer, whatever its status, is a
@@ -108,6 +110,8 @@ func (in ProxyInput) validate() error {
 func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
 	recorded := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
 		CorrelationID: wf.in.CorrelationID,
+		Kind:          transaction.KindProxy,
+		Fingerprint:   wf.in.Fingerprint,
 		ParentID:      wf.in.ParentID,
 		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID,

@@ -24,6 +24,8 @@ type TransferInput struct {
 	Amount        int64  // minor units
 	Currency      string // alphabetic, for the record
 	Card          iso.Card
+	// Fingerprint identifies the request (transaction.Fingerprint), for the log.
+	Fingerprint string
 
 	// Runs started before the worker owned the RRN and the policies carry them here; new runs
 	// leave them empty.
@@ -135,16 +137,29 @@ func (wf *transfer) prepare(ctx workflow.Context) (transferPlan, error) {
 func (wf *transfer) run(ctx workflow.Context) (TransferResult, error) {
 	in := wf.in
 	// What the log keeps: the accounts and amount, never the card.
+	var rec activities.RecordStartResult
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
-		CorrelationID: in.CorrelationID, Kind: transaction.KindISO, Operation: "transfer",
+		CorrelationID: in.CorrelationID, Kind: transaction.KindISO, Operation: "transfer", Fingerprint: in.Fingerprint,
 		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, ClientID: in.ClientID,
 		Channel: transaction.Channel{Name: "iso"},
 		Request: transaction.Request{Method: http.MethodPost, Path: "/api/v1/iso/transfer"},
 		Summary: transferSummary{RRN: wf.plan.RRN, FromAccount: in.FromAccount, ToAccount: in.ToAccount, Amount: in.Amount,
 			Currency: in.Currency},
-	}).Get(ctx, nil); err != nil {
+	}).Get(ctx, &rec); err != nil {
 		return TransferResult{}, err
+	}
+	// An earlier run under the same key (its history since gone) is never sent again.
+	switch {
+	case rec.Existing != nil:
+		return wf.replay(ctx, rec.Existing), nil
+	case rec.InFlight:
+		wf.logger.Warn("An earlier run of this transfer did not finish: sending nothing")
+		wf.res.Status = transaction.StatusFailed
+		wf.res.ErrorCode = transaction.ErrorCodeTransferInDoubt
+		wf.res.Error = "an earlier run of this transfer did not finish: nothing was sent again; check it at the switch"
+		wf.setStatus(ctx, transaction.StatusFailed)
+		return wf.res, nil
 	}
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.AllocateSTAN).Get(ctx, &wf.res.STAN); err != nil {
 		return TransferResult{}, err
@@ -260,20 +275,23 @@ type transferSummary struct {
 	Currency    string `json:"currency"`
 }
 
-// TransferOutcome is what the log keeps of a transfer's outcome, and the result a status read
-// shows.
-type TransferOutcome struct {
-	RRN          string `json:"rrn"`
-	STAN         int64  `json:"stan"`
-	ResponseCode string `json:"response_code"`
-	Meaning      string `json:"meaning"`
-	AuthCode     string `json:"auth_code"`
-	Reversals    int    `json:"reversals"`
+// replay answers with the outcome an earlier run recorded under the same correlation id.
+func (wf *transfer) replay(ctx workflow.Context, stored *activities.StoredOutcome) TransferResult {
+	wf.logger.Info("Transfer already recorded as finished: answering with the stored outcome", "status", stored.Status)
+	res := TransferResult{CorrelationID: wf.in.CorrelationID, Status: stored.Status, Attempts: stored.Attempts,
+		Error: stored.Error, ErrorCode: stored.ErrorCode, ResolutionNote: stored.ResolutionNote}
+	if t := stored.Transfer; t != nil {
+		res.RRN, res.STAN, res.ResponseCode, res.Meaning, res.AuthCode, res.Reversals =
+			t.RRN, t.STAN, t.ResponseCode, t.Meaning, t.AuthCode, t.Reversals
+	}
+	wf.res = res
+	wf.setStatus(ctx, stored.Status)
+	return res
 }
 
 // Outcome is the transfer's outcome as the log keeps it.
-func (r TransferResult) Outcome() TransferOutcome {
-	return TransferOutcome{RRN: r.RRN, STAN: r.STAN, ResponseCode: r.ResponseCode, Meaning: r.Meaning,
+func (r TransferResult) Outcome() activities.TransferOutcome {
+	return activities.TransferOutcome{RRN: r.RRN, STAN: r.STAN, ResponseCode: r.ResponseCode, Meaning: r.Meaning,
 		AuthCode: r.AuthCode, Reversals: r.Reversals}
 }
 

@@ -7,8 +7,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
+	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/transaction"
+	"github.com/switchyard-hub/switchyard/workflows"
 )
 
 // TestFinishedTransferStatusCarriesItsResult reads a finished transfer's status: the log keeps
@@ -88,4 +91,59 @@ func TestTwoClientsTransfersNeverShareARun(t *testing.T) {
 	other := h.do(t, request{method: "GET", path: "/transactions/" + a.Header.Get("X-Correlation-ID") + "/"}.
 		asClient("contract-b", secret))
 	require.Equal(t, http.StatusNotFound, other.Status, "a client never reads another's transfer")
+}
+
+// TestIdempotencyKeyAcrossKinds: one key used on a proxied request and on a transfer names two
+// transactions; neither touches the other's log row.
+func TestIdempotencyKeyAcrossKinds(t *testing.T) {
+	key := "cross-" + uuid.NewString()
+	proxied := h.do(t, request{method: "POST", path: "/integrations/teachers", body: `{"teacher_id":"T-cross"}`}.
+		asClient(demoClient, demoSecret).header("Idempotency-Key", key))
+	require.Equal(t, http.StatusOK, proxied.Status, "%s", proxied.Body)
+	from, to := isoAccounts(t, 26)
+	before := ledger(t, from)
+	moved := transfer(t, from, to, "3.00", "Idempotency-Key", key)
+	require.Equal(t, http.StatusOK, moved.Status, "%s", moved.Body)
+
+	proxyID, transferID := proxied.Header.Get("X-Correlation-ID"), moved.Header.Get("X-Correlation-ID")
+	require.NotEqual(t, proxyID, transferID)
+	require.Equal(t, transaction.KindProxy, h.row(t, proxyID).Kind)
+	require.EqualValues(t, 200, h.row(t, proxyID).ResponseStatus.Int32, "the proxy's log row keeps its own outcome")
+	require.Equal(t, transaction.KindISO, h.row(t, transferID).Kind)
+	require.Equal(t, before-3_00, ledger(t, from))
+}
+
+// TestTransferRepeatAfterHistoryIsGone: a transfer logged by an earlier run that Temporal no
+// longer holds (retention removed it) is answered from the log when its key comes again, and
+// nothing is sent to the switch; another request under the key answers 422.
+func TestTransferRepeatAfterHistoryIsGone(t *testing.T) {
+	from, to := isoAccounts(t, 28)
+	key := "gone-" + uuid.NewString()
+	route := api.ISOBase + "/transfer"
+	id := api.KeyedCorrelationID(demoClient, transaction.KindISO, route, key)
+	// The earlier run: the same transfer, logged under the key's correlation id by a run whose
+	// workflow ID is free again (as when retention has removed it).
+	earlier, err := h.temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
+		ID: "earlier-" + id, TaskQueue: workflows.TaskQueueISO}, workflows.WorkflowCardTransfer,
+		workflows.TransferInput{CorrelationID: id, ClientID: demoClient, FromAccount: from, ToAccount: to, Amount: 4_00,
+			Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, route,
+				[]byte(from+"\x00"+to+"\x00400"))})
+	require.NoError(t, err)
+	var first workflows.TransferResult
+	require.NoError(t, earlier.Get(t.Context(), &first))
+	require.Equal(t, transaction.StatusSuccessful, first.Status)
+	balance := ledger(t, from)
+
+	other := transfer(t, from, to, "5.00", "Idempotency-Key", key)
+	require.Equal(t, http.StatusUnprocessableEntity, other.Status, "%s", other.Body)
+	require.Equal(t, "IDEMPOTENCY_KEY_REUSED", other.errorCode(t))
+
+	sent := switchStats(t)
+	again := transfer(t, from, to, "4.00", "Idempotency-Key", key)
+	require.Equal(t, http.StatusOK, again.Status, "%s", again.Body)
+	require.Equal(t, id, again.Header.Get("X-Correlation-ID"))
+	require.Equal(t, first.RRN, again.data(t)["rrn"], "the stored outcome answers")
+	require.Equal(t, first.AuthCode, again.data(t)["auth_code"])
+	require.Equal(t, balance, ledger(t, from), "no second 0200 moved money")
+	require.Equal(t, sent.Financial, switchStats(t).Financial, "no 0200 reached the switch")
 }

@@ -4,6 +4,7 @@
 
 ALTER TABLE transactions
     ADD COLUMN workflow_id text NOT NULL DEFAULT '',
+    ADD COLUMN request_fingerprint text NOT NULL DEFAULT '',
     ADD COLUMN request_body_masked boolean NOT NULL DEFAULT false,
     ADD COLUMN response_body_masked boolean NOT NULL DEFAULT false;
 
@@ -20,5 +21,5 @@ CREATE TABLE iso_transfer_rrns (
 -- +goose Down
 DROP TABLE iso_transfer_rrns;
 DROP SEQUENCE iso_rrn;
-ALTER TABLE transactions DROP COLUMN workflow_id, DROP COLUMN request_body_masked,
+ALTER TABLE transactions DROP COLUMN workflow_id, DROP COLUMN request_fingerprint, DROP COLUMN request_body_masked,
     DROP COLUMN response_body_masked;
