@@ -84,9 +84,6 @@ func (p *Providers) Register(mux *http.ServeMux) {
 	})
 }
 
-// Faults gives tests and demos the fault injector.
-func (p *Providers) Faults() *faults { return p.faults }
-
 // guard checks the issuer's auth, then plays any injected fault, then serves.
 func (p *Providers) guard(issuer string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

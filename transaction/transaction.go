@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"strings"
 )
 
 // Kind is a family of work; it is the transactions.kind column, the SwitchyardKind search
@@ -42,20 +41,6 @@ func WorkflowID(kind Kind, correlationID string) string {
 		prefix = kind
 	}
 	return prefix + ":" + correlationID
-}
-
-// KindOfWorkflowID reads the kind back from a workflow ID made by WorkflowID.
-func KindOfWorkflowID(workflowID string) (Kind, bool) {
-	prefix, _, ok := strings.Cut(workflowID, ":")
-	if !ok {
-		return "", false
-	}
-	for kind, p := range workflowPrefix {
-		if p == prefix {
-			return kind, true
-		}
-	}
-	return "", false
 }
 
 // LegacyTransferWorkflowID is the ID card transfers were started under before transfer IDs

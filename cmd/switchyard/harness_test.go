@@ -369,9 +369,3 @@ func (hs *harness) count(t *testing.T, table string) int {
 	require.NoError(t, hs.store.DB().Get(&n, `SELECT count(*) FROM `+table))
 	return n
 }
-
-func encodeJSON(v any) string {
-	var buf bytes.Buffer
-	_ = json.NewEncoder(&buf).Encode(v)
-	return buf.String()
-}
