@@ -79,6 +79,11 @@ func (a *Activities) CallProvider(ctx context.Context, in OperationCall) (Operat
 	if err != nil {
 		return OperationAnswer{}, classify(err)
 	}
+	// Re-encoding may grow an answer (XML into JSON, "<" into "\u003c"): the result the
+	// workflow records is held to the same limit as what was read.
+	if int64(len(body)) > caller.Config().ResponseLimit() {
+		return OperationAnswer{}, providerError(provider.TooLarge(caller.Config(), resp.Status), attemptNo)
+	}
 	return OperationAnswer{Status: resp.Status, Body: body, Attempt: attemptNo}, nil
 }
 
@@ -120,6 +125,8 @@ func providerError(err error, attemptNo int32) error {
 		errType, opts.NonRetryable = transaction.ErrTypeCircuitOpen, true
 	case provider.KindRejected, provider.KindMisconfigured, provider.KindNotConfigured, provider.KindAuthRejected:
 		errType, opts.NonRetryable = transaction.ErrTypeProviderMisconfigured, true
+	case provider.KindTooLarge:
+		errType, opts.NonRetryable = transaction.ErrTypeProviderResponseTooLarge, true
 	}
 	return temporal.NewApplicationErrorWithOptions(ce.Reason, errType, opts)
 }

@@ -138,6 +138,8 @@ func writeOperationResult(c *gin.Context, res workflows.OperationResult) {
 		status = http.StatusGatewayTimeout
 	case transaction.ErrorCodeCircuitOpen:
 		status = http.StatusServiceUnavailable
+	case transaction.ErrorCodeProviderResponseTooLarge:
+		status = http.StatusBadGateway // the provider's answer was refused, as an invalid one is
 	}
 	writeError(c, &Error{Status: status, Code: res.ErrorCode, Message: res.Error, Details: meta})
 }

@@ -33,6 +33,7 @@ const (
 	KindMisconfigured = "misconfigured"  // the configuration cannot produce a request
 	KindNotConfigured = "not_configured" // the issuer has no base URL (or SMTP server)
 	KindAuthRejected  = "auth_rejected"  // the provider or its token endpoint refused our credentials
+	KindTooLarge      = "too_large"      // the answer exceeded PROVIDER_MAX_RESPONSE_BYTES: refused, not retried
 )
 
 // CallError is an attempt that produced no usable answer.
@@ -64,9 +65,6 @@ type Attempt struct {
 	Latency time.Duration
 }
 
-// maxProviderResponse caps a provider's answer.
-const maxProviderResponse = 4 << 20
-
 // Client calls one issuer, one attempt per call.
 type Client struct {
 	cfg     Config
@@ -97,11 +95,12 @@ func NewClient(cfg Config, metrics *Metrics) (*Client, error) {
 		MaxRequests: 1,
 		Timeout:     cfg.BreakerOpenTimeout,
 		ReadyToTrip: func(counts gobreaker.Counts) bool { return counts.ConsecutiveFailures >= cfg.BreakerFailures },
-		// Only unavailability trips the breaker; a refusal of ours or a provider's 4xx does not.
+		// Only unavailability trips the breaker; a refusal of ours, a provider's 4xx or an answer
+		// refused for its size does not.
 		IsSuccessful: func(err error) bool {
 			var ce *CallError
 			return err == nil || (errors.As(err, &ce) && (ce.Kind == KindRejected || ce.Kind == KindMisconfigured ||
-				ce.Kind == KindAuthRejected))
+				ce.Kind == KindAuthRejected || ce.Kind == KindTooLarge))
 		},
 		OnStateChange: func(name string, _, to gobreaker.State) { metrics.breakerState(name, to) },
 	})
@@ -286,15 +285,22 @@ func (c *Client) exchange(ctx context.Context, method string, target *url.URL, b
 		return Response{}, transportError(ctx, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxProviderResponse))
-	if err != nil {
-		return Response{}, transportError(ctx, err)
+	unavailable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+	limit := c.cfg.ResponseLimit()
+	var b []byte
+	if resp.ContentLength <= limit || unavailable {
+		// One byte past the limit tells a body of exactly the limit from a larger one.
+		if b, err = io.ReadAll(io.LimitReader(resp.Body, limit+1)); err != nil {
+			return Response{}, transportError(ctx, err)
+		}
 	}
 	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+	case unavailable:
 		return Response{}, &CallError{Kind: KindStatus, Status: resp.StatusCode,
 			RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), c.now()),
 			Reason:     fmt.Sprintf("%s answered %d", c.cfg.Issuer, resp.StatusCode)}
+	case resp.ContentLength > limit || int64(len(b)) > limit:
+		return Response{}, TooLarge(c.cfg, resp.StatusCode)
 	case resp.StatusCode >= 400:
 		return Response{Status: resp.StatusCode, Body: b, ProviderCode: providerCode(b)}, nil
 	}
@@ -328,6 +334,13 @@ func (c *Client) authorize(ctx context.Context, req *http.Request, body []byte, 
 		}
 	}
 	return nil
+}
+
+// TooLarge is the error of an answer over the issuer's ResponseLimit (status: the provider's).
+func TooLarge(cfg Config, status int) *CallError {
+	return &CallError{Kind: KindTooLarge, Status: status, Reason: fmt.Sprintf(
+		"%s answered more than %d bytes (PROVIDER_MAX_RESPONSE_BYTES): refused, and not asked again", cfg.Issuer,
+		cfg.ResponseLimit())}
 }
 
 // transportError sorts a failed exchange; its message never carries the URL.

@@ -102,6 +102,32 @@ type Config struct {
 	// Transport is http, or iso8583 to serve the issuer's balance through the card switch
 	// (CBS_TRANSPORT=iso8583).
 	Transport string
+	// MaxResponseBytes caps the provider's answer, and the typed response made from it
+	// (PROVIDER_MAX_RESPONSE_BYTES, every issuer; DefaultMaxResponseBytes when zero).
+	MaxResponseBytes int64
+}
+
+// Limits of a provider's answer. The answer travels in the workflow's history twice (the
+// attempt's result and the workflow's), each one payload, all in one workflow task: Temporal
+// refuses a payload over 2 MB and a request over 4 MB by default, and a workflow task it
+// refuses fails again on every retry, calling the provider each time. So answers stay well
+// below: 1 MiB unless configured, never above MaxResponseBytesCeiling.
+const (
+	DefaultMaxResponseBytes = 1 << 20
+	MaxResponseBytesCeiling = 3 << 19 // 1.5 MiB
+)
+
+// ResponseLimit is the largest answer the hub takes from the issuer.
+func (c Config) ResponseLimit() int64 {
+	if c.MaxResponseBytes <= 0 {
+		return DefaultMaxResponseBytes
+	}
+	return c.MaxResponseBytes
+}
+
+// limitsEnv is what applies to every issuer alike, read without a prefix.
+type limitsEnv struct {
+	MaxResponseBytes int64 `envconfig:"PROVIDER_MAX_RESPONSE_BYTES" default:"1048576"`
 }
 
 // Configured reports whether the issuer has somewhere to send calls.
@@ -184,12 +210,16 @@ func Load(issuer string, sim SimConfig) (Config, error) {
 	if err := envconfig.Process(prefix, &e); err != nil {
 		return Config{}, err
 	}
+	var limits limitsEnv
+	if err := envconfig.Process("", &limits); err != nil {
+		return Config{}, err
+	}
 	cfg := Config{
 		Issuer: issuer, Prefix: prefix, BaseURL: strings.TrimRight(e.BaseURL, "/"), Headers: e.DefaultHeaders,
 		Timeout: e.Timeout, StrictTLS: e.StrictTLS, CAFile: e.CAFile, RequiredAuthHeaders: e.RequiredAuthHeaders,
 		RejectUnauthorized: e.RejectUnauthorized, URIMap: map[string]Route{}, ResponseFormat: e.ResponseFormat,
 		Simulate: e.Simulate, BreakerFailures: e.BreakerFailures, BreakerOpenTimeout: e.BreakerOpenTimeout,
-		Vars: map[string]string{}, Transport: e.Transport,
+		Vars: map[string]string{}, Transport: e.Transport, MaxResponseBytes: limits.MaxResponseBytes,
 		Auth: Auth{Type: e.AuthType, Token: e.AuthToken, Username: e.AuthUsername, Password: e.AuthPassword,
 			TokenURL: e.OAuthTokenURL, ClientID: e.OAuthClientID, ClientSecret: e.OAuthClientSecret,
 			Scopes: e.OAuthScopes, HMACKeyID: e.HMACKeyID, HMACSecret: e.HMACSecret},
@@ -259,6 +289,10 @@ func (c Config) validate() error {
 	}
 	if c.Retry.MaxAttempts < 1 {
 		return fmt.Errorf("%s_MAX_ATTEMPTS must be at least 1", c.Prefix)
+	}
+	if c.MaxResponseBytes < 1 || c.MaxResponseBytes > MaxResponseBytesCeiling {
+		return fmt.Errorf("PROVIDER_MAX_RESPONSE_BYTES=%d: want 1 to %d (an answer travels in Temporal payloads, "+
+			"refused over 2 MB)", c.MaxResponseBytes, MaxResponseBytesCeiling)
 	}
 	switch c.SMTP.TLS {
 	case "", "none", "starttls", "tls":

@@ -97,10 +97,7 @@ func (p *Providers) guard(issuer string, h http.HandlerFunc) http.Handler {
 			providerError(w, http.StatusUnauthorized, "UNAUTHORIZED", err.Error())
 			return
 		}
-		if p.faults.apply(issuer, w, r) {
-			return
-		}
-		h(w, r)
+		p.faults.around(issuer, h)(w, r)
 	})
 }
 

@@ -24,6 +24,9 @@ const (
 	ErrorCodeProviderMisconfigured = "PROVIDER_MISCONFIGURED"
 	// ErrorCodeProviderInvalidResponse: the provider's answer does not match the operation.
 	ErrorCodeProviderInvalidResponse = "PROVIDER_INVALID_RESPONSE"
+	// ErrorCodeProviderResponseTooLarge: the provider's answer exceeded
+	// PROVIDER_MAX_RESPONSE_BYTES; it was refused and the provider not asked again.
+	ErrorCodeProviderResponseTooLarge = "PROVIDER_RESPONSE_TOO_LARGE"
 
 	// ErrorCodeDeclined: the card switch declined the transfer (its ISO code is in the result).
 	ErrorCodeDeclined = "DECLINED"
@@ -79,6 +82,9 @@ const (
 	ErrTypeProviderMisconfigured = "ProviderMisconfigured"
 	// ErrTypeProviderInvalidResponse: the provider's answer does not match the operation. Not retried.
 	ErrTypeProviderInvalidResponse = "ProviderInvalidResponse"
+	// ErrTypeProviderResponseTooLarge: the provider's answer, or the typed response made from
+	// it, exceeded PROVIDER_MAX_RESPONSE_BYTES. Not retried: a workflow cannot carry it.
+	ErrTypeProviderResponseTooLarge = "ProviderResponseTooLarge"
 
 	// ErrTypeISOUnavailable: nothing was sent (no signed-on connection, breaker open). Retried.
 	ErrTypeISOUnavailable = "ISOUnavailable"

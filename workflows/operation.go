@@ -181,6 +181,8 @@ func operationError(err error) (code, msg string) {
 		return transaction.ErrorCodeProviderMisconfigured, msg
 	case transaction.ErrTypeProviderInvalidResponse:
 		return transaction.ErrorCodeProviderInvalidResponse, msg
+	case transaction.ErrTypeProviderResponseTooLarge:
+		return transaction.ErrorCodeProviderResponseTooLarge, msg
 	}
 	return transaction.ErrorCodeProviderUnavailable, msg
 }

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // Issue 8, holes 5, 12, 13 and 15: what a hostile provider, an oversized amount and a careless
@@ -37,5 +43,46 @@ func TestISOAmountThatOverflowsField4IsRefusedBeforeAnythingStarts(t *testing.T)
 	t.Run("the largest amount field 4 holds still passes validation", func(t *testing.T) {
 		r := transfer(t, from, to, "9999999999.99")
 		require.Equal(t, http.StatusPaymentRequired, r.Status, "packed, sent and declined by the switch: %s", r.Body)
+	})
+}
+
+func TestHostileProviderAnswerTooLargeToCarryFailsOnce(t *testing.T) {
+	// Not parallel: it injects faults into the core banking simulator.
+	acct := simAccount(t)
+	body := fmt.Sprintf(`{"account_number":%q}`, acct.AccountNumber)
+	defer clearFaults(t)
+
+	// 3 MB: under the 4 MB the provider stack used to read, over Temporal's 2 MB payload
+	// limit, and kept by the typed response (the account number grows).
+	fault(t, `{"target":"cbs","pad_bytes":3000000}`) // until cleared
+	r := integration(t, "/account/balance", body)
+	require.Equal(t, http.StatusBadGateway, r.Status, "%.300s", r.Body)
+	require.Equal(t, transaction.ErrorCodeProviderResponseTooLarge, r.errorCode(t))
+	require.Contains(t, r.json(t)["error"], "PROVIDER_MAX_RESPONSE_BYTES")
+	require.EqualValues(t, 1, r.json(t)["details"].(map[string]any)["attempts"])
+	id := r.Header.Get("X-Correlation-ID")
+
+	row := h.row(t, id)
+	require.Equal(t, transaction.StatusFailed, row.Status, "the log never says successful")
+	require.Equal(t, transaction.ErrorCodeProviderResponseTooLarge, row.ErrorCode)
+	d, err := h.temporal.DescribeWorkflowExecution(context.Background(),
+		transaction.WorkflowID(transaction.KindOperation, id), "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, d.GetWorkflowExecutionInfo().GetStatus(),
+		"the run finished: no workflow task failing over and over")
+	time.Sleep(time.Second) // a wedged run would go on calling the provider
+	rows := audit(t, id)
+	require.Len(t, rows, 1, "the provider was called once")
+	require.Equal(t, "too_large", rows[0].Outcome)
+	st := h.do(t, request{method: "GET", path: "/transactions/" + id + "/"}.asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusOK, st.Status, "%.300s", st.Body)
+	require.Equal(t, transaction.StatusFailed, st.data(t)["status"])
+
+	t.Run("a large answer under the limit is served", func(t *testing.T) {
+		clearFaults(t)
+		fault(t, `{"target":"cbs","pad_bytes":200000,"count":1}`)
+		r := integration(t, "/account/balance", body)
+		require.Equal(t, http.StatusOK, r.Status, "%.300s", r.Body)
+		require.Len(t, r.data(t)["account_number"], len(acct.AccountNumber)+200000)
 	})
 }
