@@ -113,18 +113,25 @@ func Seed(ctx context.Context, store SeedStore, cfg SeedConfig, reset bool) (See
 	return sum, nil
 }
 
+// The seed* functions write a record exactly as its entry says, over an existing one too: a
+// field the entry leaves out takes its default (what the admin API gives a new record), never
+// the value an earlier seed or another record had. Only identity and runtime state stay.
+
 func seedClient(ctx context.Context, store SeedStore, spec ClientSpec) error {
 	secret := *spec.ClientSecret
 	_, err := store.UpdateClient(ctx, *spec.ClientID, func(row *schema.ClientRow) error {
-		if err := applyClient(spec, row, false); err != nil {
+		fresh := schema.ClientRow{IsDemo: true, SecretHash: row.SecretHash, CreatedAt: row.CreatedAt}
+		if err := applyClient(spec, &fresh, true); err != nil {
 			return err
 		}
-		row.IsDemo = true
-		if bcrypt.CompareHashAndPassword([]byte(row.SecretHash), []byte(secret)) != nil {
+		if bcrypt.CompareHashAndPassword([]byte(fresh.SecretHash), []byte(secret)) != nil {
 			hash, err := HashSecret(secret)
-			row.SecretHash = hash
-			return err
+			if err != nil {
+				return err
+			}
+			fresh.SecretHash = hash
 		}
+		*row = fresh
 		return nil
 	})
 	if !errors.Is(err, schema.ErrNotFound) {
@@ -143,8 +150,12 @@ func seedClient(ctx context.Context, store SeedStore, spec ClientSpec) error {
 
 func seedMediator(ctx context.Context, store SeedStore, spec MediatorSpec) error {
 	_, err := store.UpdateMediator(ctx, *spec.URN, func(row *schema.MediatorRow) error {
-		row.IsDemo = true
-		return applyMediator(spec, row, false)
+		fresh := schema.MediatorRow{IsDemo: true, LastHeartbeat: row.LastHeartbeat, CreatedAt: row.CreatedAt}
+		if err := applyMediator(spec, &fresh, true); err != nil {
+			return err
+		}
+		*row = fresh
+		return nil
 	})
 	if !errors.Is(err, schema.ErrNotFound) {
 		return err
@@ -161,8 +172,12 @@ func seedChannel(ctx context.Context, store SeedStore, spec ChannelSpec) error {
 	existing, err := store.GetChannelByName(ctx, *spec.Name)
 	if err == nil {
 		_, err = store.UpdateChannel(ctx, existing.ID, func(row *schema.ChannelRow) error {
-			row.IsDemo = true
-			return applyChannel(spec, row, false)
+			fresh := schema.ChannelRow{ID: row.ID, IsDemo: true, CreatedAt: row.CreatedAt}
+			if err := applyChannel(spec, &fresh, true); err != nil {
+				return err
+			}
+			*row = fresh
+			return nil
 		})
 		return channelWriteError(err)
 	}
@@ -178,24 +193,34 @@ func seedChannel(ctx context.Context, store SeedStore, spec ChannelSpec) error {
 }
 
 // seedSpecs returns the records to seed: the env JSON where given, the built-in demo otherwise.
+// The JSON decodes into fresh records, never over the built-in ones: decoding an array into a
+// non-empty slice reuses its elements, so entry i would keep every field it does not name from
+// built-in record i (its permissions, roles, escalation ...).
 func seedSpecs(cfg SeedConfig) ([]ClientSpec, []MediatorSpec, []ChannelSpec, error) {
 	clients, mediators, channels := demoRecords(cfg)
-	for _, src := range []struct {
-		name, json string
-		into       any
-	}{
-		{"DEMO_SEED_CLIENTS_JSON", cfg.ClientsJSON, &clients},
-		{"DEMO_SEED_MEDIATORS_JSON", cfg.MediatorsJSON, &mediators},
-		{"DEMO_SEED_CHANNELS_JSON", cfg.ChannelsJSON, &channels},
-	} {
-		if strings.TrimSpace(src.json) == "" {
-			continue
-		}
-		if err := decodeStrict([]byte(src.json), src.into); err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", src.name, err)
-		}
+	if err := decodeSeed("DEMO_SEED_CLIENTS_JSON", cfg.ClientsJSON, &clients); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := decodeSeed("DEMO_SEED_MEDIATORS_JSON", cfg.MediatorsJSON, &mediators); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := decodeSeed("DEMO_SEED_CHANNELS_JSON", cfg.ChannelsJSON, &channels); err != nil {
+		return nil, nil, nil, err
 	}
 	return clients, mediators, channels, nil
+}
+
+// decodeSeed replaces *records with the JSON array src, when it is given.
+func decodeSeed[T any](name, src string, records *[]T) error {
+	if strings.TrimSpace(src) == "" {
+		return nil
+	}
+	var fresh []T
+	if err := decodeStrict([]byte(src), &fresh); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	*records = fresh
+	return nil
 }
 
 // demoRecords are the built-in demo: two clients, an echo mediator and a mediator that is down
