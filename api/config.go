@@ -5,6 +5,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -14,12 +15,43 @@ const (
 	ModePureESB = "pure_esb"
 )
 
+// Environment is what the hub runs as (APP_ENV).
+type Environment string
+
+// Environments (APP_ENV).
+const (
+	EnvProduction  Environment = "production"
+	EnvDevelopment Environment = "development"
+)
+
+// MinAdminTokenLength is the shortest ADMIN_TOKEN the API takes in production: the token opens
+// the admin API and the codec server (decrypted payloads, card data included).
+const MinAdminTokenLength = 32
+
+// Decode reads APP_ENV; empty is production, so clearing the variable never relaxes a check.
+func (e *Environment) Decode(value string) error {
+	switch v := Environment(strings.ToLower(strings.TrimSpace(value))); v {
+	case "", EnvProduction:
+		*e = EnvProduction
+	case EnvDevelopment:
+		*e = v
+	default:
+		return fmt.Errorf("APP_ENV=%q: want production or development", value)
+	}
+	return nil
+}
+
 // Config is the API's environment.
 type Config struct {
 	// Addr is where the API listens.
 	Addr string `envconfig:"API_ADDR" default:":8080"`
 	// AdminToken guards /api/v1/admin; the admin API answers 403 while it is empty.
 	AdminToken string `envconfig:"ADMIN_TOKEN"`
+	// Environment is APP_ENV: production (the default, also when set empty) or development
+	// (what `switchyard dev` runs as). In production the API refuses an ADMIN_TOKEN shorter than
+	// MinAdminTokenLength. A Config built in code (tests) may leave it empty: no environment
+	// rules apply then.
+	Environment Environment `envconfig:"APP_ENV" default:"production"`
 	// MediatorMode selects how requests are routed; only hybrid is available.
 	MediatorMode string `envconfig:"MEDIATOR_MODE" default:"hybrid"`
 	// ForwardTimeout is how long a sync request waits before answering 202, and the default
@@ -55,6 +87,14 @@ type Config struct {
 	// IdleTimeout closes keep-alive connections that carry no request for this long. Zero
 	// turns it off.
 	IdleTimeout time.Duration `envconfig:"API_IDLE_TIMEOUT" default:"120s"`
+	// AuthFailureLimit is how many failed authentications a client id may have per
+	// AuthFailureWindow (they come back evenly over it) before attempts that need a bcrypt check
+	// answer 429 TOO_MANY_FAILURES. Counted across instances; zero turns it off.
+	AuthFailureLimit int `envconfig:"AUTH_FAILURE_LIMIT" default:"10"`
+	// AuthFailureIPLimit is the same allowance per source address (an IPv6 /64); zero turns it off.
+	AuthFailureIPLimit int `envconfig:"AUTH_FAILURE_IP_LIMIT" default:"50"`
+	// AuthFailureWindow is the period of the authentication failure limits.
+	AuthFailureWindow time.Duration `envconfig:"AUTH_FAILURE_WINDOW" default:"1m"`
 }
 
 // writeTimeoutMargin is what API_WRITE_TIMEOUT keeps above the sync waits: time to
@@ -71,6 +111,16 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("MEDIATOR_MODE=%q is not a mode: use hybrid", c.MediatorMode)
 	}
+	switch c.Environment {
+	case EnvProduction:
+		if n := len(c.AdminToken); n > 0 && n < MinAdminTokenLength {
+			return fmt.Errorf("ADMIN_TOKEN has %d characters: in production (APP_ENV) it needs at least %d, e.g. "+
+				"$(openssl rand -hex 32); leave it empty to turn the admin API off", n, MinAdminTokenLength)
+		}
+	case EnvDevelopment, "":
+	default:
+		return fmt.Errorf("APP_ENV=%q: want production or development", c.Environment)
+	}
 	if c.MaxRequestBodyBytes <= 0 {
 		return fmt.Errorf("MAX_REQUEST_BODY_BYTES must be positive")
 	}
@@ -82,6 +132,12 @@ func (c Config) Validate() error {
 	}
 	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
 		return fmt.Errorf("API_READ_TIMEOUT, API_WRITE_TIMEOUT and API_IDLE_TIMEOUT must not be negative")
+	}
+	if c.AuthFailureLimit < 0 || c.AuthFailureIPLimit < 0 {
+		return fmt.Errorf("AUTH_FAILURE_LIMIT and AUTH_FAILURE_IP_LIMIT must not be negative")
+	}
+	if (c.AuthFailureLimit > 0 || c.AuthFailureIPLimit > 0) && c.AuthFailureWindow < time.Second {
+		return fmt.Errorf("AUTH_FAILURE_WINDOW=%s must be at least 1s", c.AuthFailureWindow)
 	}
 	if wait := max(c.ForwardTimeout.Duration(), c.IntegrationTimeout); c.WriteTimeout > 0 && c.WriteTimeout < wait+writeTimeoutMargin {
 		return fmt.Errorf("API_WRITE_TIMEOUT=%s must be at least %s above the longest sync wait (MEDIATOR_FORWARD_TIMEOUT, INTEGRATION_TIMEOUT: %s)",

@@ -38,6 +38,8 @@ const (
 	CodeTransactionFailed = "TRANSACTION_FAILED"
 	// CodeIdempotencyKeyReused: a repeated Idempotency-Key came with a different request.
 	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
+	// CodeTooManyFailures: the client id or the source address failed to authenticate too often.
+	CodeTooManyFailures = "TOO_MANY_FAILURES"
 )
 
 // Error is an error with its HTTP answer. Handlers return these; writeError renders them.

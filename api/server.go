@@ -22,6 +22,7 @@ import (
 type Store interface {
 	ClientStore
 	RouteStore
+	Buckets
 	Ping(ctx context.Context) error
 	CreateClient(ctx context.Context, c schema.ClientRow) (schema.ClientRow, error)
 	ListClients(ctx context.Context, page schema.Page) ([]schema.ClientRow, error)
@@ -96,6 +97,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Converter == nil {
 		deps.Converter = converter.GetDefaultDataConverter()
 	}
+	shared := newSharedBuckets(deps.Store, deps.Logger) // rate and failure limits, shared across instances
 	s := &Server{
 		cfg:       cfg,
 		store:     deps.Store,
@@ -104,13 +106,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		logger:    deps.Logger,
 		auth:      newClientAuth(deps.Store, cfg.ConfigCacheTTL),
 		routes:    newRouteCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
-		limiter:   newRateLimiter(),
+		limiter:   newRateLimiter(shared),
 		providers: deps.Providers,
 		validate:  provider.NewValidator(),
 		iso:       deps.ISO,
 		details:   deps.Details,
 		reports:   deps.SimulatorReports,
 	}
+
+	s.auth.failures = newFailureLimits(cfg, shared, deps.Logger)
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -179,6 +183,7 @@ func (s *Server) requireClient(c *gin.Context) {
 
 const clientKey = "switchyard.client"
 
+// authorize authenticates the caller and takes a token from its rate limit.
 func (s *Server) authorize(c *gin.Context) (Client, error) {
 	client, err := s.auth.authenticate(c)
 	if err != nil {
