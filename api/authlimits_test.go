@@ -299,7 +299,9 @@ func (b *bucketsDown) TakeToken(context.Context, string, int, time.Duration) (sc
 	return schema.Take{}, errBucketsDown
 }
 
-func (b *bucketsDown) ReturnToken(context.Context, string, int, time.Duration) error { return errBucketsDown }
+func (b *bucketsDown) ReturnToken(context.Context, string, int, time.Duration) error {
+	return errBucketsDown
+}
 
 func TestWhenTheBucketsAreDown(t *testing.T) {
 	store := openStore(t)
