@@ -48,9 +48,13 @@ func newTestServer(t *testing.T, store api.Store, temporal *mocks.Client) *api.S
 
 func TestReadyNamesWhatFailed(t *testing.T) {
 	store := api.OpenTestStore(t)
-	get := func(s *api.Server) (int, map[string]any) {
+	get := func(s *api.Server, header ...string) (int, map[string]any) {
 		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/ready", nil))
+		req := httptest.NewRequest("GET", "/ready", nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		s.Handler().ServeHTTP(rec, req)
 		apitest.CheckResponse(t, "GET", "/ready", rec.Code, rec.Header(), rec.Body.Bytes())
 		var body map[string]any
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
@@ -64,9 +68,21 @@ func TestReadyNamesWhatFailed(t *testing.T) {
 
 	down := &mocks.Client{}
 	down.On("CheckHealth", mock.Anything, mock.Anything).Return(nil, errors.New("temporal unreachable"))
-	code, body := get(newTestServer(t, brokenStore{store}, down))
+	broken := newTestServer(t, brokenStore{store}, down)
+	code, body := get(broken)
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.Equal(t, "not ready: postgres, temporal", body["error"])
 	checks := body["details"].(map[string]any)["checks"].(map[string]any)
-	require.Equal(t, "temporal unreachable", checks["temporal"].(map[string]any)["error"])
+	require.Equal(t, map[string]any{"status": "unavailable"}, checks["temporal"], "no error strings in public")
+	require.Equal(t, map[string]any{"status": "unavailable"}, checks["postgres"])
+
+	for _, wrong := range []string{"Bearer nope", "t", "Basic dDp0"} {
+		_, body = get(broken, "Authorization", wrong)
+		checks = body["details"].(map[string]any)["checks"].(map[string]any)
+		require.NotContains(t, checks["temporal"], "error", wrong)
+	}
+	_, body = get(broken, "Authorization", "Bearer t")
+	checks = body["details"].(map[string]any)["checks"].(map[string]any)
+	require.Equal(t, "temporal unreachable", checks["temporal"].(map[string]any)["error"], "operators see why")
+	require.Equal(t, "connection refused", checks["postgres"].(map[string]any)["error"])
 }

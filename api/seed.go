@@ -26,6 +26,11 @@ type SeedConfig struct {
 	ClientsJSON    string `envconfig:"DEMO_SEED_CLIENTS_JSON"`
 	MediatorsJSON  string `envconfig:"DEMO_SEED_MEDIATORS_JSON"`
 	ChannelsJSON   string `envconfig:"DEMO_SEED_CHANNELS_JSON"`
+	// Enabled is DEMO_SEED: false writes none of the hub's demo records (clients with
+	// permissions, mediators, channels), and with reset only deletes earlier ones. Unset (nil)
+	// is true: `switchyard seed` is asked for demo data; docker compose, which runs it for the
+	// simulators' data, sets false unless told otherwise.
+	Enabled *bool `envconfig:"DEMO_SEED" default:"true"`
 }
 
 // SeedStore is what the seeder writes through.
@@ -52,6 +57,12 @@ type SeedSummary struct {
 // channel name). With reset, earlier demo records are deleted first. Everything is validated
 // before anything is written.
 func Seed(ctx context.Context, store SeedStore, cfg SeedConfig, reset bool) (SeedSummary, error) {
+	if cfg.Enabled != nil && !*cfg.Enabled {
+		if reset {
+			return SeedSummary{}, store.DeleteDemo(ctx)
+		}
+		return SeedSummary{}, nil
+	}
 	clients, mediators, channels, err := seedSpecs(cfg)
 	if err != nil {
 		return SeedSummary{}, err

@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"os"
 	"testing"
 
+	"github.com/kelseyhightower/envconfig"
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchyard-hub/switchyard/schema"
@@ -108,5 +110,46 @@ func TestSeedJSONRecordsTakeDefaultsNotTheBuiltInDemo(t *testing.T) {
 		payments, err := store.GetChannelByName(ctx, "Over Payments")
 		require.NoError(t, err)
 		requireMinimalChannel(t, payments, "over-partner")
+	})
+}
+
+// deleteOnly is a seed store that can only delete: anything else the seeder tried would panic.
+type deleteOnly struct {
+	SeedStore
+	deleted int
+}
+
+func (s *deleteOnly) DeleteDemo(context.Context) error { s.deleted++; return nil }
+
+// Issue 8, hole 13: DEMO_SEED=false writes no demo records (compose's default).
+func TestDemoSeedCanBeTurnedOff(t *testing.T) {
+	ctx := context.Background()
+	t.Setenv("DEMO_SEED", "false")
+	var cfg SeedConfig
+	require.NoError(t, envconfig.Process("", &cfg))
+	require.NotNil(t, cfg.Enabled)
+	require.False(t, *cfg.Enabled)
+	cfg.ClientsJSON = `[{"client_id":"never-seeded","name":"Never","client_secret":"never-secret"}]`
+
+	store := openStore(t)
+	sum, err := Seed(ctx, store, cfg, false)
+	require.NoError(t, err)
+	require.Equal(t, SeedSummary{}, sum)
+	_, err = store.GetClient(ctx, "never-seeded")
+	require.ErrorIs(t, err, schema.ErrNotFound)
+
+	t.Run("with reset it only deletes earlier demo records", func(t *testing.T) {
+		fake := &deleteOnly{}
+		_, err := Seed(ctx, fake, cfg, true)
+		require.NoError(t, err)
+		require.Equal(t, 1, fake.deleted)
+	})
+	t.Run("unset, the demo is seeded", func(t *testing.T) {
+		t.Setenv("DEMO_SEED", "true") // restored after the test
+		require.NoError(t, os.Unsetenv("DEMO_SEED"))
+		var cfg SeedConfig
+		require.NoError(t, envconfig.Process("", &cfg))
+		require.True(t, cfg.Enabled == nil || *cfg.Enabled)
+		require.Nil(t, SeedConfig{}.Enabled, "a SeedConfig built in code seeds")
 	})
 }

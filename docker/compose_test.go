@@ -13,12 +13,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testPayloadKeys is what an operator exports before `make up`: compose refuses to start without.
-const testPayloadKeys = "k1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="
+// testPayloadKeys and testAdminToken are what an operator exports before `make up`: compose
+// refuses to start without.
+const (
+	testPayloadKeys = "k1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="
+	testAdminToken  = "0123456789abcdef0123456789abcdef"
+)
 
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
-	project, err := loadComposeWith(types.Mapping{"PAYLOAD_KEYS": testPayloadKeys})
+	project, err := loadComposeWith(types.Mapping{"PAYLOAD_KEYS": testPayloadKeys, "ADMIN_TOKEN": testAdminToken})
 	require.NoError(t, err)
 	return project
 }
@@ -36,7 +40,7 @@ func loadComposeWith(env types.Mapping) (*types.Project, error) {
 }
 
 func TestComposeEncryptsPayloads(t *testing.T) {
-	_, err := loadComposeWith(types.Mapping{})
+	_, err := loadComposeWith(types.Mapping{"ADMIN_TOKEN": testAdminToken})
 	require.ErrorContains(t, err, "PAYLOAD_KEYS", "no stack without payload keys")
 
 	p := loadCompose(t)
@@ -60,7 +64,8 @@ func TestComposeDescribesTheStack(t *testing.T) {
 	require.Equal(t, []string{"api"}, []string(api.Command))
 	require.Equal(t, "temporal:7233", *api.Environment["TEMPORAL_ADDRESS"])
 	require.Contains(t, *api.Environment["DATABASE_URL"], "@postgres:5432/")
-	require.Equal(t, "change-me", *api.Environment["ADMIN_TOKEN"], "a default that says it must be changed")
+	require.Equal(t, testAdminToken, *api.Environment["ADMIN_TOKEN"])
+	require.Equal(t, "production", *api.Environment["APP_ENV"], "the API refuses a short admin token")
 	require.Equal(t, types.ServiceConditionCompletedSuccessfully, api.DependsOn["migrate"].Condition)
 
 	worker, _ := p.GetService("worker")
@@ -106,4 +111,22 @@ func TestDockerfileBuildsTheOneBinary(t *testing.T) {
 	require.NoError(t, err, "the build context holds the Dockerfile")
 	_, err = os.Stat(filepath.Join(api.Build.Context, "go.mod"))
 	require.NoError(t, err, "the build context is the module root")
+}
+
+// Issue 8, hole 13: no default admin token, and no demo clients unless asked for.
+func TestComposeHasNoOperatorTraps(t *testing.T) {
+	_, err := loadComposeWith(types.Mapping{"PAYLOAD_KEYS": testPayloadKeys})
+	require.ErrorContains(t, err, "ADMIN_TOKEN", "no stack with a default admin token")
+	_, err = loadComposeWith(types.Mapping{"PAYLOAD_KEYS": testPayloadKeys, "ADMIN_TOKEN": ""})
+	require.ErrorContains(t, err, "ADMIN_TOKEN", "nor with an empty one")
+
+	p := loadCompose(t)
+	seed, err := p.GetService("seed")
+	require.NoError(t, err)
+	require.Equal(t, "false", *seed.Environment["DEMO_SEED"], "the demo clients (every permission) are opt-in")
+	withDemo, err := loadComposeWith(types.Mapping{"PAYLOAD_KEYS": testPayloadKeys, "ADMIN_TOKEN": testAdminToken,
+		"DEMO_SEED": "true"})
+	require.NoError(t, err)
+	seed, _ = withDemo.GetService("seed")
+	require.Equal(t, "true", *seed.Environment["DEMO_SEED"])
 }

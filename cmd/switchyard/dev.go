@@ -35,6 +35,10 @@ type devConfig struct {
 // attributes (unless TEMPORAL_ADDRESS is set), migrations, demo data, the upstream simulator,
 // the API and its worker. Ctrl-C stops everything it started; the next run reuses the data.
 func runDev(ctx context.Context, e env, logger *slog.Logger) error {
+	if _, set := os.LookupEnv("APP_ENV"); !set {
+		// A local stack: its admin token (DEV_ADMIN_TOKEN) may be short.
+		e.API.Environment = api.EnvDevelopment
+	}
 	if err := e.API.Validate(); err != nil {
 		return err
 	}

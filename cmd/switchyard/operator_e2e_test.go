@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +87,32 @@ func TestHostileProviderAnswerTooLargeToCarryFailsOnce(t *testing.T) {
 		r := integration(t, "/account/balance", body)
 		require.Equal(t, http.StatusOK, r.Status, "%.300s", r.Body)
 		require.Len(t, r.data(t)["account_number"], len(acct.AccountNumber)+200000)
+	})
+}
+
+func TestAPIRefusesAShortAdminTokenOutsideDevelopment(t *testing.T) {
+	// Not parallel: it sets the environment.
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	t.Setenv("API_ADDR", "127.0.0.1:0")
+	for _, token := range []string{"change-me", "dev-admin-token", strings.Repeat("x", 31)} {
+		t.Setenv("ADMIN_TOKEN", token)
+		e, err := loadEnv()
+		require.NoError(t, err)
+		// Bounded: an API that did start would serve until the context ends.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = runAPI(ctx, e, quiet)
+		cancel()
+		require.ErrorContains(t, err, "ADMIN_TOKEN", "`switchyard api` refuses to start")
+		require.NotContains(t, err.Error(), token)
+	}
+
+	t.Run("/ready tells the public only ok or unavailable", func(t *testing.T) {
+		for _, r := range []request{{method: "GET", path: "/ready"}, request{method: "GET", path: "/ready"}.asAdmin()} {
+			ready := h.do(t, r)
+			require.Equal(t, http.StatusOK, ready.Status, "%s", ready.Body)
+			for name, check := range ready.json(t)["checks"].(map[string]any) {
+				require.Equal(t, map[string]any{"status": "ok"}, check, name)
+			}
+		}
 	})
 }
