@@ -320,7 +320,8 @@ func (f *failureLimits) attempt(c *gin.Context, clientID string) attemptFunc {
 	}
 }
 
-// take takes a token from every bucket, or none: a refusal gives back what it took.
+// take takes a token from every bucket, or none: a refusal gives back what it took. A bucket
+// known to refuse answers without a round trip.
 func (f *failureLimits) take(ctx context.Context, limits []failureBucket) (func(), error) {
 	var taken []failureBucket
 	release := func() {
@@ -330,9 +331,10 @@ func (f *failureLimits) take(ctx context.Context, limits []failureBucket) (func(
 	}
 	for _, b := range limits {
 		if wait, ok := f.refusedFor(b.key); ok {
-			release()
 			return nil, tooManyFailures(wait)
 		}
+	}
+	for _, b := range limits {
 		t, err := f.buckets.take(ctx, b.key, b.limit, f.window)
 		if err != nil {
 			release()
