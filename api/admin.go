@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -630,14 +631,7 @@ func (s *Server) transactionAudit(c *gin.Context) {
 	writeData(c, http.StatusOK, out)
 }
 
-func validStatus(s string) bool {
-	switch s {
-	case transaction.StatusPending, transaction.StatusProcessing, transaction.StatusSuccessful, transaction.StatusFailed, transaction.StatusEscalated,
-		transaction.StatusResolved, transaction.StatusReversed:
-		return true
-	}
-	return false
-}
+func validStatus(s string) bool { return slices.Contains(transaction.Statuses, s) }
 
 // notFoundAs names what was not found.
 func notFoundAs(err error, what string) error {

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -271,6 +273,19 @@ func (s *Server) originalRequest(ctx context.Context, row schema.TransactionRow)
 		}
 		header[name] = values
 	}
-	return transaction.Request{Method: row.Method, Path: row.Path, RawQuery: row.Query, Header: header,
+	return transaction.Request{Method: row.Method, Path: row.Path, RawQuery: withoutRedacted(row.Query), Header: header,
 		Body: row.RequestBody}, nil
+}
+
+// withoutRedacted drops the query parameters the log redacted, keeping the rest in order.
+func withoutRedacted(raw string) string {
+	var keep []string
+	for _, part := range strings.Split(raw, "&") {
+		_, value, _ := strings.Cut(part, "=")
+		if v, err := url.QueryUnescape(value); part == "" || (err == nil && v == transaction.Redacted) {
+			continue
+		}
+		keep = append(keep, part)
+	}
+	return strings.Join(keep, "&")
 }
