@@ -368,3 +368,19 @@ func TestFullBucketsArePrunedNowAndThen(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	require.Equal(t, int32(1), store.prunes.Load(), "once per interval")
 }
+
+func TestConfigValidatesFailureLimits(t *testing.T) {
+	t.Parallel()
+	base := Config{MediatorMode: ModeHybrid, ForwardTimeout: Seconds(time.Second), IntegrationTimeout: time.Second,
+		MaxRequestBodyBytes: 1, AuthFailureLimit: 10, AuthFailureIPLimit: 50, AuthFailureWindow: time.Minute}
+	require.NoError(t, base.Validate())
+	negative := base
+	negative.AuthFailureIPLimit = -1
+	require.ErrorContains(t, negative.Validate(), "AUTH_FAILURE_IP_LIMIT")
+	short := base
+	short.AuthFailureWindow = 100 * time.Millisecond
+	require.ErrorContains(t, short.Validate(), "AUTH_FAILURE_WINDOW")
+	off := short
+	off.AuthFailureLimit, off.AuthFailureIPLimit = 0, 0
+	require.NoError(t, off.Validate(), "no window is needed when both limits are off")
+}
