@@ -34,7 +34,7 @@ func instance(t *testing.T, cfg api.Config) *harness {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveWith(ctx, l, apiServer(cfg, srv.Handler()), time.Second) }()
+	go func() { done <- serveWith(ctx, l, apiServer(cfg, srv.Handler()), 15*time.Second) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)

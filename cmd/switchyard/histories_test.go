@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,18 +28,13 @@ const EnvCaptureHistories = "SWITCHYARD_CAPTURE_HISTORIES"
 const historiesPerType = 8
 
 // captureHistories writes, per workflow type, the histories of closed runs whose sequences of
-// event types differ, largest first, so escalations, signals and reversals are all kept. Their
+// event types differ, largest first, so escalations, signals and reversals are all kept. Files
+// already there stay: they are what earlier code recorded. Their
 // payloads are written decrypted (clear JSON), so the replayer needs no key; the test data is
 // the simulators' and the tests'.
 func captureHistories(ctx context.Context, c client.Client, codec *worker.Codec, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
-	}
-	old, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	for _, f := range old {
-		if err := os.Remove(f); err != nil {
-			return err
-		}
 	}
 	for _, wfType := range workflows.Types {
 		var histories []*historypb.History
@@ -79,7 +75,11 @@ func captureHistories(ctx context.Context, c client.Client, codec *worker.Codec,
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.json", wfType, n)), b, 0o644); err != nil {
+			// Named by shape: a refresh adds new shapes and keeps the histories earlier releases
+			// recorded, which today's code must still replay.
+			sum := sha256.Sum256([]byte(shape))
+			name := fmt.Sprintf("%s-%x.json", wfType, sum[:5])
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 				return err
 			}
 		}
