@@ -24,11 +24,22 @@ func Migrate(ctx context.Context, db *sql.DB) (applied int, err error) {
 	if err != nil {
 		return 0, err
 	}
+	return ApplyMigrations(ctx, db, sub, "")
+}
+
+// ApplyMigrations applies the goose migrations in fsys that db lacks, under a PostgreSQL
+// advisory lock, recording them in table (goose's default table when empty). The simulators
+// apply theirs with it, in a table of their own.
+func ApplyMigrations(ctx context.Context, db *sql.DB, fsys fs.FS, table string) (applied int, err error) {
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
 		return 0, fmt.Errorf("creating migration lock: %w", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	opts := []goose.ProviderOption{goose.WithSessionLocker(locker)}
+	if table != "" {
+		opts = append(opts, goose.WithTableName(table))
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, fsys, opts...)
 	if err != nil {
 		return 0, fmt.Errorf("loading migrations: %w", err)
 	}

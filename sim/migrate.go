@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
+	"github.com/switchyard-hub/switchyard/schema"
 )
 
 // VersionTable is where goose records the simulators' migrations, apart from the hub's.
@@ -25,18 +24,9 @@ func Migrate(ctx context.Context, db *sql.DB) (applied int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	locker, err := lock.NewPostgresSessionLocker()
+	applied, err = schema.ApplyMigrations(ctx, db, sub, VersionTable)
 	if err != nil {
-		return 0, fmt.Errorf("creating the simulators' migration lock: %w", err)
+		return 0, fmt.Errorf("the simulators' tables: %w", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker),
-		goose.WithTableName(VersionTable))
-	if err != nil {
-		return 0, fmt.Errorf("loading the simulators' migrations: %w", err)
-	}
-	results, err := provider.Up(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("applying the simulators' migrations: %w", err)
-	}
-	return len(results), nil
+	return applied, nil
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchyard-hub/switchyard/api"
@@ -160,20 +157,7 @@ func slowAPI(t *testing.T, read, write time.Duration) string {
 	t.Helper()
 	cfg := h.env.API
 	cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout = read, write, 2*read
-	reg := prometheus.NewRegistry()
-	srv, err := api.New(cfg, api.Deps{Store: h.store, Temporal: h.temporal, Registry: reg, Gatherer: reg,
-		Logger: slog.New(slog.NewJSONHandler(&hubLogs, nil))})
-	require.NoError(t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveWith(ctx, l, apiServer(cfg, srv.Handler()), time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	return l.Addr().String()
+	return strings.TrimPrefix(instance(t, cfg).apiURL, "http://")
 }
 
 // dribble writes head at once, then body one byte every interval, and returns the first line
