@@ -5,6 +5,7 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 type Config struct {
 	// TransactionBodyMaxLength caps the request and response bodies written to the transaction log.
 	TransactionBodyMaxLength int `envconfig:"TRANSACTION_BODY_MAX_LENGTH" default:"65536"`
-	// MaxUpstreamResponseBytes caps an upstream answer; a larger one fails the forward.
+	// MaxUpstreamResponseBytes caps an upstream answer's body; a larger one fails the forward.
+	// At most MaxUpstreamResponseCeiling: the answer travels in workflow history, base64 and
+	// encrypted, under Temporal's 2 MB payload limit.
 	MaxUpstreamResponseBytes int64 `envconfig:"MAX_UPSTREAM_RESPONSE_BYTES" default:"1048576"`
 	// DefaultTimeout applies to channels without a timeout of their own: the API's
 	// MEDIATOR_FORWARD_TIMEOUT, read once and handed over where the process is wired.
@@ -29,13 +32,29 @@ type Config struct {
 	RedactNamePatterns []string `envconfig:"REDACT_NAME_PATTERNS" default:"key,token,secret,auth,signature,password,session,cookie"`
 }
 
+// Upstream answer limits: a body (MAX_UPSTREAM_RESPONSE_BYTES at most this) and headers
+// together stay under Temporal's payload limit once base64-encoded and encrypted.
+const (
+	MaxUpstreamResponseCeiling = 1 << 20
+	maxUpstreamHeaderBytes     = 64 << 10
+)
+
+// Validate rejects limits the hub cannot honour.
+func (c Config) Validate() error {
+	if c.MaxUpstreamResponseBytes <= 0 || c.MaxUpstreamResponseBytes > MaxUpstreamResponseCeiling {
+		return fmt.Errorf("MAX_UPSTREAM_RESPONSE_BYTES must be 1 to %d: answers travel in workflow history",
+			MaxUpstreamResponseCeiling)
+	}
+	return nil
+}
+
 // Store is the part of schema.Store the activities write through.
 type Store interface {
 	InsertTransaction(ctx context.Context, t schema.TransactionRow) (schema.TransactionRow, bool, error)
 	UpdateTransaction(ctx context.Context, o schema.TransactionOutcome) error
 	GetRoute(ctx context.Context, channelID string) (schema.RouteRow, error)
 	InsertProviderAudit(ctx context.Context, r schema.ProviderAuditRow) error
-	TransferRRN(ctx context.Context, correlationID string) (string, error)
+	TransferReferences(ctx context.Context, correlationID, terminalID string) (schema.TransferReferences, error)
 }
 
 // Doer sends HTTP requests; *http.Client satisfies it.
@@ -60,6 +79,7 @@ func New(store Store, providers ProviderSet, cfg Config) *Activities {
 	transport.MaxIdleConns = 0
 	transport.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
 	transport.IdleConnTimeout = 90 * time.Second
+	transport.MaxResponseHeaderBytes = maxUpstreamHeaderBytes
 	return &Activities{
 		Store:     store,
 		Providers: providers,

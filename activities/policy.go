@@ -32,6 +32,10 @@ func (a *Activities) OperationPolicy(_ context.Context, operation string) (trans
 // switch's policies.
 type TransferPlan struct {
 	RRN string
+	// STAN and Transmission (DE 7) of the 0200, the same on every execution of the run; zero
+	// in plans recorded before they were allocated here (the workflow then allocates them).
+	STAN         int64
+	Transmission string
 	// Send spaces resends of a 0200 that was never sent; its Timeout bounds one exchange.
 	Send transaction.AttemptPolicy
 	// Reversal spaces the reversal's repeats (0421); ReversalBudget is how long they go on
@@ -40,21 +44,22 @@ type TransferPlan struct {
 	ReversalBudget time.Duration
 }
 
-// PrepareTransfer gives the transfer its RRN (from the database sequence, once per correlation
-// id: this runs as a local activity in the same workflow task as the first 0200, so a worker
-// that dies before that task completes is followed by one that asks again and must get the same
-// RRN) and reads the switch's retry policies from this worker's ISO configuration.
+// PrepareTransfer gives the transfer its references: the RRN (from the database sequence), the
+// STAN and the transmission time, once per correlation id. This runs as a local activity in the
+// same workflow task as the first 0200, so a worker that dies before that task completes is
+// followed by one that asks again and must send the same 0200. It also reads the switch's retry
+// policies from this worker's ISO configuration.
 func (a *Activities) PrepareTransfer(ctx context.Context, correlationID string) (TransferPlan, error) {
 	if a.ISO.Pool == nil {
 		return TransferPlan{}, errNoSwitch
 	}
-	rrn, err := a.Store.TransferRRN(ctx, correlationID)
+	cfg := a.ISO.Pool.Config()
+	refs, err := a.Store.TransferReferences(ctx, correlationID, cfg.TerminalID)
 	if err != nil {
 		return TransferPlan{}, classify(err)
 	}
-	cfg := a.ISO.Pool.Config()
 	return TransferPlan{
-		RRN: rrn,
+		RRN: refs.RRN, STAN: refs.STAN, Transmission: refs.Transmission,
 		Send: transaction.AttemptPolicy{Timeout: cfg.SendTimeout, Retry: transaction.RetryPolicy{
 			MaxAttempts: cfg.MaxAttempts, InitialInterval: cfg.RetryInitialInterval, BackoffCoefficient: 2,
 			MaxInterval: cfg.RetryMaxInterval}},

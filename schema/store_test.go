@@ -158,20 +158,23 @@ func TestDeleteDemoKeepsOperatorRecords(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestTransferRRNIsOncePerCorrelationID(t *testing.T) {
+func TestTransferReferencesAreOncePerCorrelationID(t *testing.T) {
 	t.Parallel()
 	store := openStore(t)
 	a, b := uuid.NewString(), uuid.NewString()
-	first, err := store.TransferRRN(t.Context(), a)
+	first, err := store.TransferReferences(t.Context(), a, "TERM0001")
 	require.NoError(t, err)
-	require.Len(t, first, 12)
-	again, err := store.TransferRRN(t.Context(), a)
+	require.Len(t, first.RRN, 12)
+	require.Positive(t, first.STAN)
+	require.Len(t, first.Transmission, 10)
+	again, err := store.TransferReferences(t.Context(), a, "TERM0001")
 	require.NoError(t, err)
-	require.Equal(t, first, again, "a transfer replayed from its start gets the RRN it had")
-	other, err := store.TransferRRN(t.Context(), b)
+	require.Equal(t, first, again, "a transfer replayed from its start gets the references it had")
+	other, err := store.TransferReferences(t.Context(), b, "TERM0001")
 	require.NoError(t, err)
-	require.NotEqual(t, first, other)
+	require.NotEqual(t, first.RRN, other.RRN)
+	require.NotEqual(t, first.STAN, other.STAN)
 	next, err := store.NextRRN(t.Context())
 	require.NoError(t, err)
-	require.NotContains(t, []string{first, other}, next)
+	require.NotContains(t, []string{first.RRN, other.RRN}, next)
 }

@@ -161,11 +161,12 @@ func (wf *transfer) run(ctx workflow.Context) (TransferResult, error) {
 		wf.setStatus(ctx, transaction.StatusFailed)
 		return wf.res, nil
 	}
-	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.AllocateSTAN).Get(ctx, &wf.res.STAN); err != nil {
+	transmission, err := wf.references(ctx)
+	if err != nil {
 		return TransferResult{}, err
 	}
 	send := activities.TransferSend{CorrelationID: in.CorrelationID, RRN: wf.plan.RRN, STAN: wf.res.STAN,
-		TransmissionDateTime: iso.TransmissionTime(workflow.Now(ctx)), FromAccount: in.FromAccount,
+		TransmissionDateTime: transmission, FromAccount: in.FromAccount,
 		ToAccount: in.ToAccount, Amount: in.Amount, Card: in.Card}
 	plan := attemptPlan{
 		timeout:      wf.plan.Send.Timeout,
@@ -195,6 +196,24 @@ func (wf *transfer) run(ctx workflow.Context) (TransferResult, error) {
 		wf.res.ErrorCode, wf.res.Error = transaction.ErrorCodeISOInvalid, err.Error()
 	}
 	return wf.finish(ctx, transaction.StatusFailed)
+}
+
+// versionTransferReferences: from version 1 on, the 0200's STAN and transmission time come
+// with the worker's plan, allocated once per correlation id, so a run re-executed from its
+// start (its first workflow task never completed) sends the same 0200. Runs recorded before
+// allocate the STAN in a local activity and take the time of their first task.
+const versionTransferReferences = "transfer-references"
+
+// references sets the 0200's STAN and returns its transmission time (DE 7).
+func (wf *transfer) references(ctx workflow.Context) (string, error) {
+	if workflow.GetVersion(ctx, versionTransferReferences, workflow.DefaultVersion, 1) == 1 && wf.plan.STAN > 0 {
+		wf.res.STAN = wf.plan.STAN
+		return wf.plan.Transmission, nil
+	}
+	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.AllocateSTAN).Get(ctx, &wf.res.STAN); err != nil {
+		return "", err
+	}
+	return iso.TransmissionTime(workflow.Now(ctx)), nil
 }
 
 // reverse sends the reversal until the switch acknowledges it; past its budget it escalates.

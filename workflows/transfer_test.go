@@ -40,6 +40,7 @@ func transferPlan() activities.TransferPlan {
 type switchScript struct {
 	transfers  []string
 	reversalOK bool
+	plan       *activities.TransferPlan // the worker's plan; transferPlan() when nil
 	sent       []activities.TransferSend
 	reversals  []int32
 	recorded   []string
@@ -75,7 +76,11 @@ func transferEnv(t *testing.T, s *switchScript) *testsuite.TestWorkflowEnvironme
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
-	env.OnActivity(a.PrepareTransfer, mock.Anything, mock.Anything).Return(transferPlan(), nil)
+	plan := transferPlan()
+	if s.plan != nil {
+		plan = *s.plan
+	}
+	env.OnActivity(a.PrepareTransfer, mock.Anything, mock.Anything).Return(plan, nil)
 	stan := int64(0)
 	env.OnActivity(a.AllocateSTAN, mock.Anything).Return(func(context.Context) (int64, error) { stan++; return stan, nil })
 	env.OnActivity(a.RecordStart, mock.Anything, mock.Anything).Return(
@@ -211,4 +216,18 @@ func TestCardTransferStartedBeforeWorkersOwnedThePolicy(t *testing.T) {
 	require.Equal(t, "000000000999", res.RRN)
 	require.Equal(t, "000000000999", s.sent[0].RRN)
 	env.AssertNotCalled(t, "PrepareTransfer", mock.Anything, mock.Anything)
+}
+
+func TestCardTransferSendsThePlannedReferences(t *testing.T) {
+	// The worker's plan carries the STAN and transmission time, allocated once per correlation
+	// id: a run re-executed from its start sends the same 0200.
+	plan := transferPlan()
+	plan.STAN, plan.Transmission = 4242, "1122133700"
+	s := &switchScript{transfers: []string{"00"}, plan: &plan}
+	env := transferEnv(t, s)
+	env.ExecuteWorkflow(workflows.CardTransfer, transferInput())
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, int64(4242), s.sent[0].STAN)
+	require.Equal(t, "1122133700", s.sent[0].TransmissionDateTime)
+	env.AssertNotCalled(t, "AllocateSTAN", mock.Anything)
 }
