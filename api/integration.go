@@ -70,7 +70,7 @@ func (s *Server) operation(op provider.Operation) gin.HandlerFunc {
 			return
 		}
 		key := c.GetHeader("Idempotency-Key")
-		correlationID, err := scopedCorrelationID(who.ID, transaction.KindOperation, routeOf(op), key)
+		correlationID, err := s.keyedCorrelationID(c.Request.Context(), who.ID, transaction.KindOperation, routeOf(op), key)
 		if err != nil {
 			writeError(c, err)
 			return

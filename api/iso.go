@@ -90,7 +90,7 @@ func (s *Server) isoTransfer(c *gin.Context) {
 		return
 	}
 	key := c.GetHeader("Idempotency-Key")
-	correlationID, err := scopedCorrelationID(who.ID, transaction.KindISO, ISOBase+"/transfer", key)
+	correlationID, err := s.keyedCorrelationID(c.Request.Context(), who.ID, transaction.KindISO, ISOBase+"/transfer", key)
 	if err != nil {
 		writeError(c, err)
 		return

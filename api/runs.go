@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -69,6 +70,28 @@ func (s *Server) startWorkflow(ctx context.Context, w workflowStart) (client.Wor
 		return nil, errKeyReused
 	}
 	return s.temporal.GetWorkflow(ctx, w.id(), started.RunId), nil
+}
+
+// keyedCorrelationID is the correlation id of a request of kind on route: scoped by kind and
+// route, or, for a key a client first used before keys were scoped, the one that release
+// derived (client and key) when the log holds a transaction of this kind under it. A retry that
+// spans the upgrade so joins, or is answered from, the transaction it repeats.
+func (s *Server) keyedCorrelationID(ctx context.Context, clientID string, kind transaction.Kind, route, key string) (string, error) {
+	id, err := scopedCorrelationID(clientID, kind, route, key)
+	if err != nil || key == "" {
+		return id, err
+	}
+	legacy := KeyedCorrelationID(clientID, "", "", key)
+	row, err := s.store.GetTransaction(ctx, legacy)
+	switch {
+	case errors.Is(err, schema.ErrNotFound):
+		return id, nil
+	case err != nil:
+		return "", err
+	case row.ClientID == clientID && row.Kind == kind:
+		return legacy, nil
+	}
+	return id, nil
 }
 
 // checkLoggedKey refuses a keyed request when the log already holds another request under its
@@ -148,9 +171,12 @@ func (s *Server) findStarted(ctx context.Context, correlationID string) (started
 			continue
 		}
 		run := startedRun{workflowID: id, memo: memo, status: workflows.StatusView{Status: transaction.StatusPending}}
-		if v, err := s.temporal.QueryWorkflow(ctx, id, "", workflows.QueryStatus); err == nil {
+		// A run no worker takes answers no query: the status stays pending after a short wait.
+		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if v, err := s.temporal.QueryWorkflow(qctx, id, "", workflows.QueryStatus); err == nil {
 			_ = v.Get(&run.status)
 		}
+		cancel()
 		return run, nil
 	}
 	return startedRun{}, errNoTransaction

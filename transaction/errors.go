@@ -38,6 +38,9 @@ const (
 	// ErrorCodeTransferInDoubt: an earlier run of the same transfer (same key) did not finish
 	// and its history is gone: nothing is sent again; an operator checks the switch.
 	ErrorCodeTransferInDoubt = "TRANSFER_IN_DOUBT"
+	// ErrorCodeOperationInDoubt: an earlier run of the same operation (same key) did not finish
+	// and its history is gone: the provider is not called again.
+	ErrorCodeOperationInDoubt = "OPERATION_IN_DOUBT"
 	// ErrorCodeISOInvalid: the message could not be built, packed or read.
 	ErrorCodeISOInvalid = "ISO_INVALID_MESSAGE"
 )

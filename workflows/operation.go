@@ -94,9 +94,22 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 	})
 
 	if wf.in.Keyed {
-		// A client's key may have been used for another request: the log says so first.
-		if err := recorded.Get(ctx, nil); err != nil {
+		// A client's key may have been used before (for another request, or by a run whose
+		// history is gone): the log says so before the provider is called.
+		var rec activities.RecordStartResult
+		if err := recorded.Get(ctx, &rec); err != nil {
 			return OperationResult{}, err
+		}
+		switch {
+		case rec.Existing != nil:
+			return wf.replay(ctx, rec.Existing), nil
+		case rec.InFlight:
+			wf.logger.Warn("An earlier run of this operation did not finish: calling nothing")
+			res := OperationResult{CorrelationID: wf.in.CorrelationID, Status: transaction.StatusFailed,
+				ErrorCode: transaction.ErrorCodeOperationInDoubt,
+				Error:     "an earlier run of this operation did not finish: nothing was sent again"}
+			wf.setStatus(ctx, res.Status, outcome{errType: res.ErrorCode, errMsg: res.Error})
+			return res, nil
 		}
 	}
 	if err := wf.resolvePolicy(ctx); err != nil {
@@ -138,6 +151,24 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 		res.Status, res.HTTPStatus, res.Body = transaction.StatusSuccessful, answer.Status, answer.Body
 	}
 	return wf.finish(ctx, res)
+}
+
+// replay answers with the outcome an earlier run recorded under the same correlation id (the
+// log keeps the body with account numbers masked).
+func (wf *operation) replay(ctx workflow.Context, stored *activities.StoredOutcome) OperationResult {
+	wf.logger.Info("Operation already recorded as finished: answering with the stored outcome", "status", stored.Status)
+	res := OperationResult{CorrelationID: wf.in.CorrelationID, Status: stored.Status, Attempts: stored.Attempts,
+		ErrorCode: stored.ErrorCode, Error: stored.Error}
+	if r := stored.Response; r != nil {
+		res.HTTPStatus = r.StatusCode
+		if r.StatusCode >= 400 {
+			res.ProviderCode, res.Message, res.ErrorCode, res.Error = stored.ErrorCode, stored.Error, "", ""
+		} else {
+			res.Body = r.Body
+		}
+	}
+	wf.setStatus(ctx, res.Status, outcome{errType: res.ErrorCode, errMsg: res.Error, attempts: res.Attempts})
+	return res
 }
 
 // resolvePolicy takes the issuer's retry policy and attempt timeout from the worker, or from

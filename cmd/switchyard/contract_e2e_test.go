@@ -147,3 +147,53 @@ func TestTransferRepeatAfterHistoryIsGone(t *testing.T) {
 	require.Equal(t, balance, ledger(t, from), "no second 0200 moved money")
 	require.Equal(t, sent.Financial, switchStats(t).Financial, "no 0200 reached the switch")
 }
+
+// TestOperationRepeatAfterHistoryIsGone: an operation logged under a key by a run Temporal no
+// longer holds answers its stored outcome when the key comes again; the provider is not called.
+func TestOperationRepeatAfterHistoryIsGone(t *testing.T) {
+	account := simAccount(t)
+	key := "gone-op-" + uuid.NewString()
+	route := api.IntegrationBase + "/account/balance"
+	id := api.KeyedCorrelationID(demoClient, transaction.KindOperation, route, key)
+	params := fmt.Sprintf(`{"account_number":%q}`, account.AccountNumber)
+	earlier, err := h.temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
+		ID: "earlier-" + id, TaskQueue: workflows.TaskQueueIntegration}, workflows.WorkflowProviderOperation,
+		workflows.OperationInput{CorrelationID: id, ClientID: demoClient, Operation: "account_balance", Issuer: "cbs",
+			Route: route, Params: []byte(params), Keyed: true,
+			Fingerprint: transaction.Fingerprint(transaction.KindOperation, http.MethodPost, route, []byte(params))})
+	require.NoError(t, err)
+	var first workflows.OperationResult
+	require.NoError(t, earlier.Get(t.Context(), &first))
+	require.Equal(t, transaction.StatusSuccessful, first.Status)
+	calls := len(audit(t, id))
+
+	again := integration(t, "/account/balance", params, "Idempotency-Key", key)
+	require.Equal(t, http.StatusOK, again.Status, "%s", again.Body)
+	require.Equal(t, id, again.Header.Get("X-Correlation-ID"))
+	require.Len(t, audit(t, id), calls, "the provider was not called again")
+}
+
+// TestKeysFromBeforeScopingStillFindTheirTransaction: a transfer logged under the correlation
+// id the previous release derived (client and key) is found by its key after the upgrade.
+func TestKeysFromBeforeScopingStillFindTheirTransaction(t *testing.T) {
+	from, to := isoAccounts(t, 30)
+	key := "legacy-" + uuid.NewString()
+	legacy := api.KeyedCorrelationID(demoClient, "", "", key)
+	route := api.ISOBase + "/transfer"
+	earlier, err := h.temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
+		ID: transaction.LegacyTransferWorkflowID(legacy), TaskQueue: workflows.TaskQueueISO}, workflows.WorkflowCardTransfer,
+		workflows.TransferInput{CorrelationID: legacy, ClientID: demoClient, FromAccount: from, ToAccount: to, Amount: 2_00,
+			Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, route,
+				[]byte(from+"\x00"+to+"\x00200"))})
+	require.NoError(t, err)
+	var first workflows.TransferResult
+	require.NoError(t, earlier.Get(t.Context(), &first))
+	require.Equal(t, transaction.StatusSuccessful, first.Status)
+	balance := ledger(t, from)
+
+	again := transfer(t, from, to, "2.00", "Idempotency-Key", key)
+	require.Equal(t, http.StatusOK, again.Status, "%s", again.Body)
+	require.Equal(t, legacy, again.Header.Get("X-Correlation-ID"))
+	require.Equal(t, first.RRN, again.data(t)["rrn"])
+	require.Equal(t, balance, ledger(t, from), "the repeat moved no money")
+}
