@@ -117,6 +117,10 @@ func escapesBase(path string) bool {
 // transportError sorts a failed round trip: nothing sent (dial failure), timed out, or broken
 // after the request may have reached the upstream.
 func transportError(ctx context.Context, err error) error {
+	if strings.Contains(err.Error(), "server response headers exceeded") {
+		return &UpstreamError{Kind: transaction.ErrTypeResponseTooLarge,
+			Reason: fmt.Sprintf("upstream answered more than %d bytes of headers", maxUpstreamHeaderBytes)}
+	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
 		return &UpstreamError{Kind: transaction.ErrTypeUpstreamUnreachable, Reason: "upstream unreachable: " + opErr.Err.Error()}

@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -218,4 +219,28 @@ func TestRedactHeaders(t *testing.T) {
 	require.Equal(t, []string{"[REDACTED]"}, got["X-Session-Token"])
 	require.Equal(t, []string{"[REDACTED]"}, got["X-Hub-Signature-256"])
 	require.Equal(t, []string{"a/b"}, got["Content-Type"])
+}
+
+func TestUpstreamAnswerLimits(t *testing.T) {
+	t.Run("headers past the cap fail the forward as too large, not retried", func(t *testing.T) {
+		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			for i := range 40 {
+				w.Header().Set(fmt.Sprintf("X-Filler-%d", i), strings.Repeat("h", 4096))
+			}
+			_, _ = w.Write([]byte("ok"))
+		}))
+		defer upstream.Close()
+		env, acts := forwardEnv(t, 1<<20)
+		_, err := env.ExecuteActivity(acts.Forward, activities.ForwardInput{CorrelationID: "corr-h",
+			EndpointURL: upstream.URL, Timeout: time.Second, Request: transaction.Request{Method: "GET", Path: "/"}})
+		appErr, _ := forwardError(t, err)
+		require.Equal(t, transaction.ErrTypeResponseTooLarge, appErr.Type())
+		require.True(t, appErr.NonRetryable())
+	})
+
+	t.Run("the body cap has a ceiling under Temporal's payload limit", func(t *testing.T) {
+		require.NoError(t, activities.Config{MaxUpstreamResponseBytes: 1 << 20}.Validate())
+		require.Error(t, activities.Config{MaxUpstreamResponseBytes: 3 << 20}.Validate())
+		require.Error(t, activities.Config{MaxUpstreamResponseBytes: 0}.Validate())
+	})
 }

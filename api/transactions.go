@@ -239,6 +239,11 @@ func (s *Server) rerun(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	// A row logged before paths were checked is checked now, as a new request would be.
+	if err := checkPath(&url.URL{Path: req.Path, RawPath: req.Path}); err != nil {
+		writeError(c, err)
+		return
+	}
 	rt, err := s.resolveChannel(c.Request.Context(), client, req.Path, req.Method)
 	if err != nil {
 		writeError(c, err)

@@ -57,6 +57,9 @@ func loadEnv() (env, error) {
 			return env{}, fmt.Errorf("configuration: %w", err)
 		}
 	}
+	if err := e.Activities.Validate(); err != nil {
+		return env{}, fmt.Errorf("configuration: %w", err)
+	}
 	e.Activities.DefaultTimeout = e.API.ForwardTimeout.Duration()
 	return e, nil
 }
