@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/google/uuid"
@@ -123,15 +124,7 @@ func TestTransferRepeatAfterHistoryIsGone(t *testing.T) {
 	id := api.KeyedCorrelationID(demoClient, transaction.KindISO, route, key)
 	// The earlier run: the same transfer, logged under the key's correlation id by a run whose
 	// workflow ID is free again (as when retention has removed it).
-	earlier, err := h.temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
-		ID: "earlier-" + id, TaskQueue: workflows.TaskQueueISO}, workflows.WorkflowCardTransfer,
-		workflows.TransferInput{CorrelationID: id, ClientID: demoClient, FromAccount: from, ToAccount: to, Amount: 4_00,
-			Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, route,
-				[]byte(from+"\x00"+to+"\x00400"))})
-	require.NoError(t, err)
-	var first workflows.TransferResult
-	require.NoError(t, earlier.Get(t.Context(), &first))
-	require.Equal(t, transaction.StatusSuccessful, first.Status)
+	first := earlierTransfer(t, "earlier-"+id, id, from, to, 4_00)
 	balance := ledger(t, from)
 
 	other := transfer(t, from, to, "5.00", "Idempotency-Key", key)
@@ -179,16 +172,7 @@ func TestKeysFromBeforeScopingStillFindTheirTransaction(t *testing.T) {
 	from, to := isoAccounts(t, 30)
 	key := "legacy-" + uuid.NewString()
 	legacy := api.KeyedCorrelationID(demoClient, "", "", key)
-	route := api.ISOBase + "/transfer"
-	earlier, err := h.temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
-		ID: transaction.LegacyTransferWorkflowID(legacy), TaskQueue: workflows.TaskQueueISO}, workflows.WorkflowCardTransfer,
-		workflows.TransferInput{CorrelationID: legacy, ClientID: demoClient, FromAccount: from, ToAccount: to, Amount: 2_00,
-			Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, route,
-				[]byte(from+"\x00"+to+"\x00200"))})
-	require.NoError(t, err)
-	var first workflows.TransferResult
-	require.NoError(t, earlier.Get(t.Context(), &first))
-	require.Equal(t, transaction.StatusSuccessful, first.Status)
+	first := earlierTransfer(t, transaction.LegacyTransferWorkflowID(legacy), legacy, from, to, 2_00)
 	balance := ledger(t, from)
 
 	again := transfer(t, from, to, "2.00", "Idempotency-Key", key)
@@ -196,4 +180,21 @@ func TestKeysFromBeforeScopingStillFindTheirTransaction(t *testing.T) {
 	require.Equal(t, legacy, again.Header.Get("X-Correlation-ID"))
 	require.Equal(t, first.RRN, again.data(t)["rrn"])
 	require.Equal(t, balance, ledger(t, from), "the repeat moved no money")
+}
+
+// earlierTransfer runs a transfer of the demo client under workflowID and correlation id id, as
+// an earlier run would have, and returns its approved result.
+func earlierTransfer(t *testing.T, workflowID, id, from, to string, amount int64) workflows.TransferResult {
+	t.Helper()
+	route := api.ISOBase + "/transfer"
+	run, err := h.temporal.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: workflowID,
+		TaskQueue: workflows.TaskQueueISO}, workflows.WorkflowCardTransfer,
+		workflows.TransferInput{CorrelationID: id, ClientID: demoClient, FromAccount: from, ToAccount: to, Amount: amount,
+			Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, route,
+				[]byte(from+"\x00"+to+"\x00"+strconv.FormatInt(amount, 10)))})
+	require.NoError(t, err)
+	var res workflows.TransferResult
+	require.NoError(t, run.Get(t.Context(), &res))
+	require.Equal(t, transaction.StatusSuccessful, res.Status)
+	return res
 }
