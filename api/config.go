@@ -101,6 +101,13 @@ type Config struct {
 // authenticate, start the workflow and write the answer.
 const writeTimeoutMargin = 5 * time.Second
 
+// Request limits: a body (MAX_REQUEST_BODY_BYTES at most this) and headers (MaxHeaderBytes)
+// together stay under Temporal's payload limit once base64-encoded and encrypted.
+const (
+	MaxRequestBodyCeiling = 1 << 20
+	MaxHeaderBytes        = 64 << 10
+)
+
 // Validate rejects settings the API cannot run with.
 func (c Config) Validate() error {
 	switch c.MediatorMode {
@@ -121,8 +128,9 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("APP_ENV=%q: want production or development", c.Environment)
 	}
-	if c.MaxRequestBodyBytes <= 0 {
-		return fmt.Errorf("MAX_REQUEST_BODY_BYTES must be positive")
+	if c.MaxRequestBodyBytes <= 0 || c.MaxRequestBodyBytes > MaxRequestBodyCeiling {
+		return fmt.Errorf("MAX_REQUEST_BODY_BYTES must be 1 to %d: a request travels in workflow history",
+			MaxRequestBodyCeiling)
 	}
 	if c.ForwardTimeout.Duration() <= 0 {
 		return fmt.Errorf("MEDIATOR_FORWARD_TIMEOUT must be positive")

@@ -371,7 +371,7 @@ const headerTimeout = 10 * time.Second
 // connection for a bounded time, never forever.
 func apiServer(c api.Config, h http.Handler) *http.Server {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: headerTimeout, ReadTimeout: c.ReadTimeout,
-		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout}
+		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout, MaxHeaderBytes: api.MaxHeaderBytes}
 	if c.ReadTimeout > 0 {
 		srv.ReadHeaderTimeout = min(headerTimeout, c.ReadTimeout)
 	}

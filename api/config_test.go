@@ -2,6 +2,7 @@ package api
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -16,4 +17,12 @@ func TestSecondsDecode(t *testing.T) {
 	require.Equal(t, "500ms", s.Duration().String())
 	require.Error(t, s.Decode("soon"))
 	require.Error(t, s.Decode("-3"))
+}
+
+func TestRequestBodyCeiling(t *testing.T) {
+	cfg := Config{MediatorMode: ModeHybrid, ForwardTimeout: Seconds(time.Second), IntegrationTimeout: time.Second,
+		MaxRequestBodyBytes: MaxRequestBodyCeiling}
+	require.NoError(t, cfg.Validate())
+	cfg.MaxRequestBodyBytes = 4 << 20
+	require.ErrorContains(t, cfg.Validate(), "MAX_REQUEST_BODY_BYTES")
 }
