@@ -38,7 +38,8 @@ func rawDo(t *testing.T, method, url string, header map[string]string) response 
 
 func TestUnknownMethodsShareOneMetricLabel(t *testing.T) {
 	t.Parallel()
-	method := strings.Repeat("A", 100<<10)
+	// 32 KB each: under the API's 64 KiB header limit, so they reach the metrics middleware.
+	method := strings.Repeat("A", 32<<10)
 	for i := range 20 {
 		r := rawDo(t, method+fmt.Sprint(i), h.apiURL+"/e2e/methods/x", nil)
 		require.Equal(t, http.StatusUnauthorized, r.Status)
@@ -50,6 +51,13 @@ func TestUnknownMethodsShareOneMetricLabel(t *testing.T) {
 	require.Contains(t, string(metrics.Body), `method="OTHER"`)
 	require.Less(t, len(metrics.Body), 1<<20, "/metrics stays small")
 	require.False(t, strings.Contains(hubLogs.String(), strings.Repeat("A", 64)), "logs keep a method's first bytes only")
+}
+
+func TestRequestHeadersPastTheLimitAreRefused(t *testing.T) {
+	t.Parallel()
+	// A request must fit in workflow history: headers past api.MaxHeaderBytes never reach a workflow.
+	r := rawDo(t, strings.Repeat("A", 2*api.MaxHeaderBytes), h.apiURL+"/e2e/methods/x", nil)
+	require.Equal(t, http.StatusRequestHeaderFieldsTooLarge, r.Status)
 }
 
 // recordingUpstream is a mediator that records the paths it was asked for, exactly as they
