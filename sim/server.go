@@ -13,12 +13,13 @@ import (
 )
 
 // Simulators are everything `switchyard sim` serves: the upstream mediator simulator, the
-// provider simulators and the SMTP sink.
+// provider simulators, the messaging platforms' simulators and the SMTP sink.
 type Simulators struct {
 	Upstream  *Upstream
 	Providers *Providers
 	Mail      *MailSink
 	Switch    *Switch
+	Messaging *Messaging
 }
 
 // Options are what the simulators are built from.
@@ -30,7 +31,9 @@ type Options struct {
 	// ISO gives the switch the pool's spec (ISO_SPEC) and framing; Switch its own settings.
 	ISO    iso.Config
 	Switch SwitchConfig
-	Logger *slog.Logger
+	// Messaging are the messaging simulators' credentials and the hub they deliver webhooks to.
+	Messaging MessagingConfig
+	Logger    *slog.Logger
 }
 
 // New builds every simulator over the simulators' tables (see Migrate).
@@ -53,16 +56,23 @@ func New(store *Store, o Options) (*Simulators, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	messaging, err := NewMessaging(o.Messaging)
+	if err != nil {
+		return nil, err
+	}
 	sw := NewSwitch(o.Switch, codec, StoreLedger{Store: store}, logger)
-	return &Simulators{Upstream: NewUpstream(o.Upstream), Providers: providers, Mail: mail, Switch: sw}, nil
+	return &Simulators{Upstream: NewUpstream(o.Upstream), Providers: providers, Mail: mail, Switch: sw,
+		Messaging: messaging}, nil
 }
 
 // Handler serves the provider simulators under their prefixes (/cbs, /bill, /sms, /push,
-// /oauth, /_sim/...) and the upstream simulator everywhere else.
+// /oauth, /whatsapp, /telegram, /slack, /discord, /_sim/...) and the upstream simulator
+// everywhere else.
 func (s *Simulators) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.Providers.Register(mux)
 	s.Mail.Register(mux)
+	s.Messaging.Register(mux)
 	mux.HandleFunc("GET /_sim/iso/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Switch.Stats())
 	})

@@ -336,7 +336,8 @@ func newSimulators(store *schema.Store, e env, logger *slog.Logger) (*sim.Simula
 	if err != nil {
 		return nil, err
 	}
-	return sim.New(sim.NewStore(store.DB()), sim.Options{Upstream: e.Sim, Issuers: configs, ISO: e.ISO, Switch: e.Switch, Logger: logger})
+	return sim.New(sim.NewStore(store.DB()), sim.Options{Upstream: e.Sim, Issuers: configs, ISO: e.ISO, Switch: e.Switch,
+		Messaging: e.Messaging, Logger: logger})
 }
 
 // simListeners are where the simulators serve: HTTP, SMTP and ISO 8583.

@@ -45,6 +45,7 @@ type env struct {
 	SimURLs    provider.SimConfig
 	ISO        iso.Config
 	Switch     sim.SwitchConfig
+	Messaging  sim.MessagingConfig
 	Seed       api.SeedConfig
 	Dev        devConfig
 }
@@ -52,7 +53,7 @@ type env struct {
 func loadEnv() (env, error) {
 	var e env
 	for _, part := range []any{&e.Log, &e.Process, &e.DB, &e.Temporal, &e.Payload, &e.API, &e.Worker, &e.Activities, &e.Sim,
-		&e.SimURLs, &e.ISO, &e.Switch, &e.Seed, &e.Dev} {
+		&e.SimURLs, &e.ISO, &e.Switch, &e.Messaging, &e.Seed, &e.Dev} {
 		if err := envconfig.Process("", part); err != nil {
 			return env{}, fmt.Errorf("configuration: %w", err)
 		}
