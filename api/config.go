@@ -95,6 +95,18 @@ type Config struct {
 	AuthFailureIPLimit int `envconfig:"AUTH_FAILURE_IP_LIMIT" default:"50"`
 	// AuthFailureWindow is the period of the authentication failure limits.
 	AuthFailureWindow time.Duration `envconfig:"AUTH_FAILURE_WINDOW" default:"1m"`
+	// WebhookMaxBody caps the body of a platform's inbound webhook (413 above it), whatever
+	// MAX_REQUEST_BODY_BYTES is; at most MaxRequestBodyCeiling, as the body travels in workflow
+	// history. Zero (a Config built in code) is the default, 1 MiB.
+	WebhookMaxBody int64 `envconfig:"WEBHOOK_MAX_BODY" default:"1048576"`
+}
+
+// webhookMaxBody is WEBHOOK_MAX_BODY, or its default when unset.
+func (c Config) webhookMaxBody() int64 {
+	if c.WebhookMaxBody > 0 {
+		return c.WebhookMaxBody
+	}
+	return MaxRequestBodyCeiling
 }
 
 // writeTimeoutMargin is what API_WRITE_TIMEOUT keeps above the sync waits: time to
@@ -131,6 +143,9 @@ func (c Config) Validate() error {
 	if c.MaxRequestBodyBytes <= 0 || c.MaxRequestBodyBytes > MaxRequestBodyCeiling {
 		return fmt.Errorf("MAX_REQUEST_BODY_BYTES must be 1 to %d: a request travels in workflow history",
 			MaxRequestBodyCeiling)
+	}
+	if c.WebhookMaxBody < 0 || c.WebhookMaxBody > MaxRequestBodyCeiling {
+		return fmt.Errorf("WEBHOOK_MAX_BODY must be 1 to %d: a webhook travels in workflow history", MaxRequestBodyCeiling)
 	}
 	if c.ForwardTimeout.Duration() <= 0 {
 		return fmt.Errorf("MEDIATOR_FORWARD_TIMEOUT must be positive")

@@ -40,6 +40,15 @@ const (
 	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
 	// CodeTooManyFailures: the client id or the source address failed to authenticate too often.
 	CodeTooManyFailures = "TOO_MANY_FAILURES"
+	// CodeInvalidSignature: an inbound webhook's signature (or secret token, or signed
+	// timestamp) did not verify.
+	CodeInvalidSignature = "INVALID_SIGNATURE"
+	// CodeCheckFailed: an integration check (IntegrationCheck) could not be completed.
+	CodeCheckFailed = "CHECK_FAILED"
+	// CodeCheckTimeout: an integration check did not finish within its wait.
+	CodeCheckTimeout = "CHECK_TIMEOUT"
+	// CodeReplayFailed: a webhook replay (WebhookReplay) could not be completed.
+	CodeReplayFailed = "REPLAY_FAILED"
 )
 
 // Error is an error with its HTTP answer. Handlers return these; writeError renders them.

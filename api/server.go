@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 )
@@ -23,6 +24,7 @@ type Store interface {
 	ClientStore
 	RouteStore
 	Buckets
+	IntegrationStore
 	Ping(ctx context.Context) error
 	CreateClient(ctx context.Context, c schema.ClientRow) (schema.ClientRow, error)
 	ListClients(ctx context.Context, page schema.Page) ([]schema.ClientRow, error)
@@ -62,6 +64,9 @@ type Deps struct {
 	Codec converter.PayloadCodec
 	// SimulatorReports serves the simulator report download; nil when simulation is off.
 	SimulatorReports SimulatorReports
+	// Vault seals integrations' credentials and subscriptions' signing secrets (SECRET_KEYS);
+	// without one the integration and subscription routes that need it answer 503.
+	Vault *platform.Vault
 }
 
 // Server is the Gin application.
@@ -80,6 +85,7 @@ type Server struct {
 	iso       *iso.Config
 	details   map[string]func() any
 	reports   SimulatorReports // nil when simulation is off
+	hub       integrationParts // integrations, webhooks, subscriptions
 }
 
 // New builds the router. It fails on invalid config (MEDIATOR_MODE=pure_esb, say).
@@ -115,6 +121,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 
 	s.auth.failures = newFailureLimits(cfg, shared, deps.Logger)
+	if s.hub, err = newIntegrationParts(cfg, deps); err != nil {
+		return nil, err
+	}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -124,7 +133,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	r.Use(requestID(deps.Logger), metrics.observe, recovery(), bodyLimit(cfg))
+	r.Use(requestID(deps.Logger), metrics.observe, recovery(), webhookBodyLimit(cfg, bodyLimit(cfg)))
 
 	r.GET("/health", s.health)
 	r.GET("/ready", s.ready)
@@ -135,8 +144,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	admin := r.Group("/api/v1/admin", adminAuth(cfg.AdminToken))
 	s.registerAdmin(admin)
+	s.registerAdminIntegrations(admin)
 
 	s.registerIntegration(r)
+	s.registerIntegrations(r)
 	if deps.Codec != nil {
 		s.registerCodec(r, deps.Codec)
 	}
