@@ -82,9 +82,9 @@ type Config struct {
 
 	// Generic HMAC settings (platform hmac).
 	SignatureHeader string `json:"signature_header,omitempty"`
-	Algorithm       string `json:"algorithm,omitempty"`      // sha1, sha256 (default), sha512
-	Encoding        string `json:"encoding,omitempty"`       // hex (default), base64
-	Prefix          string `json:"prefix,omitempty"`         // e.g. "sha256="
+	Algorithm       string `json:"algorithm,omitempty"` // sha1, sha256 (default), sha512
+	Encoding        string `json:"encoding,omitempty"`  // hex (default), base64
+	Prefix          string `json:"prefix,omitempty"`    // e.g. "sha256="
 	TimestampHeader string `json:"timestamp_header,omitempty"`
 	SignedPayload   string `json:"signed_payload,omitempty"` // body (default) or timestamp.body
 	IDHeader        string `json:"id_header,omitempty"`
