@@ -137,6 +137,8 @@ func (s *Server) webhookChallenge(c *gin.Context) {
 	switch {
 	case errors.Is(err, platform.ErrUnsupported):
 		writeError(c, newError(http.StatusNotFound, CodeNotFound, "this platform sends no verification challenge"))
+	case errors.Is(err, platform.ErrMalformed):
+		writeError(c, fieldError("hub.challenge", "missing or too long"))
 	case err != nil:
 		writeError(c, s.verifyError(c, in.Platform, err))
 	default:
@@ -185,6 +187,10 @@ func writeAnswer(c *gin.Context, a platform.Answer) {
 	status, contentType := a.Status, a.ContentType
 	if status == 0 {
 		status = http.StatusOK
+	}
+	if status == http.StatusNoContent {
+		c.Status(status)
+		return
 	}
 	if contentType == "" {
 		contentType = "text/plain; charset=utf-8"
