@@ -5,6 +5,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -30,6 +31,26 @@ type Config struct {
 	// still get the real value. Left nil, DefaultRedactNamePatterns apply. Authorization,
 	// cookies and the hub's client secret are redacted whatever the list says.
 	RedactNamePatterns []string `envconfig:"REDACT_NAME_PATTERNS" default:"key,token,secret,auth,signature,password,session,cookie"`
+
+	// DeliveryTimeout bounds one POST of an event to a subscription.
+	DeliveryTimeout time.Duration `envconfig:"DELIVERY_TIMEOUT" default:"10s"`
+	// DeliveryRetryBudget bounds all attempts of one delivery; after it the delivery fails.
+	DeliveryRetryBudget time.Duration `envconfig:"DELIVERY_RETRY_BUDGET" default:"24h"`
+	// DeliveryRetryInitialInterval and DeliveryRetryMaxInterval shape the exponential backoff
+	// between attempts (a subscriber's Retry-After overrides it).
+	DeliveryRetryInitialInterval time.Duration `envconfig:"DELIVERY_RETRY_INITIAL_INTERVAL" default:"1s"`
+	DeliveryRetryMaxInterval     time.Duration `envconfig:"DELIVERY_RETRY_MAX_INTERVAL" default:"1h"`
+	// DeliveryDisableAfter disables a subscription after this many failed deliveries in a row
+	// (0: never).
+	DeliveryDisableAfter int `envconfig:"DELIVERY_DISABLE_AFTER" default:"20"`
+	// MessageMaxAttempts bounds the attempts of one message send (the seed's 3).
+	MessageMaxAttempts int `envconfig:"MESSAGE_MAX_ATTEMPTS" default:"3"`
+	// MessageRetryInitialInterval is the first backoff between send attempts (doubling).
+	MessageRetryInitialInterval time.Duration `envconfig:"MESSAGE_RETRY_INITIAL_INTERVAL" default:"1s"`
+	// MessageTimeout bounds one call to a messaging platform's API.
+	MessageTimeout time.Duration `envconfig:"MESSAGE_TIMEOUT" default:"15s"`
+	// PlatformMaxResponseBytes caps a messaging platform's answer.
+	PlatformMaxResponseBytes int64 `envconfig:"PLATFORM_MAX_RESPONSE_BYTES" default:"1048576"`
 }
 
 // Upstream answer limits: a body (MAX_UPSTREAM_RESPONSE_BYTES at most this) and headers
@@ -41,6 +62,9 @@ const (
 
 // Validate rejects limits the hub cannot honour.
 func (c Config) Validate() error {
+	if c.DeliveryTimeout <= 0 || c.DeliveryRetryBudget <= 0 || c.MessageTimeout <= 0 || c.MessageMaxAttempts < 1 {
+		return errors.New("DELIVERY_TIMEOUT, DELIVERY_RETRY_BUDGET and MESSAGE_TIMEOUT must be positive and MESSAGE_MAX_ATTEMPTS at least 1")
+	}
 	if c.MaxUpstreamResponseBytes <= 0 || c.MaxUpstreamResponseBytes > MaxUpstreamResponseCeiling {
 		return fmt.Errorf("MAX_UPSTREAM_RESPONSE_BYTES must be 1 to %d: answers travel in workflow history",
 			MaxUpstreamResponseCeiling)
@@ -68,6 +92,8 @@ type Activities struct {
 	HTTP      Doer
 	Providers ProviderSet
 	ISO       ISO
+	// Messaging serves the webhook family: inbound webhooks, deliveries, sends.
+	Messaging Messaging
 	Config    Config
 }
 

@@ -218,10 +218,10 @@ type SendResult struct {
 
 // Health is the answer of a real call that proves the credentials work.
 type Health struct {
-	OK      bool           `json:"ok"`
-	Latency time.Duration  `json:"latency_ms"`
-	Details map[string]any `json:"details,omitempty"`
-	Error   string         `json:"error,omitempty"`
+	OK        bool           `json:"ok"`
+	LatencyMS float64        `json:"latency_ms"`
+	Details   map[string]any `json:"details,omitempty"`
+	Error     string         `json:"error,omitempty"`
 }
 
 // APIError is a platform's refusal or failure.

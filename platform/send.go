@@ -111,7 +111,7 @@ func (s *Sender) Health(ctx context.Context, in Integration) Health {
 	default:
 		details, err = c.discordHealth(ctx)
 	}
-	h := Health{OK: err == nil, Latency: time.Since(start), Details: details}
+	h := Health{OK: err == nil, LatencyMS: float64(time.Since(start).Microseconds()) / 1000, Details: details}
 	if err != nil {
 		h.Error = err.Error()
 	}

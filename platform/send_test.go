@@ -310,7 +310,7 @@ func TestHealth(t *testing.T) {
 			h := sender.Health(context.Background(), against(tc.in, srv, tc.prefix))
 			require.True(t, h.OK, h.Error)
 			require.Equal(t, tc.details, h.Details)
-			require.Positive(t, h.Latency)
+			require.Positive(t, h.LatencyMS)
 
 			wrong := against(tc.in, srv, tc.prefix)
 			wrong.Credentials.Fields = map[string]string{}

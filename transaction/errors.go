@@ -41,6 +41,10 @@ const (
 	// ErrorCodeOperationInDoubt: an earlier run of the same operation (same key) did not finish
 	// and its history is gone: the provider is not called again.
 	ErrorCodeOperationInDoubt = "OPERATION_IN_DOUBT"
+	// ErrorCodePlatformError: the messaging platform refused the message.
+	ErrorCodePlatformError = "PLATFORM_ERROR"
+	// ErrorCodePlatformUnavailable: the messaging platform failed or rate-limited every attempt.
+	ErrorCodePlatformUnavailable = "PLATFORM_UNAVAILABLE"
 	// ErrorCodeISOInvalid: the message could not be built, packed or read.
 	ErrorCodeISOInvalid = "ISO_INVALID_MESSAGE"
 )
@@ -97,4 +101,15 @@ const (
 	ErrTypeISOInvalid = "ISOInvalid"
 	// ErrTypeReversalRefused: the switch answered a reversal with a code other than 00. Retried.
 	ErrTypeReversalRefused = "ReversalRefused"
+
+	// ErrTypePlatformUnavailable: a messaging platform answered 429 or 5xx, or could not be
+	// reached. Retried, after the platform's own retry-after when it gave one.
+	ErrTypePlatformUnavailable = "PlatformUnavailable"
+	// ErrTypePlatformRejected: a messaging platform refused the message (4xx). Not retried.
+	ErrTypePlatformRejected = "PlatformRejected"
+	// ErrTypeSubscriberUnavailable: a subscription's endpoint did not answer 2xx. Retried
+	// within DELIVERY_RETRY_BUDGET, after its Retry-After when it gave one.
+	ErrTypeSubscriberUnavailable = "SubscriberUnavailable"
+	// ErrTypeSubscriptionDisabled: the subscription is disabled or gone; nothing is sent.
+	ErrTypeSubscriptionDisabled = "SubscriptionDisabled"
 )

@@ -27,3 +27,21 @@ func Final(status Status) bool {
 	}
 	return false
 }
+
+// Statuses of a received webhook (webhook_events.status).
+const (
+	WebhookReceived  = "received"
+	WebhookProcessed = "processed"
+	// WebhookPartial: some of its messages could not be fanned out.
+	WebhookPartial = "partial"
+	WebhookFailed  = "failed"
+	// WebhookDuplicate is never stored: a delivery id received before ends its run with it.
+	WebhookDuplicate = "duplicate"
+)
+
+// Statuses of one event's delivery to one subscription (deliveries.status).
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)

@@ -23,14 +23,22 @@ const (
 	KindOperation Kind = "operation"
 	// KindISO is a card transfer through the ISO 8583 switch.
 	KindISO Kind = "iso"
+	// KindMessage is a message sent through an integration's messaging platform.
+	KindMessage Kind = "message"
+	// KindWebhook is an inbound webhook from a platform: verified, normalized, fanned out.
+	KindWebhook Kind = "webhook"
+	// KindDelivery is one event delivered to one subscription (signed, retried).
+	KindDelivery Kind = "delivery"
 )
 
-// Kinds lists every kind, in the order a status read tries them.
-var Kinds = []Kind{KindProxy, KindOperation, KindISO}
+// Kinds lists the kinds a client polls through the transaction log, in the order a status read
+// tries them. Webhooks and deliveries are read through their own routes.
+var Kinds = []Kind{KindProxy, KindOperation, KindISO, KindMessage}
 
 // workflowPrefix is each kind's workflow ID prefix. Proxied transactions and operations keep
 // the short prefixes their first runs were started under, so a repeat still joins them.
-var workflowPrefix = map[Kind]string{KindProxy: "tx", KindOperation: "op", KindISO: "iso"}
+var workflowPrefix = map[Kind]string{KindProxy: "tx", KindOperation: "op", KindISO: "iso",
+	KindMessage: "message", KindWebhook: "webhook", KindDelivery: "delivery"}
 
 // WorkflowID is the workflow ID of a transaction: "<prefix of kind>:<correlation id>"
 // (tx:, op:, iso:). The correlation id is a UUID, random or derived from the client and its

@@ -27,11 +27,12 @@ type Config struct {
 	// StopTimeout is how long a stopping worker lets running activities finish.
 	StopTimeout time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s"`
 	// TaskQueues are the queues a `switchyard worker` process serves.
-	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso"`
+	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso,webhook"`
 }
 
 // Queues lists every task queue and what runs on it.
-var Queues = []string{workflows.TaskQueueProxy, workflows.TaskQueueIntegration, workflows.TaskQueueISO}
+var Queues = []string{workflows.TaskQueueProxy, workflows.TaskQueueIntegration, workflows.TaskQueueISO,
+	workflows.TaskQueueWebhook}
 
 // New builds one worker per task queue in queues, each with every workflow and activity
 // registered (a queue only ever receives its own). The API runs them for eager starts;
@@ -74,4 +75,16 @@ func RegisterWorkflows(r interface {
 		workflow.RegisterOptions{Name: workflows.WorkflowProviderOperation})
 	r.RegisterWorkflowWithOptions(workflows.CardTransfer,
 		workflow.RegisterOptions{Name: workflows.WorkflowCardTransfer})
+	r.RegisterWorkflowWithOptions(workflows.WebhookIngest,
+		workflow.RegisterOptions{Name: workflows.WorkflowWebhookIngest})
+	r.RegisterWorkflowWithOptions(workflows.Delivery,
+		workflow.RegisterOptions{Name: workflows.WorkflowDelivery})
+	r.RegisterWorkflowWithOptions(workflows.OrderedDelivery,
+		workflow.RegisterOptions{Name: workflows.WorkflowOrderedDelivery})
+	r.RegisterWorkflowWithOptions(workflows.SendMessage,
+		workflow.RegisterOptions{Name: workflows.WorkflowSendMessage})
+	r.RegisterWorkflowWithOptions(workflows.IntegrationCheck,
+		workflow.RegisterOptions{Name: workflows.WorkflowIntegrationCheck})
+	r.RegisterWorkflowWithOptions(workflows.WebhookReplay,
+		workflow.RegisterOptions{Name: workflows.WorkflowWebhookReplay})
 }

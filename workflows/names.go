@@ -15,6 +15,9 @@ const (
 	TaskQueueIntegration = "integration"
 	// TaskQueueISO carries card transfers over ISO 8583.
 	TaskQueueISO = "iso"
+	// TaskQueueWebhook carries inbound webhooks, deliveries to subscriptions, message sends and
+	// integration checks.
+	TaskQueueWebhook = "webhook"
 )
 
 // Workflow type names, as registered and as shown in the Web UI.
@@ -22,10 +25,18 @@ const (
 	WorkflowProxyTransaction  = "ProxyTransaction"
 	WorkflowProviderOperation = "ProviderOperation"
 	WorkflowCardTransfer      = "CardTransfer"
+	WorkflowWebhookIngest     = "WebhookIngest"
+	WorkflowDelivery          = "Delivery"
+	WorkflowOrderedDelivery   = "OrderedDelivery"
+	WorkflowSendMessage       = "SendMessage"
+	WorkflowIntegrationCheck  = "IntegrationCheck"
+	WorkflowWebhookReplay     = "WebhookReplay"
 )
 
 // Types lists every workflow type a worker registers.
-var Types = []string{WorkflowProxyTransaction, WorkflowProviderOperation, WorkflowCardTransfer}
+var Types = []string{WorkflowProxyTransaction, WorkflowProviderOperation, WorkflowCardTransfer,
+	WorkflowWebhookIngest, WorkflowDelivery, WorkflowOrderedDelivery, WorkflowSendMessage, WorkflowIntegrationCheck,
+	WorkflowWebhookReplay}
 
 // Operator signals of the escalation contract.
 const (
@@ -35,6 +46,8 @@ const (
 	SignalResolve = "resolve"
 	// SignalAbort gives up and marks the work failed (payload: OperatorSignal).
 	SignalAbort = "abort"
+	// SignalDeliverEvent adds an event (DeliveryInput) to an ordered delivery queue.
+	SignalDeliverEvent = "event"
 )
 
 // Queries.

@@ -1,0 +1,243 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/platform"
+	"github.com/switchyard-hub/switchyard/transaction"
+)
+
+// deliveryWorkflows names what the fan-out starts.
+var deliveryWorkflows = activities.DeliveryWorkflows{TaskQueue: TaskQueueWebhook, Delivery: WorkflowDelivery,
+	Ordered: WorkflowOrderedDelivery, Signal: SignalDeliverEvent}
+
+// WebhookIngest records a verified inbound webhook, normalizes it into the platform's messages
+// or events, and fans each out to the client's matching subscriptions. A partial failure is
+// counted in the result ({messages, failed}), not fatal.
+func WebhookIngest(ctx workflow.Context, in WebhookInput) (WebhookResult, error) {
+	if in.EventID == "" || in.IntegrationID == "" || in.ClientID == "" || in.DeliveryID == "" {
+		return WebhookResult{}, temporal.NewNonRetryableApplicationError("event, integration, client and delivery id are required",
+			transaction.ErrTypeInvalidInput, nil)
+	}
+	logger := log.With(workflow.GetLogger(ctx), "integration_id", in.IntegrationID, "delivery_id", in.DeliveryID)
+	status, err := track(ctx, logger, transaction.KindWebhook, in.ClientID, in.IntegrationID, in.EventID)
+	if err != nil {
+		return WebhookResult{}, err
+	}
+	store := storeOptions(ctx)
+	var duplicate bool
+	if err := workflow.ExecuteLocalActivity(store, a.RecordWebhook, activities.ReceivedWebhook{EventID: in.EventID,
+		IntegrationID: in.IntegrationID, ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID,
+		EventType: in.EventType, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Headers: in.Headers,
+		Body: in.Body, ReceivedAt: in.ReceivedAt}).Get(ctx, &duplicate); err != nil {
+		return WebhookResult{}, err
+	}
+	if duplicate {
+		status.show(ctx, StatusView{Status: transaction.WebhookDuplicate}, transaction.WebhookDuplicate)
+		return WebhookResult{Status: transaction.WebhookDuplicate, Duplicate: true}, nil
+	}
+	var norm activities.NormalizeResult
+	if err := workflow.ExecuteLocalActivity(store, a.NormalizeWebhook, in.EventID).Get(ctx, &norm); err != nil {
+		return WebhookResult{}, err
+	}
+	res := WebhookResult{Status: transaction.WebhookProcessed, Messages: len(norm.Events)}
+	errText := norm.Error
+	if norm.Error != "" {
+		res.Status, res.Failed = transaction.WebhookFailed, 1
+	}
+	for _, e := range norm.Events {
+		res.Events = append(res.Events, e.ID)
+		var out activities.FanOutResult
+		err := workflow.ExecuteLocalActivity(fanOutOptions(ctx), a.FanOut, activities.FanOutInput{ClientID: in.ClientID,
+			IntegrationID: in.IntegrationID, Events: []activities.EmittedEvent{e}, Ordered: in.Ordered,
+			Workflows: deliveryWorkflows}).Get(ctx, &out)
+		if err != nil {
+			logger.Error("Fanning out an event failed", "event_id", e.ID, "error", err)
+			res.Failed++
+			errText = err.Error()
+			continue
+		}
+		res.Deliveries += out.Deliveries
+	}
+	if res.Failed > 0 && res.Status != transaction.WebhookFailed {
+		res.Status = transaction.WebhookPartial
+	}
+	if err := workflow.ExecuteLocalActivity(store, a.FinishWebhook, activities.FinishWebhookInput{ID: in.EventID,
+		Status: res.Status, Messages: res.Messages, Failed: res.Failed, Error: errText}).Get(ctx, nil); err != nil {
+		return WebhookResult{}, err
+	}
+	status.show(ctx, StatusView{Status: res.Status, Error: errText}, res.Status)
+	return res, nil
+}
+
+// fanOutOptions bound a fan-out: it starts workflows, so it may take longer than a write.
+func fanOutOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			NonRetryableErrorTypes: []string{transaction.ErrTypeNotFound, transaction.ErrTypeInvalidRequest}},
+	})
+}
+
+// policies resolves the worker's delivery and send settings, recorded in history.
+func policies(ctx workflow.Context) (activities.WebhookPolicies, error) {
+	var p activities.WebhookPolicies
+	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.Policies).Get(ctx, &p)
+	return p, err
+}
+
+// Delivery delivers one event to one subscription: signed POSTs, retried by Temporal with
+// backoff (the subscriber's Retry-After first) for up to DELIVERY_RETRY_BUDGET, every attempt
+// recorded. A delivery that runs out of budget fails and counts towards disabling the
+// subscription.
+func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
+	if in.EventID == "" || in.SubscriptionID == "" {
+		return DeliveryResult{}, temporal.NewNonRetryableApplicationError("event and subscription are required",
+			transaction.ErrTypeInvalidInput, nil)
+	}
+	logger := log.With(workflow.GetLogger(ctx), "event_id", in.EventID, "subscription_id", in.SubscriptionID)
+	status, err := track(ctx, logger, transaction.KindDelivery, in.ClientID, in.SubscriptionID, in.EventID)
+	if err != nil {
+		return DeliveryResult{}, err
+	}
+	pol, err := policies(ctx)
+	if err != nil {
+		return DeliveryResult{}, err
+	}
+	res, err := deliver(ctx, pol, in, workflow.GetInfo(ctx).WorkflowExecution.ID)
+	if err != nil {
+		return DeliveryResult{}, err
+	}
+	status.show(ctx, StatusView{Status: res.Status, Error: res.Error}, res.Status)
+	return res, nil
+}
+
+// deliver runs the delivery's attempts and records how it ended.
+func deliver(ctx workflow.Context, pol activities.WebhookPolicies, in DeliveryInput, workflowID string) (DeliveryResult, error) {
+	r := pol.Delivery
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    pol.DeliveryAttemptTimeout,
+		ScheduleToCloseTimeout: pol.DeliveryBudget,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: r.InitialInterval, BackoffCoefficient: r.BackoffCoefficient,
+			MaximumInterval: r.MaxInterval, NonRetryableErrorTypes: []string{transaction.ErrTypeSubscriptionDisabled,
+				transaction.ErrTypeNotFound, transaction.ErrTypeInvalidRequest}},
+	})
+	var out activities.DeliverResult
+	err := workflow.ExecuteActivity(actx, a.Deliver, activities.DeliverInput{EventID: in.EventID,
+		SubscriptionID: in.SubscriptionID, WorkflowID: workflowID}).Get(ctx, &out)
+	res := DeliveryResult{Status: transaction.DeliveryDelivered, StatusCode: out.StatusCode}
+	if err != nil {
+		res.Status, res.Error = transaction.DeliveryFailed, failureMessage(err)
+		if appErr, ok := asApplicationError(err); ok && appErr.HasDetails() {
+			_ = appErr.Details(&res.StatusCode)
+		}
+	}
+	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.FinishDelivery, activities.FinishDeliveryInput{
+		EventID: in.EventID, SubscriptionID: in.SubscriptionID, Status: res.Status}).Get(ctx, &res.Disabled); err != nil {
+		return DeliveryResult{}, err
+	}
+	return res, nil
+}
+
+// failureMessage is the innermost message of an activity failure.
+func failureMessage(err error) string {
+	if appErr, ok := asApplicationError(err); ok {
+		return appErr.Error()
+	}
+	return err.Error()
+}
+
+// Ordered delivery queues hand over to a new run after this many events, and end after this
+// long without one.
+const (
+	orderedEventsPerRun = 100
+	orderedIdle         = time.Minute
+)
+
+// OrderedDelivery delivers one conversation's events to one subscription strictly in the order
+// they were received: the fan-out signals each event (signal-with-start) and the queue delivers
+// one at a time, the next waiting for the one before to be delivered or to run out of budget.
+func OrderedDelivery(ctx workflow.Context, in OrderedDeliveryInput) error {
+	if in.SubscriptionID == "" {
+		return temporal.NewNonRetryableApplicationError("subscription is required", transaction.ErrTypeInvalidInput, nil)
+	}
+	logger := log.With(workflow.GetLogger(ctx), "subscription_id", in.SubscriptionID)
+	status, err := track(ctx, logger, transaction.KindDelivery, in.ClientID, in.SubscriptionID, in.Key)
+	if err != nil {
+		return err
+	}
+	pending := in.Pending
+	events := workflow.GetSignalChannel(ctx, SignalDeliverEvent)
+	drain := func() {
+		var d DeliveryInput
+		for events.ReceiveAsync(&d) {
+			pending = append(pending, d)
+			d = DeliveryInput{}
+		}
+	}
+	pol, err := policies(ctx)
+	if err != nil {
+		return err
+	}
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	for done := 0; ; {
+		drain()
+		if len(pending) == 0 {
+			if got, err := workflow.AwaitWithTimeout(ctx, orderedIdle, func() bool { return events.Len() > 0 }); err != nil {
+				return err
+			} else if !got {
+				drain()
+				if len(pending) == 0 {
+					status.show(ctx, StatusView{Status: transaction.StatusSuccessful, Attempts: done}, transaction.StatusSuccessful)
+					return nil
+				}
+			}
+			continue
+		}
+		next := pending[0]
+		pending = pending[1:]
+		res, err := deliver(ctx, pol, next, id)
+		if err != nil {
+			return err
+		}
+		if res.Status == transaction.DeliveryFailed {
+			logger.Warn("An ordered delivery failed; the queue goes on", "event_id", next.EventID, "error", res.Error)
+		}
+		if done++; done >= orderedEventsPerRun {
+			drain()
+			return workflow.NewContinueAsNewError(ctx, OrderedDelivery, OrderedDeliveryInput{SubscriptionID: in.SubscriptionID,
+				ClientID: in.ClientID, Key: in.Key, Pending: pending})
+		}
+	}
+}
+
+// IntegrationCheck makes one real call that proves an integration's credentials.
+func IntegrationCheck(ctx workflow.Context, in CheckInput) (platform.Health, error) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
+	var health platform.Health
+	err := workflow.ExecuteLocalActivity(lctx, a.CheckIntegration, in).Get(ctx, &health)
+	return health, err
+}
+
+// WebhookReplay re-delivers the events of received webhooks to the subscriptions as they are
+// now, each delivery a new workflow with the original webhook-id.
+func WebhookReplay(ctx workflow.Context, in ReplayInput) (ReplayResult, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{transaction.ErrTypeInvalidRequest}},
+	})
+	var out activities.ReplayResult
+	err := workflow.ExecuteActivity(actx, a.ReplayWebhooks, activities.ReplayInput{ReplayID: in.ReplayID,
+		ClientID: in.ClientID, WebhookEventIDs: in.WebhookEventIDs, IntegrationID: in.IntegrationID, Since: in.Since,
+		Until: in.Until, Workflows: deliveryWorkflows}).Get(ctx, &out)
+	return ReplayResult(out), err
+}

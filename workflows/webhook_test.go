@@ -1,0 +1,277 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/platform"
+	"github.com/switchyard-hub/switchyard/transaction"
+	"github.com/switchyard-hub/switchyard/workflows"
+)
+
+var webhookPolicies = activities.WebhookPolicies{
+	Delivery:       transaction.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaxInterval: time.Minute},
+	DeliveryBudget: time.Hour, DeliveryAttemptTimeout: 20 * time.Second,
+	Message:               transaction.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2},
+	MessageAttemptTimeout: 20 * time.Second,
+}
+
+func webhookInput() workflows.WebhookInput {
+	return workflows.WebhookInput{EventID: "ev-1", IntegrationID: "int-1", ClientID: "client-a", Platform: "telegram",
+		DeliveryID: "1001", Body: []byte(`{"update_id":1001}`), ReceivedAt: time.Unix(1700000000, 0)}
+}
+
+// webhookEnv runs WebhookIngest with the store activities recorded and the fan-out scripted.
+func webhookEnv(t *testing.T, duplicate bool, norm activities.NormalizeResult, fanOut func(activities.FanOutInput) error) (
+	*testsuite.TestWorkflowEnvironment, *[]activities.FinishWebhookInput) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(a)
+	var finished []activities.FinishWebhookInput
+	env.OnActivity(a.RecordWebhook, mock.Anything, mock.Anything).Return(duplicate, nil)
+	env.OnActivity(a.NormalizeWebhook, mock.Anything, mock.Anything).Return(norm, nil)
+	env.OnActivity(a.FanOut, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FanOutInput) (activities.FanOutResult, error) {
+			if err := fanOut(in); err != nil {
+				return activities.FanOutResult{}, err
+			}
+			return activities.FanOutResult{Deliveries: 2}, nil
+		})
+	env.OnActivity(a.FinishWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FinishWebhookInput) error {
+			finished = append(finished, in)
+			return nil
+		})
+	return env, &finished
+}
+
+func TestWebhookIngest(t *testing.T) {
+	two := activities.NormalizeResult{Events: []activities.EmittedEvent{{ID: "evt_a", Type: platform.EventMessageReceived, Key: "c1"},
+		{ID: "evt_b", Type: platform.EventMessageReceived, Key: "c1"}}}
+
+	t.Run("every message is fanned out and counted", func(t *testing.T) {
+		var ordered []bool
+		env, finished := webhookEnv(t, false, two, func(in activities.FanOutInput) error {
+			ordered = append(ordered, in.Ordered)
+			require.Equal(t, workflows.WorkflowDelivery, in.Workflows.Delivery)
+			return nil
+		})
+		in := webhookInput()
+		in.Ordered = true
+		env.ExecuteWorkflow(workflows.WebhookIngest, in)
+		res := result[workflows.WebhookResult](t, env)
+		require.Equal(t, workflows.WebhookResult{Status: transaction.WebhookProcessed, Messages: 2, Events: []string{"evt_a", "evt_b"},
+			Deliveries: 4}, res)
+		require.Equal(t, []bool{true, true}, ordered)
+		require.Equal(t, []activities.FinishWebhookInput{{ID: "ev-1", Status: transaction.WebhookProcessed, Messages: 2}}, *finished)
+	})
+
+	t.Run("a repeat does nothing", func(t *testing.T) {
+		env, finished := webhookEnv(t, true, two, func(activities.FanOutInput) error {
+			t.Fatal("a duplicate must not fan out")
+			return nil
+		})
+		env.ExecuteWorkflow(workflows.WebhookIngest, webhookInput())
+		res := result[workflows.WebhookResult](t, env)
+		require.True(t, res.Duplicate)
+		require.Empty(t, *finished)
+	})
+
+	t.Run("a failed fan-out is counted, not fatal", func(t *testing.T) {
+		env, finished := webhookEnv(t, false, two, func(in activities.FanOutInput) error {
+			if in.Events[0].ID == "evt_b" {
+				return temporal.NewNonRetryableApplicationError("no such integration", transaction.ErrTypeNotFound, nil)
+			}
+			return nil
+		})
+		env.ExecuteWorkflow(workflows.WebhookIngest, webhookInput())
+		res := result[workflows.WebhookResult](t, env)
+		require.Equal(t, transaction.WebhookPartial, res.Status)
+		require.Equal(t, 2, res.Messages)
+		require.Equal(t, 1, res.Failed)
+		require.Equal(t, transaction.WebhookPartial, (*finished)[0].Status)
+	})
+
+	t.Run("a body that does not normalize fails the webhook", func(t *testing.T) {
+		env, finished := webhookEnv(t, false, activities.NormalizeResult{Error: "malformed webhook body"},
+			func(activities.FanOutInput) error { return nil })
+		env.ExecuteWorkflow(workflows.WebhookIngest, webhookInput())
+		res := result[workflows.WebhookResult](t, env)
+		require.Equal(t, transaction.WebhookFailed, res.Status)
+		require.Equal(t, 1, res.Failed)
+		require.Equal(t, "malformed webhook body", (*finished)[0].Error)
+	})
+}
+
+func deliveryEnv(t *testing.T, deliver func(activities.DeliverInput) (activities.DeliverResult, error)) (
+	*testsuite.TestWorkflowEnvironment, *[]activities.FinishDeliveryInput) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(a)
+	var mu sync.Mutex
+	var finished []activities.FinishDeliveryInput
+	env.OnActivity(a.Policies, mock.Anything).Return(webhookPolicies, nil)
+	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DeliverInput) (activities.DeliverResult, error) {
+			return deliver(in)
+		})
+	env.OnActivity(a.FinishDelivery, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FinishDeliveryInput) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			finished = append(finished, in)
+			return in.Status == transaction.DeliveryFailed, nil
+		})
+	return env, &finished
+}
+
+func TestDelivery(t *testing.T) {
+	in := workflows.DeliveryInput{EventID: "evt_a", SubscriptionID: "sub-1", ClientID: "client-a"}
+
+	t.Run("retried until the subscriber answers", func(t *testing.T) {
+		calls := 0
+		env, finished := deliveryEnv(t, func(d activities.DeliverInput) (activities.DeliverResult, error) {
+			require.Equal(t, workflows.DeliveryWorkflowID("evt_a", "sub-1", ""), d.WorkflowID)
+			if calls++; calls < 4 {
+				return activities.DeliverResult{}, temporal.NewApplicationError("the subscriber answered 503",
+					transaction.ErrTypeSubscriberUnavailable, 503)
+			}
+			return activities.DeliverResult{StatusCode: 204}, nil
+		})
+		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.DeliveryWorkflowID("evt_a", "sub-1", "")})
+		env.ExecuteWorkflow(workflows.Delivery, in)
+		res := result[workflows.DeliveryResult](t, env)
+		require.Equal(t, workflows.DeliveryResult{Status: transaction.DeliveryDelivered, StatusCode: 204}, res)
+		require.Equal(t, 4, calls)
+		require.Equal(t, transaction.DeliveryDelivered, (*finished)[0].Status)
+	})
+
+	t.Run("out of budget, the delivery fails and counts against the subscription", func(t *testing.T) {
+		env, finished := deliveryEnv(t, func(activities.DeliverInput) (activities.DeliverResult, error) {
+			return activities.DeliverResult{}, temporal.NewApplicationError("the subscriber answered 500",
+				transaction.ErrTypeSubscriberUnavailable, 500)
+		})
+		env.ExecuteWorkflow(workflows.Delivery, in)
+		res := result[workflows.DeliveryResult](t, env)
+		require.Equal(t, transaction.DeliveryFailed, res.Status)
+		require.Equal(t, 500, res.StatusCode)
+		require.True(t, res.Disabled)
+		require.Contains(t, res.Error, "500")
+		require.Equal(t, transaction.DeliveryFailed, (*finished)[0].Status)
+	})
+
+	t.Run("a disabled subscription is not retried", func(t *testing.T) {
+		calls := 0
+		env, _ := deliveryEnv(t, func(activities.DeliverInput) (activities.DeliverResult, error) {
+			calls++
+			return activities.DeliverResult{}, temporal.NewNonRetryableApplicationError("disabled",
+				transaction.ErrTypeSubscriptionDisabled, nil)
+		})
+		env.ExecuteWorkflow(workflows.Delivery, in)
+		require.Equal(t, transaction.DeliveryFailed, result[workflows.DeliveryResult](t, env).Status)
+		require.Equal(t, 1, calls)
+	})
+}
+
+// TestOrderedDelivery: events signalled to a conversation's queue are delivered one at a time in
+// the order they arrived, a slow first one holding back the rest.
+func TestOrderedDelivery(t *testing.T) {
+	var delivered []string
+	attempts := map[string]int{}
+	env, _ := deliveryEnv(t, func(d activities.DeliverInput) (activities.DeliverResult, error) {
+		if attempts[d.EventID]++; d.EventID == "evt_1" && attempts[d.EventID] < 3 {
+			return activities.DeliverResult{}, temporal.NewApplicationError("down", transaction.ErrTypeSubscriberUnavailable, 503)
+		}
+		delivered = append(delivered, d.EventID)
+		return activities.DeliverResult{StatusCode: 200}, nil
+	})
+	for i, id := range []string{"evt_1", "evt_2", "evt_3"} {
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(workflows.SignalDeliverEvent, workflows.DeliveryInput{EventID: id, SubscriptionID: "sub-1"})
+		}, time.Duration(i+1)*time.Millisecond)
+	}
+	env.ExecuteWorkflow(workflows.OrderedDelivery, workflows.OrderedDeliveryInput{SubscriptionID: "sub-1", Key: "c1"})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{"evt_1", "evt_2", "evt_3"}, delivered)
+}
+
+func TestSendMessage(t *testing.T) {
+	in := workflows.SendMessageInput{CorrelationID: "0e0e0e0e-0000-4000-8000-000000000009", ClientID: "client-a",
+		IntegrationID: "int-1", Platform: "slack", Message: platform.Outbound{To: "C1", Content: platform.Content{Type: "TEXT", Text: "hi"}}}
+	run := func(t *testing.T, send func() (platform.SendResult, error)) (workflows.SendMessageResult, []activities.MessageEventInput,
+		[]activities.RecordOutcomeInput) {
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestWorkflowEnvironment()
+		env.RegisterActivity(a)
+		var events []activities.MessageEventInput
+		var outcomes []activities.RecordOutcomeInput
+		env.OnActivity(a.RecordStart, mock.Anything, mock.Anything).Return(activities.RecordStartResult{}, nil)
+		env.OnActivity(a.Policies, mock.Anything).Return(webhookPolicies, nil)
+		env.OnActivity(a.SendPlatformMessage, mock.Anything, mock.Anything).Return(
+			func(context.Context, activities.SendInput) (platform.SendResult, error) { return send() })
+		env.OnActivity(a.EmitMessageEvent, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, e activities.MessageEventInput) (activities.EmittedEvent, error) {
+				events = append(events, e)
+				return activities.EmittedEvent{ID: "evt_x", Type: e.Type}, nil
+			})
+		env.OnActivity(a.FanOut, mock.Anything, mock.Anything).Return(activities.FanOutResult{Deliveries: 1}, nil)
+		env.OnActivity(a.RecordOutcome, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, o activities.RecordOutcomeInput) error {
+				outcomes = append(outcomes, o)
+				return nil
+			})
+		env.ExecuteWorkflow(workflows.SendMessage, in)
+		return result[workflows.SendMessageResult](t, env), events, outcomes
+	}
+
+	t.Run("a rate limit is waited out", func(t *testing.T) {
+		calls := 0
+		res, events, outcomes := run(t, func() (platform.SendResult, error) {
+			if calls++; calls == 1 {
+				return platform.SendResult{}, temporal.NewApplicationErrorWithOptions("ratelimited", transaction.ErrTypePlatformUnavailable,
+					temporal.ApplicationErrorOptions{NextRetryDelay: 2 * time.Second})
+			}
+			return platform.SendResult{MessageID: "1700000000.000100", Status: 200}, nil
+		})
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
+		require.Equal(t, "1700000000.000100", res.MessageID)
+		require.Equal(t, 2, calls)
+		require.Equal(t, platform.EventMessageSent, events[0].Type)
+		require.Equal(t, transaction.KindMessage, outcomes[0].Kind)
+	})
+
+	t.Run("a refusal is final and announced", func(t *testing.T) {
+		calls := 0
+		res, events, outcomes := run(t, func() (platform.SendResult, error) {
+			calls++
+			return platform.SendResult{}, temporal.NewNonRetryableApplicationError("channel_not_found",
+				transaction.ErrTypePlatformRejected, errors.New("400"))
+		})
+		require.Equal(t, 1, calls)
+		require.Equal(t, transaction.StatusFailed, res.Status)
+		require.Equal(t, transaction.ErrorCodePlatformError, res.ErrorCode)
+		require.Equal(t, platform.EventMessageFailed, events[0].Type)
+		require.Equal(t, transaction.StatusFailed, outcomes[0].Status)
+	})
+
+	t.Run("attempts stop at MESSAGE_MAX_ATTEMPTS", func(t *testing.T) {
+		calls := 0
+		res, _, _ := run(t, func() (platform.SendResult, error) {
+			calls++
+			return platform.SendResult{}, temporal.NewApplicationError("503", transaction.ErrTypePlatformUnavailable)
+		})
+		require.Equal(t, 3, calls)
+		require.Equal(t, transaction.ErrorCodePlatformUnavailable, res.ErrorCode)
+	})
+}
