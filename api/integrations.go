@@ -545,7 +545,7 @@ type healthView struct {
 }
 
 func newHealthView(h platform.Health) healthView {
-	return healthView{OK: h.OK, LatencyMS: float64(h.Latency.Microseconds()) / 1000, Details: h.Details, Error: h.Error}
+	return healthView{OK: h.OK, LatencyMS: h.LatencyMS, Details: h.Details, Error: h.Error}
 }
 
 // integrationHealth runs IntegrationCheck for the integration and answers its outcome; a

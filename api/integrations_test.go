@@ -353,7 +353,7 @@ func TestHealthAndValidateRunIntegrationCheck(t *testing.T) {
 
 	t.Run("the check's outcome, latency in milliseconds", func(t *testing.T) {
 		h.onStart(func(opts client.StartWorkflowOptions, _ string, _ any) (client.WorkflowRun, error) {
-			return fakeRun{id: opts.ID, result: platform.Health{OK: false, Latency: 1500 * time.Microsecond,
+			return fakeRun{id: opts.ID, result: platform.Health{OK: false, LatencyMS: 1.5,
 				Error: "token expired"}}, nil
 		})
 		a := h.do("GET", integrationsPath+id+"/health/", owner, nil)
@@ -399,7 +399,7 @@ func TestHealthAndValidateRunIntegrationCheck(t *testing.T) {
 
 	t.Run("validate proves a messaging platform's credentials, sealed", func(t *testing.T) {
 		h.onStart(func(opts client.StartWorkflowOptions, _ string, _ any) (client.WorkflowRun, error) {
-			return fakeRun{id: opts.ID, result: platform.Health{OK: true, Latency: time.Millisecond}}, nil
+			return fakeRun{id: opts.ID, result: platform.Health{OK: true, LatencyMS: 1}}, nil
 		})
 		a := h.do("POST", integrationsPath+"validate", owner, map[string]any{"platform": "telegram",
 			"credentials": map[string]any{"bot_token": "123456:ABC-DEF1234ghIkl", "secret_token": "ok_token"}})
@@ -415,4 +415,14 @@ func TestHealthAndValidateRunIntegrationCheck(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "123456:ABC-DEF1234ghIkl", creds.Fields["bot_token"])
 	})
+}
+
+func TestWebhookMaxBodyFitsInHistory(t *testing.T) {
+	cfg := api.Config{MediatorMode: api.ModeHybrid, MaxRequestBodyBytes: 1 << 10, ForwardTimeout: api.Seconds(time.Second),
+		IntegrationTimeout: time.Second}
+	require.NoError(t, cfg.Validate(), "unset is the default, 1 MiB")
+	cfg.WebhookMaxBody = api.MaxRequestBodyCeiling
+	require.NoError(t, cfg.Validate())
+	cfg.WebhookMaxBody = api.MaxRequestBodyCeiling + 1
+	require.ErrorContains(t, cfg.Validate(), "WEBHOOK_MAX_BODY")
 }

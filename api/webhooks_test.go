@@ -162,6 +162,17 @@ func TestWebhooksAreVerifiedThenStartedWithoutWaiting(t *testing.T) {
 		require.Equal(t, http.StatusOK, h.do("PATCH", integrationsPath+id, owner, map[string]any{"is_active": true}).code)
 	})
 
+	t.Run("the events routes sit next to the webhook route", func(t *testing.T) {
+		h.onStart(nil)
+		for _, p := range []string{"/api/v1/integration/webhooks/events", "/api/v1/integration/webhooks/events/"} {
+			a := h.do("GET", p, owner, nil)
+			require.Equal(t, http.StatusOK, a.code, "%s: %s", p, a.raw)
+			require.Empty(t, a.body["data"])
+		}
+		a := h.do("GET", "/api/v1/integration/webhooks/events", "", nil)
+		require.Equal(t, http.StatusUnauthorized, a.code, "the events are not public: %s", a.raw)
+	})
+
 	t.Run("challenges", func(t *testing.T) {
 		wa := h.do("POST", integrationsPath, owner, whatsApp("Challenged"))
 		require.Equal(t, http.StatusCreated, wa.code, wa.raw)
