@@ -25,9 +25,6 @@ const (
 	maxMessageBodySize = 16 << 10
 )
 
-// CodePlatformError is a send the platform refused or failed, when the result names no code.
-const CodePlatformError = "PLATFORM_ERROR"
-
 // MessageRequest is a message to send through an integration.
 type MessageRequest struct {
 	To      string         `json:"to"`
@@ -180,7 +177,7 @@ func writeSendResult(c *gin.Context, correlationID string, res workflows.SendMes
 	}
 	code := res.ErrorCode
 	if code == "" {
-		code = CodePlatformError
+		code = transaction.ErrorCodePlatformError
 	}
 	msg := res.Error
 	if msg == "" {
