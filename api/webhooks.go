@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/schema"
@@ -111,9 +112,13 @@ func (s *Server) receiveWebhook(c *gin.Context) {
 		Headers: platform.StoredHeaders(c.Request.Header), Body: body, ReceivedAt: now, Ordered: in.Config.Ordered}
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	_, err = s.startRun(startCtx, workflowID, workflows.TaskQueueWebhook, workflows.WorkflowWebhookIngest, input,
-		transaction.Memo{Kind: transaction.KindWebhook, ClientID: in.owner, Label: labelWebhook,
-			Method: http.MethodPost, Path: WebhooksBase + "/" + in.ID})
+	memo := transaction.Memo{Kind: transaction.KindWebhook, ClientID: in.owner, Label: labelWebhook,
+		Method: http.MethodPost, Path: WebhooksBase + "/" + in.ID}
+	if in.Config.Ordered {
+		s.receiveOrdered(startCtx, c, in.ID, in.owner, input, memo)
+		return
+	}
+	_, err = s.startRun(startCtx, workflowID, workflows.TaskQueueWebhook, workflows.WorkflowWebhookIngest, input, memo)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):
@@ -123,6 +128,33 @@ func (s *Server) receiveWebhook(c *gin.Context) {
 	default:
 		c.JSON(http.StatusOK, webhookAccepted{Success: true, Accepted: true, EventID: eventID})
 	}
+}
+
+// receiveOrdered hands a webhook of an ordered integration to the integration's inbox
+// (OrderedIngest, signal-with-start), so webhooks are ingested in the order this API received
+// them. A delivery id recorded before is answered as a duplicate; one that arrives again while
+// its first is still in the inbox is recognised there and ingested once.
+func (s *Server) receiveOrdered(ctx context.Context, c *gin.Context, integrationID, owner string,
+	input workflows.WebhookInput, memo transaction.Memo) {
+	seen, err := s.store.WebhookReceived(ctx, integrationID, input.DeliveryID)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if seen {
+		c.JSON(http.StatusOK, webhookAccepted{Success: true, Accepted: true, Duplicate: true})
+		return
+	}
+	id := workflows.OrderedIngestWorkflowID(integrationID)
+	_, err = s.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalWebhook, input,
+		client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueueWebhook,
+			Memo: map[string]any{transaction.MemoKey: memo}},
+		workflows.WorkflowOrderedIngest, workflows.OrderedIngestInput{IntegrationID: integrationID, ClientID: owner})
+	if err != nil {
+		writeError(c, unavailable(c, id, err))
+		return
+	}
+	c.JSON(http.StatusOK, webhookAccepted{Success: true, Accepted: true, EventID: input.EventID})
 }
 
 // webhookChallenge answers a platform's GET verification of the webhook URL (WhatsApp's

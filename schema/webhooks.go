@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -37,7 +38,7 @@ type WebhookEventRow struct {
 type StringMap map[string]string
 
 // Value stores the map as JSON.
-func (m StringMap) Value() (any, error) {
+func (m StringMap) Value() (driver.Value, error) {
 	if m == nil {
 		return []byte(`{}`), nil
 	}
@@ -382,4 +383,12 @@ func (s *Store) GetDelivery(ctx context.Context, eventID, subscriptionID string)
 	err := s.db.GetContext(ctx, &out, `SELECT `+deliveryColumns+` FROM deliveries WHERE event_id = $1 AND subscription_id = $2`,
 		eventID, subscriptionID)
 	return out, translate(err, "reading delivery")
+}
+
+// WebhookReceived reports whether the integration has received the delivery id before.
+func (s *Store) WebhookReceived(ctx context.Context, integrationID, deliveryID string) (bool, error) {
+	var seen bool
+	err := s.db.GetContext(ctx, &seen, `SELECT EXISTS (SELECT 1 FROM webhook_events WHERE integration_id = $1
+		AND delivery_id = $2)`, integrationID, deliveryID)
+	return seen, translate(err, "reading webhook events")
 }

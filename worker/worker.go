@@ -77,6 +77,8 @@ func RegisterWorkflows(r interface {
 		workflow.RegisterOptions{Name: workflows.WorkflowCardTransfer})
 	r.RegisterWorkflowWithOptions(workflows.WebhookIngest,
 		workflow.RegisterOptions{Name: workflows.WorkflowWebhookIngest})
+	r.RegisterWorkflowWithOptions(workflows.OrderedIngest,
+		workflow.RegisterOptions{Name: workflows.WorkflowOrderedIngest})
 	r.RegisterWorkflowWithOptions(workflows.Delivery,
 		workflow.RegisterOptions{Name: workflows.WorkflowDelivery})
 	r.RegisterWorkflowWithOptions(workflows.OrderedDelivery,

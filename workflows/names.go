@@ -26,6 +26,7 @@ const (
 	WorkflowProviderOperation = "ProviderOperation"
 	WorkflowCardTransfer      = "CardTransfer"
 	WorkflowWebhookIngest     = "WebhookIngest"
+	WorkflowOrderedIngest     = "OrderedIngest"
 	WorkflowDelivery          = "Delivery"
 	WorkflowOrderedDelivery   = "OrderedDelivery"
 	WorkflowSendMessage       = "SendMessage"
@@ -35,7 +36,7 @@ const (
 
 // Types lists every workflow type a worker registers.
 var Types = []string{WorkflowProxyTransaction, WorkflowProviderOperation, WorkflowCardTransfer,
-	WorkflowWebhookIngest, WorkflowDelivery, WorkflowOrderedDelivery, WorkflowSendMessage, WorkflowIntegrationCheck,
+	WorkflowWebhookIngest, WorkflowOrderedIngest, WorkflowDelivery, WorkflowOrderedDelivery, WorkflowSendMessage, WorkflowIntegrationCheck,
 	WorkflowWebhookReplay}
 
 // Operator signals of the escalation contract.
@@ -48,6 +49,8 @@ const (
 	SignalAbort = "abort"
 	// SignalDeliverEvent adds an event (DeliveryInput) to an ordered delivery queue.
 	SignalDeliverEvent = "event"
+	// SignalWebhook adds a verified webhook (WebhookInput) to an ordered integration's inbox.
+	SignalWebhook = "webhook"
 )
 
 // Queries.

@@ -29,24 +29,33 @@ func WebhookIngest(ctx workflow.Context, in WebhookInput) (WebhookResult, error)
 	if err != nil {
 		return WebhookResult{}, err
 	}
+	res, errText, err := ingest(ctx, logger, in)
+	if err != nil {
+		return WebhookResult{}, err
+	}
+	status.show(ctx, StatusView{Status: res.Status, Error: errText}, res.Status)
+	return res, nil
+}
+
+// ingest records, normalizes and fans out one webhook; errText says what failed, if anything.
+func ingest(ctx workflow.Context, logger log.Logger, in WebhookInput) (res WebhookResult, errText string, err error) {
 	store := storeOptions(ctx)
 	var duplicate bool
 	if err := workflow.ExecuteLocalActivity(store, a.RecordWebhook, activities.ReceivedWebhook{EventID: in.EventID,
 		IntegrationID: in.IntegrationID, ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID,
 		EventType: in.EventType, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Headers: in.Headers,
 		Body: in.Body, ReceivedAt: in.ReceivedAt}).Get(ctx, &duplicate); err != nil {
-		return WebhookResult{}, err
+		return WebhookResult{}, "", err
 	}
 	if duplicate {
-		status.show(ctx, StatusView{Status: transaction.WebhookDuplicate}, transaction.WebhookDuplicate)
-		return WebhookResult{Status: transaction.WebhookDuplicate, Duplicate: true}, nil
+		return WebhookResult{Status: transaction.WebhookDuplicate, Duplicate: true}, "", nil
 	}
 	var norm activities.NormalizeResult
 	if err := workflow.ExecuteLocalActivity(store, a.NormalizeWebhook, in.EventID).Get(ctx, &norm); err != nil {
-		return WebhookResult{}, err
+		return WebhookResult{}, "", err
 	}
-	res := WebhookResult{Status: transaction.WebhookProcessed, Messages: len(norm.Events)}
-	errText := norm.Error
+	res = WebhookResult{Status: transaction.WebhookProcessed, Messages: len(norm.Events)}
+	errText = norm.Error
 	if norm.Error != "" {
 		res.Status, res.Failed = transaction.WebhookFailed, 1
 	}
@@ -69,10 +78,66 @@ func WebhookIngest(ctx workflow.Context, in WebhookInput) (WebhookResult, error)
 	}
 	if err := workflow.ExecuteLocalActivity(store, a.FinishWebhook, activities.FinishWebhookInput{ID: in.EventID,
 		Status: res.Status, Messages: res.Messages, Failed: res.Failed, Error: errText}).Get(ctx, nil); err != nil {
-		return WebhookResult{}, err
+		return WebhookResult{}, "", err
 	}
-	status.show(ctx, StatusView{Status: res.Status, Error: errText}, res.Status)
-	return res, nil
+	return res, errText, nil
+}
+
+// Ordered inboxes hand over to a new run after this many webhooks.
+const orderedWebhooksPerRun = 100
+
+// OrderedIngest is the inbox of an integration with config.ordered: the API signals each
+// verified webhook to it (signal-with-start) in the order it received them, and the inbox
+// ingests them one at a time, so the conversation queues (OrderedDelivery) get their events in
+// arrival order. It continues as new every 100 webhooks and ends after a minute without one.
+func OrderedIngest(ctx workflow.Context, in OrderedIngestInput) error {
+	if in.IntegrationID == "" || in.ClientID == "" {
+		return temporal.NewNonRetryableApplicationError("integration and client are required",
+			transaction.ErrTypeInvalidInput, nil)
+	}
+	logger := log.With(workflow.GetLogger(ctx), "integration_id", in.IntegrationID)
+	status, err := track(ctx, logger, transaction.KindWebhook, in.ClientID, in.IntegrationID, in.IntegrationID)
+	if err != nil {
+		return err
+	}
+	pending := in.Pending
+	inbox := workflow.GetSignalChannel(ctx, SignalWebhook)
+	drain := func() {
+		for {
+			var w WebhookInput
+			if !inbox.ReceiveAsync(&w) {
+				return
+			}
+			pending = append(pending, w)
+		}
+	}
+	for done := 0; ; {
+		drain()
+		if len(pending) == 0 {
+			got, err := workflow.AwaitWithTimeout(ctx, orderedIdle, func() bool { return inbox.Len() > 0 })
+			if err != nil {
+				return err
+			}
+			if !got {
+				if drain(); len(pending) == 0 {
+					status.show(ctx, StatusView{Status: transaction.StatusSuccessful, Attempts: done}, transaction.StatusSuccessful)
+					return nil
+				}
+			}
+			continue
+		}
+		next := pending[0]
+		pending = pending[1:]
+		next.Ordered = true
+		if _, _, err := ingest(ctx, logger, next); err != nil {
+			return err
+		}
+		if done++; done >= orderedWebhooksPerRun {
+			drain()
+			return workflow.NewContinueAsNewError(ctx, OrderedIngest, OrderedIngestInput{IntegrationID: in.IntegrationID,
+				ClientID: in.ClientID, Pending: pending})
+		}
+	}
 }
 
 // fanOutOptions bound a fan-out: it starts workflows, so it may take longer than a write.

@@ -40,6 +40,20 @@ type WebhookResult struct {
 	Deliveries int      `json:"deliveries"`
 }
 
+// OrderedIngestInput is an ordered integration's inbox (webhooks signalled with SignalWebhook).
+type OrderedIngestInput struct {
+	IntegrationID string
+	ClientID      string
+	// Pending are webhooks received and not yet ingested (carried over continue-as-new).
+	Pending []WebhookInput
+}
+
+// OrderedIngestWorkflowID is webhook:<integration>:ordered, the inbox of an integration with
+// config.ordered.
+func OrderedIngestWorkflowID(integrationID string) string {
+	return transaction.WorkflowID(transaction.KindWebhook, integrationID+":ordered")
+}
+
 // maxDeliveryIDInWorkflowID bounds the delivery id kept as is in a workflow ID; longer ones
 // (WhatsApp's joined message ids) are hashed.
 const maxDeliveryIDInWorkflowID = 200

@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
@@ -35,7 +36,9 @@ type stack struct {
 	registry  *prometheus.Registry
 	providers *provider.Set
 	pool      *iso.Pool // nil when no card switch is configured
-	closers   []func()
+	// vault seals and opens integrations' credentials and subscriptions' secrets.
+	vault   *platform.Vault
+	closers []func()
 }
 
 // openStack connects to PostgreSQL and Temporal, with the SDK's metrics in a Prometheus
@@ -49,6 +52,9 @@ func openStack(ctx context.Context, e env, logger *slog.Logger) (*stack, error) 
 		return nil, err
 	}
 	st.converter = st.codec.DataConverter()
+	if st.vault, err = platform.NewVaultFromConfig(e.Secrets, e.Payload.Keys, e.Payload.KeyID); err != nil {
+		return nil, err
+	}
 	if st.store, err = schema.Open(ctx, e.DB); err != nil {
 		return nil, err
 	}
@@ -140,7 +146,7 @@ func (st *stack) close() {
 // finishes in-flight requests, then the worker drains.
 func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.Listener) error {
 	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry,
-		Converter: st.converter, Codec: st.codec}
+		Converter: st.converter, Codec: st.codec, Vault: st.vault}
 	if st.pool != nil {
 		isoCfg := e.ISO
 		deps.ISO = &isoCfg
@@ -223,6 +229,8 @@ func startWorkers(st *stack, e env, queues []string) (stop func(), err error) {
 	}
 	acts := activities.New(st.store, providers, e.Activities)
 	acts.ISO = st.isoDeps()
+	acts.Messaging = activities.Messaging{Store: st.store, Vault: st.vault, Temporal: st.temporal,
+		Platforms: platform.NewSender(&http.Client{Transport: upstreamTransport(e)}, e.Activities.PlatformMaxResponseBytes)}
 	workers, err := worker.New(st.temporal, queues, acts, e.Worker)
 	if err != nil {
 		return nil, err
@@ -269,6 +277,9 @@ func runSeed(ctx context.Context, e env, logger *slog.Logger, reset bool) error 
 	}
 	logger.Info("Demo data seeded", "clients", sum.Clients, "mediators", sum.Mediators, "channels", sum.Channels,
 		"reset", reset)
+	if err := seedIntegrations(ctx, store, e, logger); err != nil {
+		return err
+	}
 	// The simulators' data lives in their own tables, which their migrations create.
 	if _, err := sim.Migrate(ctx, store.DB().DB); err != nil {
 		return err
@@ -404,4 +415,13 @@ func serveWith(ctx context.Context, l net.Listener, srv *http.Server, grace time
 		err = errors.Join(err, e)
 	}
 	return err
+}
+
+// upstreamTransport is the HTTP transport towards messaging platforms: keep-alive per host, no
+// client-level timeout (each call has its own deadline).
+func upstreamTransport(e env) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = e.Activities.MaxIdleConnsPerHost
+	t.IdleConnTimeout = 90 * time.Second
+	return t
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/iso"
+	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
@@ -38,6 +39,7 @@ type env struct {
 	DB         schema.Config
 	Temporal   worker.TemporalConfig
 	Payload    worker.PayloadConfig
+	Secrets    platform.VaultConfig
 	API        api.Config
 	Worker     worker.Config
 	Activities activities.Config
@@ -52,7 +54,7 @@ type env struct {
 
 func loadEnv() (env, error) {
 	var e env
-	for _, part := range []any{&e.Log, &e.Process, &e.DB, &e.Temporal, &e.Payload, &e.API, &e.Worker, &e.Activities, &e.Sim,
+	for _, part := range []any{&e.Log, &e.Process, &e.DB, &e.Temporal, &e.Payload, &e.Secrets, &e.API, &e.Worker, &e.Activities, &e.Sim,
 		&e.SimURLs, &e.ISO, &e.Switch, &e.Messaging, &e.Seed, &e.Dev} {
 		if err := envconfig.Process("", part); err != nil {
 			return env{}, fmt.Errorf("configuration: %w", err)

@@ -102,6 +102,10 @@ var testProviderEnv = map[string]string{
 	"ISO_SIMULATE": "true", "ISO_SEND_TIMEOUT": "1s", "ISO_REVERSAL_INITIAL_INTERVAL": "200ms",
 	"ISO_REVERSAL_MAX_INTERVAL": "500ms", "ISO_REVERSAL_BUDGET": "3s", "ISO_BREAKER_FAILURES": "10",
 	"ISO_RECONNECT_WAIT": "100ms",
+	// Deliveries and sends retry fast; a subscription fails after 3 deliveries in a row that ran
+	// out of their 6 s budget.
+	"DELIVERY_RETRY_INITIAL_INTERVAL": "50ms", "DELIVERY_RETRY_MAX_INTERVAL": "200ms", "DELIVERY_RETRY_BUDGET": "6s",
+	"DELIVERY_DISABLE_AFTER": "3", "DELIVERY_TIMEOUT": "2s", "MESSAGE_RETRY_INITIAL_INTERVAL": "100ms",
 }
 
 // hubLogs holds every log line the hub wrote during the tests.
@@ -186,7 +190,7 @@ func runWithStack(m *testing.M) (int, error) {
 	e.DB.URL = dbURL
 	e.Temporal = worker.TemporalConfig{Address: temporalAddr, Namespace: "default"}
 	e.API = api.Config{Addr: "127.0.0.1:0", AdminToken: adminToken, MediatorMode: api.ModeHybrid,
-		ForwardTimeout: api.Seconds(syncWait), IntegrationTimeout: syncWait, MaxRequestBodyBytes: 64 << 10,
+		ForwardTimeout: api.Seconds(syncWait), IntegrationTimeout: syncWait, MaxRequestBodyBytes: 64 << 10, WebhookMaxBody: 64 << 10,
 		ConfigCacheTTL:  200 * time.Millisecond,
 		ShutdownTimeout: 5 * time.Second, CodecCORSOrigins: []string{webUIOrigin}}
 	e.Activities.TransactionBodyMaxLength = 1024

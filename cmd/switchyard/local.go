@@ -44,7 +44,13 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 	if err != nil {
 		return nil, err
 	}
+	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
 	e.Seed.UpstreamURL = "http://" + simListener.Addr().String()
+	// The messaging simulators deliver their webhooks to this hub.
+	e.Messaging.HubURL = "http://" + apiListener.Addr().String()
 	e.SimURLs = provider.SimConfig{URL: e.Seed.UpstreamURL, SMTPAddr: smtpListener.Addr().String()}
 	e.ISO.SimAddr = isoListener.Addr().String()
 	if len(e.ISO.Hosts) == 0 {
@@ -74,11 +80,6 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 	}()
 	st, err := openStack(ctx, e, logger)
 	if err != nil {
-		return nil, err
-	}
-	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		st.close()
 		return nil, err
 	}
 	hub := &localHub{env: e, apiURL: "http://" + apiListener.Addr().String(), simURL: e.Seed.UpstreamURL,

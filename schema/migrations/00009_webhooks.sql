@@ -99,7 +99,14 @@ CREATE TABLE delivery_attempts (
 );
 CREATE INDEX delivery_attempts_delivery ON delivery_attempts (event_id, subscription_id, id);
 
+-- Messages sent through an integration are logged like every transaction.
+ALTER TABLE transactions DROP CONSTRAINT transactions_kind_check,
+    ADD CONSTRAINT transactions_kind_check CHECK (kind IN ('proxy', 'operation', 'iso', 'message'));
+
 -- +goose Down
+DELETE FROM transactions WHERE kind = 'message';
+ALTER TABLE transactions DROP CONSTRAINT transactions_kind_check,
+    ADD CONSTRAINT transactions_kind_check CHECK (kind IN ('proxy', 'operation', 'iso'));
 DROP TABLE delivery_attempts;
 DROP TABLE deliveries;
 DROP TABLE subscriptions;

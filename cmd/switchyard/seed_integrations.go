@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/switchyard-hub/switchyard/platform"
+	"github.com/switchyard-hub/switchyard/schema"
+)
+
+// demoIntegrationPlatforms are the messaging platforms the simulators play; the demo seed links
+// the demo integrator to each, as "demo-<platform>".
+var demoIntegrationPlatforms = []string{"whatsapp", "telegram", "slack", "discord"}
+
+// seedIntegrations gives the demo integrator an integration per simulated messaging platform,
+// with the simulators' credentials (sealed like any other) and their API base URLs, so the
+// README's round trip works on a fresh `make dev`. Integrations that exist are left alone.
+func seedIntegrations(ctx context.Context, store *schema.Store, e env, logger *slog.Logger) error {
+	if e.Seed.Enabled != nil && !*e.Seed.Enabled {
+		return nil
+	}
+	vault, err := platform.NewVaultFromConfig(e.Secrets, e.Payload.Keys, e.Payload.KeyID)
+	if err != nil {
+		return err
+	}
+	owner := e.Seed.ClientPrefix + "-integrator"
+	if _, err := store.GetClient(ctx, owner); errors.Is(err, schema.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	creds := e.Messaging.DemoCredentials()
+	created := 0
+	for _, name := range demoIntegrationPlatforms {
+		in := platform.Integration{ID: "demo-" + name, Name: "Demo " + name, Platform: platform.Name(name),
+			Credentials: platform.Credentials{Fields: creds[name]}, Active: true,
+			Config: platform.Config{APIBaseURL: e.Messaging.APIBase(e.Seed.UpstreamURL, name)}}
+		if err := in.Validate(); err != nil {
+			return err
+		}
+		sealed, err := vault.SealCredentials(in.Credentials)
+		if err != nil {
+			return err
+		}
+		config, _ := json.Marshal(in.Config)
+		_, err = store.CreateIntegration(ctx, schema.IntegrationRow{ID: in.ID, ClientID: owner, Name: in.Name,
+			Platform: name, Credentials: sealed, Config: config, IsActive: true})
+		switch {
+		case errors.Is(err, schema.ErrConflict):
+		case err != nil:
+			return err
+		default:
+			created++
+		}
+	}
+	logger.Info("Demo integrations seeded", "created", created)
+	return nil
+}
