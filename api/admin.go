@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -509,9 +510,8 @@ func channelWriteError(err error) error {
 func (s *Server) listTransactions(c *gin.Context) {
 	filter := schema.TransactionFilter{ClientID: c.Query("client_id"), Status: c.Query("status"),
 		ParentID: c.Query("parent_id"), Kind: c.Query("kind"), Operation: c.Query("operation")}
-	if filter.Kind != "" && filter.Kind != transaction.KindProxy && filter.Kind != transaction.KindOperation &&
-		filter.Kind != transaction.KindISO {
-		writeError(c, fieldError("kind", "must be proxy, operation or iso"))
+	if filter.Kind != "" && !slices.Contains(transaction.Kinds, filter.Kind) {
+		writeError(c, fieldError("kind", "must be one of "+strings.Join(transaction.Kinds, ", ")))
 		return
 	}
 	if len(filter.Operation) > 64 {

@@ -175,6 +175,21 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	get := func(url string, want int, header ...string) func(context.Context) error {
 		return call(http.MethodGet, url, "", want, header...)
 	}
+	hooks, stopHooks, err := newBenchWebhooks(ctx, hub, httpClient)
+	if err != nil {
+		return err
+	}
+	defer stopHooks()
+	// The start-only floor is what a webhook's answer waits for: an eager start, no result.
+	startOnly := func(ctx context.Context) error {
+		seq.Lock()
+		n++
+		id := benchFloorPrefix + "start-" + strconv.Itoa(n) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		seq.Unlock()
+		_, err := hub.st.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: benchFloorQueue,
+			EnableEagerStart: true}, "BenchFloor", benchFloorPayload)
+		return err
+	}
 	scenarios := []struct {
 		name string
 		call func(context.Context) error
@@ -204,6 +219,9 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 				`{"from_account":"`+from+`","to_account":"`+to+`","amount":"1.00"}`, http.StatusOK,
 				"Content-Type", "application/json", "X-Client-Id", benchClient, "X-Client-Secret", benchSecret)(ctx)
 		}},
+		{"floor, start only", startOnly},
+		{"webhook accept", hooks.accept},
+		{"webhook delivered", hooks.delivered},
 	}
 
 	names := make([]string, len(scenarios))
@@ -420,6 +438,15 @@ func printBench(w io.Writer, names []string, concurrency []int, results map[stri
 		floor, async := results["temporal floor"][c], results["proxy async"][c]
 		fmt.Fprintf(w, "  c=%-3d proxy async 202 p50 %s = %.2fx the floor p50; throughput %.0f%% of the floor's\n",
 			c, ms(async.p50), float64(async.p50)/float64(floor.p50), 100*async.throughput/floor.throughput)
+	}
+	for _, c := range concurrency {
+		starts, accept, floor := results["floor, start only"][c], results["webhook accept"][c], results["temporal floor"][c]
+		delivered := results["webhook delivered"][c]
+		fmt.Fprintf(w, "  c=%-3d webhook accept p50 %s = %.2fx the start-only floor's %s; throughput %.0f req/s = %.0f%% of its %.0f\n",
+			c, ms(accept.p50), float64(accept.p50)/float64(starts.p50), ms(starts.p50), accept.throughput,
+			100*accept.throughput/starts.throughput, starts.throughput)
+		fmt.Fprintf(w, "  c=%-3d webhook delivered (POST to the subscriber's 2xx) p50 %s = %.2fx the floor p50; %.0f deliveries/s\n",
+			c, ms(delivered.p50), float64(delivered.p50)/float64(floor.p50), delivered.throughput)
 	}
 }
 
