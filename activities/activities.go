@@ -49,6 +49,9 @@ type Config struct {
 	MessageRetryInitialInterval time.Duration `envconfig:"MESSAGE_RETRY_INITIAL_INTERVAL" default:"1s"`
 	// MessageTimeout bounds one call to a messaging platform's API.
 	MessageTimeout time.Duration `envconfig:"MESSAGE_TIMEOUT" default:"15s"`
+	// OrderedQueueIdle is how long an ordered integration's inbox, or one conversation's delivery
+	// queue, waits for another event before its workflow ends (the next event starts it again).
+	OrderedQueueIdle time.Duration `envconfig:"ORDERED_QUEUE_IDLE" default:"1m"`
 	// PlatformMaxResponseBytes caps a messaging platform's answer.
 	PlatformMaxResponseBytes int64 `envconfig:"PLATFORM_MAX_RESPONSE_BYTES" default:"1048576"`
 }

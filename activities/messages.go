@@ -23,6 +23,9 @@ type WebhookPolicies struct {
 	DeliveryAttemptTimeout time.Duration
 	Message                transaction.RetryPolicy
 	MessageAttemptTimeout  time.Duration
+	// OrderedIdle is how long an ordered inbox or conversation queue waits for more before it
+	// ends (ORDERED_QUEUE_IDLE).
+	OrderedIdle time.Duration
 }
 
 // Policies answers the worker's WebhookPolicies.
@@ -36,6 +39,7 @@ func (a *Activities) Policies(_ context.Context) (WebhookPolicies, error) {
 		Message: transaction.RetryPolicy{MaxAttempts: c.MessageMaxAttempts, InitialInterval: c.MessageRetryInitialInterval,
 			BackoffCoefficient: 2, MaxInterval: time.Minute},
 		MessageAttemptTimeout: c.MessageTimeout + 5*time.Second,
+		OrderedIdle:           c.OrderedQueueIdle,
 	}, nil
 }
 

@@ -115,18 +115,18 @@ func (s *Server) receiveWebhook(c *gin.Context) {
 	memo := transaction.Memo{Kind: transaction.KindWebhook, ClientID: in.owner, Label: labelWebhook,
 		Method: http.MethodPost, Path: WebhooksBase + "/" + in.ID}
 	if in.Config.Ordered {
-		s.receiveOrdered(startCtx, c, in.ID, in.owner, input, memo)
+		s.receiveOrdered(startCtx, c, in.Platform, verified.EventType, input, memo)
 		return
 	}
 	_, err = s.startRun(startCtx, workflowID, workflows.TaskQueueWebhook, workflows.WorkflowWebhookIngest, input, memo)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):
-		c.JSON(http.StatusOK, webhookAccepted{Success: true, Accepted: true, Duplicate: true})
+		acceptWebhook(c, in.Platform, verified.EventType, webhookAccepted{Success: true, Accepted: true, Duplicate: true})
 	case err != nil:
 		writeError(c, unavailable(c, workflowID, err))
 	default:
-		c.JSON(http.StatusOK, webhookAccepted{Success: true, Accepted: true, EventID: eventID})
+		acceptWebhook(c, in.Platform, verified.EventType, webhookAccepted{Success: true, Accepted: true, EventID: eventID})
 	}
 }
 
@@ -134,15 +134,16 @@ func (s *Server) receiveWebhook(c *gin.Context) {
 // (OrderedIngest, signal-with-start), so webhooks are ingested in the order this API received
 // them. A delivery id recorded before is answered as a duplicate; one that arrives again while
 // its first is still in the inbox is recognised there and ingested once.
-func (s *Server) receiveOrdered(ctx context.Context, c *gin.Context, integrationID, owner string,
+func (s *Server) receiveOrdered(ctx context.Context, c *gin.Context, name platform.Name, eventType string,
 	input workflows.WebhookInput, memo transaction.Memo) {
+	integrationID, owner := input.IntegrationID, input.ClientID
 	seen, err := s.store.WebhookReceived(ctx, integrationID, input.DeliveryID)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
 	if seen {
-		c.JSON(http.StatusOK, webhookAccepted{Success: true, Accepted: true, Duplicate: true})
+		acceptWebhook(c, name, eventType, webhookAccepted{Success: true, Accepted: true, Duplicate: true})
 		return
 	}
 	id := workflows.OrderedIngestWorkflowID(integrationID)
@@ -154,8 +155,24 @@ func (s *Server) receiveOrdered(ctx context.Context, c *gin.Context, integration
 		writeError(c, unavailable(c, id, err))
 		return
 	}
-	c.JSON(http.StatusOK, webhookAccepted{Success: true, Accepted: true, EventID: input.EventID})
+	acceptWebhook(c, name, eventType, webhookAccepted{Success: true, Accepted: true, EventID: input.EventID})
 }
+
+// acceptWebhook answers a taken webhook: the event id in X-Switchyard-Event-Id, and the body
+// the platform requires (Discord's deferred interaction answer) or the hub's own.
+func acceptWebhook(c *gin.Context, name platform.Name, eventType string, body webhookAccepted) {
+	if body.EventID != "" {
+		c.Header(EventIDHeader, body.EventID)
+	}
+	if answer := platform.Accepted(name, eventType); answer != nil {
+		writeAnswer(c, *answer)
+		return
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+// EventIDHeader names the received webhook's event id on the answer to its platform.
+const EventIDHeader = "X-Switchyard-Event-Id"
 
 // webhookChallenge answers a platform's GET verification of the webhook URL (WhatsApp's
 // hub.challenge): the echo, 403 on a wrong token, 404 for platforms without one.

@@ -590,3 +590,20 @@ func gitHubJSON(h http.Header, body []byte) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// Accepted is the answer a platform requires once the hub has taken a webhook, when it requires
+// one: Discord fails an interaction not answered within 3 seconds, so a command or a modal is
+// answered "deferred" (type 5: the app replies later through the interaction's token) and a
+// component "deferred update" (type 6). Nil when the platform takes any 2xx.
+func Accepted(n Name, eventType string) *Answer {
+	if n != Discord {
+		return nil
+	}
+	switch eventType {
+	case "APPLICATION_COMMAND", "MODAL_SUBMIT":
+		return &Answer{Status: http.StatusOK, ContentType: "application/json", Body: []byte(`{"type":5}`)}
+	case "MESSAGE_COMPONENT":
+		return &Answer{Status: http.StatusOK, ContentType: "application/json", Body: []byte(`{"type":6}`)}
+	}
+	return nil
+}

@@ -100,6 +100,10 @@ func OrderedIngest(ctx workflow.Context, in OrderedIngestInput) error {
 	if err != nil {
 		return err
 	}
+	pol, err := policies(ctx)
+	if err != nil {
+		return err
+	}
 	pending := in.Pending
 	inbox := workflow.GetSignalChannel(ctx, SignalWebhook)
 	drain := func() {
@@ -114,7 +118,7 @@ func OrderedIngest(ctx workflow.Context, in OrderedIngestInput) error {
 	for done := 0; ; {
 		drain()
 		if len(pending) == 0 {
-			got, err := workflow.AwaitWithTimeout(ctx, orderedIdle, func() bool { return inbox.Len() > 0 })
+			got, err := workflow.AwaitWithTimeout(ctx, idleOf(pol), func() bool { return inbox.Len() > 0 })
 			if err != nil {
 				return err
 			}
@@ -222,8 +226,17 @@ func failureMessage(err error) string {
 // long without one.
 const (
 	orderedEventsPerRun = 100
-	orderedIdle         = time.Minute
+	// orderedIdleDefault applies when the worker's policy names none.
+	orderedIdleDefault = time.Minute
 )
+
+// idleOf is the worker's ORDERED_QUEUE_IDLE.
+func idleOf(p activities.WebhookPolicies) time.Duration {
+	if p.OrderedIdle > 0 {
+		return p.OrderedIdle
+	}
+	return orderedIdleDefault
+}
 
 // OrderedDelivery delivers one conversation's events to one subscription strictly in the order
 // they were received: the fan-out signals each event (signal-with-start) and the queue delivers
@@ -254,7 +267,7 @@ func OrderedDelivery(ctx workflow.Context, in OrderedDeliveryInput) error {
 	for done := 0; ; {
 		drain()
 		if len(pending) == 0 {
-			if got, err := workflow.AwaitWithTimeout(ctx, orderedIdle, func() bool { return events.Len() > 0 }); err != nil {
+			if got, err := workflow.AwaitWithTimeout(ctx, idleOf(pol), func() bool { return events.Len() > 0 }); err != nil {
 				return err
 			} else if !got {
 				drain()

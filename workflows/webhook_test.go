@@ -275,3 +275,39 @@ func TestSendMessage(t *testing.T) {
 		require.Equal(t, transaction.ErrorCodePlatformUnavailable, res.ErrorCode)
 	})
 }
+
+// TestOrderedIngest: webhooks signalled to an ordered integration's inbox are ingested one at a
+// time in the order they were signalled, each fanned out as ordered.
+func TestOrderedIngest(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterActivity(a)
+	var recorded []string
+	env.OnActivity(a.Policies, mock.Anything).Return(webhookPolicies, nil)
+	env.OnActivity(a.RecordWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReceivedWebhook) (bool, error) {
+			recorded = append(recorded, in.DeliveryID)
+			return in.DeliveryID == "2", nil // the second was received before
+		})
+	env.OnActivity(a.NormalizeWebhook, mock.Anything, mock.Anything).Return(
+		activities.NormalizeResult{Events: []activities.EmittedEvent{{ID: "evt", Type: platform.EventMessageReceived, Key: "c1"}}}, nil)
+	var ordered []bool
+	env.OnActivity(a.FanOut, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FanOutInput) (activities.FanOutResult, error) {
+			ordered = append(ordered, in.Ordered)
+			return activities.FanOutResult{Deliveries: 1}, nil
+		})
+	env.OnActivity(a.FinishWebhook, mock.Anything, mock.Anything).Return(nil)
+	for i, id := range []string{"1", "2", "3"} {
+		env.RegisterDelayedCallback(func() {
+			in := webhookInput()
+			in.EventID, in.DeliveryID = "ev-"+id, id
+			env.SignalWorkflow(workflows.SignalWebhook, in)
+		}, time.Duration(i+1)*time.Millisecond)
+	}
+	env.ExecuteWorkflow(workflows.OrderedIngest, workflows.OrderedIngestInput{IntegrationID: "int-1", ClientID: "client-a"})
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{"1", "2", "3"}, recorded)
+	require.Equal(t, []bool{true, true}, ordered, "the duplicate is not fanned out")
+}

@@ -106,6 +106,8 @@ var testProviderEnv = map[string]string{
 	// out of their 6 s budget.
 	"DELIVERY_RETRY_INITIAL_INTERVAL": "50ms", "DELIVERY_RETRY_MAX_INTERVAL": "200ms", "DELIVERY_RETRY_BUDGET": "6s",
 	"DELIVERY_DISABLE_AFTER": "3", "DELIVERY_TIMEOUT": "2s", "MESSAGE_RETRY_INITIAL_INTERVAL": "100ms",
+	// Ordered queues end soon after their last event, so their runs finish within the tests.
+	"ORDERED_QUEUE_IDLE": "1s",
 }
 
 // hubLogs holds every log line the hub wrote during the tests.
