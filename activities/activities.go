@@ -47,6 +47,9 @@ type Config struct {
 	MessageMaxAttempts int `envconfig:"MESSAGE_MAX_ATTEMPTS" default:"3"`
 	// MessageRetryInitialInterval is the first backoff between send attempts (doubling).
 	MessageRetryInitialInterval time.Duration `envconfig:"MESSAGE_RETRY_INITIAL_INTERVAL" default:"1s"`
+	// MessageSendBudget bounds all attempts of one send, waits for the platform's retry-after
+	// included.
+	MessageSendBudget time.Duration `envconfig:"MESSAGE_SEND_BUDGET" default:"10m"`
 	// MessageTimeout bounds one call to a messaging platform's API.
 	MessageTimeout time.Duration `envconfig:"MESSAGE_TIMEOUT" default:"15s"`
 	// OrderedQueueIdle is how long an ordered integration's inbox, or one conversation's delivery
@@ -65,8 +68,10 @@ const (
 
 // Validate rejects limits the hub cannot honour.
 func (c Config) Validate() error {
-	if c.DeliveryTimeout <= 0 || c.DeliveryRetryBudget <= 0 || c.MessageTimeout <= 0 || c.MessageMaxAttempts < 1 {
-		return errors.New("DELIVERY_TIMEOUT, DELIVERY_RETRY_BUDGET and MESSAGE_TIMEOUT must be positive and MESSAGE_MAX_ATTEMPTS at least 1")
+	if c.DeliveryTimeout <= 0 || c.DeliveryRetryBudget <= 0 || c.MessageTimeout <= 0 || c.MessageMaxAttempts < 1 ||
+		c.MessageSendBudget < c.MessageTimeout {
+		return errors.New("DELIVERY_TIMEOUT, DELIVERY_RETRY_BUDGET and MESSAGE_TIMEOUT must be positive, MESSAGE_MAX_ATTEMPTS " +
+			"at least 1 and MESSAGE_SEND_BUDGET at least MESSAGE_TIMEOUT")
 	}
 	if c.MaxUpstreamResponseBytes <= 0 || c.MaxUpstreamResponseBytes > MaxUpstreamResponseCeiling {
 		return fmt.Errorf("MAX_UPSTREAM_RESPONSE_BYTES must be 1 to %d: answers travel in workflow history",

@@ -23,6 +23,8 @@ type WebhookPolicies struct {
 	DeliveryAttemptTimeout time.Duration
 	Message                transaction.RetryPolicy
 	MessageAttemptTimeout  time.Duration
+	// MessageBudget bounds all attempts of one send (MESSAGE_SEND_BUDGET).
+	MessageBudget time.Duration
 	// OrderedIdle is how long an ordered inbox or conversation queue waits for more before it
 	// ends (ORDERED_QUEUE_IDLE).
 	OrderedIdle time.Duration
@@ -39,6 +41,7 @@ func (a *Activities) Policies(_ context.Context) (WebhookPolicies, error) {
 		Message: transaction.RetryPolicy{MaxAttempts: c.MessageMaxAttempts, InitialInterval: c.MessageRetryInitialInterval,
 			BackoffCoefficient: 2, MaxInterval: time.Minute},
 		MessageAttemptTimeout: c.MessageTimeout + 5*time.Second,
+		MessageBudget:         c.MessageSendBudget,
 		OrderedIdle:           c.OrderedQueueIdle,
 	}, nil
 }
@@ -65,18 +68,24 @@ func (a *Activities) openIntegration(ctx context.Context, id string) (platform.I
 // SendPlatformMessage sends a message through the integration's platform. A refusal (4xx) is final; a
 // rate limit, 5xx or transport error is retried by Temporal, after the platform's own wait
 // when it gave one (Retry-After, Telegram's retry_after, Discord's retry_after).
-func (a *Activities) SendPlatformMessage(ctx context.Context, in SendInput) (platform.SendResult, error) {
+func (a *Activities) SendPlatformMessage(ctx context.Context, in SendInput) (SentMessage, error) {
 	integration, err := a.openIntegration(ctx, in.IntegrationID)
 	if err != nil {
-		return platform.SendResult{}, classify(err)
+		return SentMessage{}, classify(err)
 	}
 	if !integration.Active {
-		return platform.SendResult{}, classify(&InvalidRequestError{Reason: "the integration is inactive"})
+		return SentMessage{}, classify(&InvalidRequestError{Reason: "the integration is inactive"})
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.Config.MessageTimeout)
 	defer cancel()
 	res, err := a.Messaging.Platforms.Send(ctx, integration, in.Message)
-	return res, classifyPlatform(err)
+	return SentMessage{SendResult: res, Attempt: int(activity.GetInfo(ctx).Attempt)}, classifyPlatform(err)
+}
+
+// SentMessage is a platform's answer to a send and the attempt that got it.
+type SentMessage struct {
+	platform.SendResult
+	Attempt int `json:"attempt"`
 }
 
 // classifyPlatform maps a platform's answer onto the retry contract.

@@ -47,6 +47,14 @@ type StoredOutcome struct {
 	ResolutionNote string
 	// Transfer is a card transfer's stored outcome, read from the log's response body.
 	Transfer *TransferOutcome
+	// Message is a sent message's stored outcome, read from the log's response body.
+	Message *MessageOutcome
+}
+
+// MessageOutcome is what the log keeps of a sent message.
+type MessageOutcome struct {
+	MessageID string `json:"message_id"`
+	EventID   string `json:"event_id"`
 }
 
 // TransferOutcome is what the log keeps of a card transfer's outcome: its references and
@@ -130,6 +138,12 @@ func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (Reco
 		var t TransferOutcome
 		if json.Unmarshal(existing.ResponseBody, &t) == nil {
 			out.Transfer = &t
+		}
+	}
+	if existing.Kind == transaction.KindMessage && len(existing.ResponseBody) > 0 {
+		var m MessageOutcome
+		if json.Unmarshal(existing.ResponseBody, &m) == nil {
+			out.Message = &m
 		}
 	}
 	return RecordStartResult{Existing: out}, nil

@@ -41,7 +41,7 @@ type WebhookStore interface {
 	StartDelivery(ctx context.Context, eventID, subscriptionID, workflowID string) error
 	GetDelivery(ctx context.Context, eventID, subscriptionID string) (schema.DeliveryRow, error)
 	RecordDeliveryAttempt(ctx context.Context, a schema.DeliveryAttemptRow, delivered bool) error
-	FinishDelivery(ctx context.Context, eventID, subscriptionID, status string, disableAfter int) (bool, error)
+	FinishDelivery(ctx context.Context, eventID, subscriptionID, status string, countFailure bool, disableAfter int) (bool, error)
 }
 
 // Starter starts and signals workflows; client.Client satisfies it. The fan-out uses it to
@@ -77,15 +77,18 @@ type ReceivedWebhook struct {
 }
 
 // RecordWebhook stores a received webhook once per integration and delivery id. It reports a
-// repeat (a delivery received again after Temporal forgot the first run) as Duplicate.
+// repeat (a delivery received again after Temporal forgot the first run, or while it waited in
+// an ordered inbox) as duplicate.
 func (a *Activities) RecordWebhook(ctx context.Context, in ReceivedWebhook) (duplicate bool, err error) {
-	_, created, err := a.Messaging.Store.RecordWebhookEvent(ctx, schema.WebhookEventRow{ID: in.EventID,
+	row, created, err := a.Messaging.Store.RecordWebhookEvent(ctx, schema.WebhookEventRow{ID: in.EventID,
 		IntegrationID: in.IntegrationID, ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID,
 		EventType: in.EventType, WorkflowID: in.WorkflowID, Headers: in.Headers, Body: in.Body, ReceivedAt: in.ReceivedAt})
 	if err != nil {
 		return false, classify(err)
 	}
-	return !created, nil
+	// A row with this event's own id is this run's earlier attempt (its insert committed, its
+	// result was lost): not a repeat.
+	return !created && row.ID != in.EventID, nil
 }
 
 // EmittedEvent is an event stored for subscriptions, as the fan-out needs it.
@@ -264,7 +267,6 @@ func (a *Activities) FanOut(ctx context.Context, in FanOutInput) (FanOutResult, 
 			return out, classify(err)
 		}
 		out.Deliveries += n
-		activity.RecordHeartbeat(ctx, out.Deliveries)
 	}
 	return out, nil
 }
@@ -423,12 +425,15 @@ type FinishDeliveryInput struct {
 	EventID        string
 	SubscriptionID string
 	Status         string
+	// CountFailure: a failed delivery counts towards disabling the subscription (not when the
+	// subscription was already disabled or the event is gone).
+	CountFailure bool
 }
 
 // FinishDelivery records it and keeps the subscription's run of failures; it reports whether
 // this failure disabled the subscription (DELIVERY_DISABLE_AFTER failures in a row).
 func (a *Activities) FinishDelivery(ctx context.Context, in FinishDeliveryInput) (disabled bool, err error) {
-	disabled, err = a.Messaging.Store.FinishDelivery(ctx, in.EventID, in.SubscriptionID, in.Status,
+	disabled, err = a.Messaging.Store.FinishDelivery(ctx, in.EventID, in.SubscriptionID, in.Status, in.CountFailure,
 		a.Config.DeliveryDisableAfter)
 	return disabled, classify(err)
 }

@@ -109,7 +109,7 @@ func (s *Server) receiveWebhook(c *gin.Context) {
 	workflowID := workflows.WebhookWorkflowID(in.ID, verified.DeliveryID)
 	input := workflows.WebhookInput{EventID: eventID, IntegrationID: in.ID, ClientID: in.owner,
 		Platform: string(in.Platform), DeliveryID: verified.DeliveryID, EventType: verified.EventType,
-		Headers: platform.StoredHeaders(c.Request.Header), Body: body, ReceivedAt: now, Ordered: in.Config.Ordered}
+		Headers: storedHeaders(in.Integration, c.Request.Header), Body: body, ReceivedAt: now, Ordered: in.Config.Ordered}
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	memo := transaction.Memo{Kind: transaction.KindWebhook, ClientID: in.owner, Label: labelWebhook,
@@ -156,6 +156,16 @@ func (s *Server) receiveOrdered(ctx context.Context, c *gin.Context, name platfo
 		return
 	}
 	acceptWebhook(c, name, eventType, webhookAccepted{Success: true, Accepted: true, EventID: input.EventID})
+}
+
+// storedHeaders are the headers kept with a received webhook: platform.StoredHeaders, and never
+// the integration's own signature header, whatever its name.
+func storedHeaders(in platform.Integration, h http.Header) map[string]string {
+	kept := platform.StoredHeaders(h)
+	if in.Config.SignatureHeader != "" {
+		delete(kept, http.CanonicalHeaderKey(in.Config.SignatureHeader))
+	}
+	return kept
 }
 
 // acceptWebhook answers a taken webhook: the event id in X-Switchyard-Event-Id, and the body

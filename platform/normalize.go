@@ -652,6 +652,7 @@ func normalizeSlack(h http.Header, body []byte) ([]Event, error) {
 type discordPayload struct {
 	ID            string       `json:"id"`
 	ApplicationID string       `json:"application_id"`
+	Token         string       `json:"token"`
 	Type          int          `json:"type"`
 	Data          *discordData `json:"data"`
 	GuildID       string       `json:"guild_id"`
@@ -744,6 +745,9 @@ func normalizeDiscord(body []byte) ([]Event, error) {
 	meta := map[string]any{"interaction_type": discordTypeName(p.Type)}
 	setNonEmpty(meta, "application_id", p.ApplicationID)
 	setNonEmpty(meta, "guild_id", p.GuildID)
+	// The hub answers commands "deferred" (see Accepted); the subscriber completes the
+	// interaction with Discord's follow-up endpoints, which take this token (valid 15 minutes).
+	setNonEmpty(meta, "interaction_token", p.Token)
 	switch p.Type {
 	case discordPing:
 		return nil, nil

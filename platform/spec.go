@@ -313,6 +313,10 @@ func (c Config) validate(n Name, problems map[string]string) {
 	}
 	switch c.SignedPayload {
 	case "", SignedBody:
+		if c.TimestampHeader != "" {
+			// An unsigned timestamp proves nothing: a captured request would pass with a fresh one.
+			problems["config.signed_payload"] = "timestamp.body when timestamp_header is set: the timestamp must be signed"
+		}
 	case SignedTimestampBody:
 		if c.TimestampHeader == "" {
 			problems["config.timestamp_header"] = "required when signed_payload is timestamp.body"

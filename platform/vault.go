@@ -66,7 +66,9 @@ func (v *Vault) OpenCredentials(sealed string) (Credentials, error) {
 }
 
 // SealSecret encrypts a subscription's signing secret.
-func (v *Vault) SealSecret(secret string) (string, error) { return v.subscriptions.Seal([]byte(secret)) }
+func (v *Vault) SealSecret(secret string) (string, error) {
+	return v.subscriptions.Seal([]byte(secret))
+}
 
 // OpenSecret decrypts what SealSecret wrote.
 func (v *Vault) OpenSecret(sealed string) (string, error) {

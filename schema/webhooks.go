@@ -322,18 +322,25 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, a DeliveryAttemptRow,
 }
 
 // FinishDelivery records a delivery's final outcome and keeps the subscription's run of
-// failures: a delivered event clears it, a failed one adds to it, and disableAfter failures in
-// a row (0: never) disable the subscription. It reports whether this call disabled it.
-func (s *Store) FinishDelivery(ctx context.Context, eventID, subscriptionID, status string, disableAfter int) (disabled bool, err error) {
+// failures: a delivered event clears it; a failed one adds to it when countFailure (not when the
+// subscription was already disabled or the event is gone), once however often it is recorded,
+// and disableAfter failures in a row (0: never) disable the subscription. It reports whether this
+// call disabled it.
+func (s *Store) FinishDelivery(ctx context.Context, eventID, subscriptionID, status string, countFailure bool,
+	disableAfter int) (disabled bool, err error) {
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $3, updated_at = now()
-			WHERE event_id = $1 AND subscription_id = $2`, eventID, subscriptionID, status); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $3, updated_at = now()
+			WHERE event_id = $1 AND subscription_id = $2 AND status <> $3`, eventID, subscriptionID, status)
+		if err != nil {
 			return err
 		}
 		if status == transaction.DeliveryDelivered {
 			_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET consecutive_failures = 0 WHERE id = $1
 				AND consecutive_failures <> 0`, subscriptionID)
 			return err
+		}
+		if changed, _ := res.RowsAffected(); changed == 0 || !countFailure {
+			return nil // recorded before (a retried write), or not the subscriber's failure
 		}
 		reason := fmt.Sprintf("disabled after %d failed deliveries in a row", disableAfter)
 		return tx.GetContext(ctx, &disabled, `UPDATE subscriptions SET consecutive_failures = consecutive_failures + 1,

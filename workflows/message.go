@@ -42,6 +42,9 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	case rec.Existing != nil:
 		res := SendMessageResult{Status: rec.Existing.Status, Attempts: rec.Existing.Attempts, Error: rec.Existing.Error,
 			ErrorCode: rec.Existing.ErrorCode}
+		if m := rec.Existing.Message; m != nil {
+			res.MessageID, res.EventID = m.MessageID, m.EventID
+		}
 		status.show(ctx, StatusView{Status: res.Status, Attempts: res.Attempts, Error: res.Error, ErrorCode: res.ErrorCode}, res.Status)
 		return res, nil
 	case rec.InFlight:
@@ -56,16 +59,17 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 	}
 	r := pol.Message
 	sctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: pol.MessageAttemptTimeout,
+		StartToCloseTimeout:    pol.MessageAttemptTimeout,
+		ScheduleToCloseTimeout: max(pol.MessageBudget, pol.MessageAttemptTimeout),
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: r.InitialInterval, BackoffCoefficient: r.BackoffCoefficient,
 			MaximumInterval: r.MaxInterval, MaximumAttempts: int32(r.MaxAttempts),
 			NonRetryableErrorTypes: []string{transaction.ErrTypePlatformRejected, transaction.ErrTypeNotFound,
 				transaction.ErrTypeInvalidRequest}},
 	})
-	var sent platform.SendResult
+	var sent activities.SentMessage
 	sendErr := workflow.ExecuteLocalActivity(sctx, a.SendPlatformMessage, activities.SendInput{IntegrationID: in.IntegrationID,
 		Message: in.Message}).Get(ctx, &sent)
-	res := SendMessageResult{Status: transaction.StatusSuccessful, MessageID: sent.MessageID, Attempts: 1}
+	res := SendMessageResult{Status: transaction.StatusSuccessful, MessageID: sent.MessageID, Attempts: max(sent.Attempt, 1)}
 	event := activities.MessageEventInput{CorrelationID: in.CorrelationID, ClientID: in.ClientID, IntegrationID: in.IntegrationID,
 		Platform: in.Platform, Type: platform.EventMessageSent, To: in.Message.To, MessageID: sent.MessageID,
 		At: workflow.Now(ctx)}

@@ -39,7 +39,7 @@ func WebhookIngest(ctx workflow.Context, in WebhookInput) (WebhookResult, error)
 
 // ingest records, normalizes and fans out one webhook; errText says what failed, if anything.
 func ingest(ctx workflow.Context, logger log.Logger, in WebhookInput) (res WebhookResult, errText string, err error) {
-	store := storeOptions(ctx)
+	store := webhookStoreOptions(ctx)
 	var duplicate bool
 	if err := workflow.ExecuteLocalActivity(store, a.RecordWebhook, activities.ReceivedWebhook{EventID: in.EventID,
 		IntegrationID: in.IntegrationID, ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID,
@@ -134,7 +134,8 @@ func OrderedIngest(ctx workflow.Context, in OrderedIngestInput) error {
 		pending = pending[1:]
 		next.Ordered = true
 		if _, _, err := ingest(ctx, logger, next); err != nil {
-			return err
+			// One webhook that cannot be ingested must not take the rest of the inbox with it.
+			logger.Error("Ingesting a webhook failed", "event_id", next.EventID, "delivery_id", next.DeliveryID, "error", err)
 		}
 		if done++; done >= orderedWebhooksPerRun {
 			drain()
@@ -142,6 +143,18 @@ func OrderedIngest(ctx workflow.Context, in OrderedIngestInput) error {
 				ClientID: in.ClientID, Pending: pending})
 		}
 	}
+}
+
+// webhookStoreOptions give the webhook family's writes minutes, not seconds: the platform was
+// told its webhook was taken, so a database outage is waited out rather than failing the run.
+func webhookStoreOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: []string{transaction.ErrTypeNotFound, transaction.ErrTypeInvalidRequest}},
+	})
 }
 
 // fanOutOptions bound a fan-out: it starts workflows, so it may take longer than a write.
@@ -157,7 +170,7 @@ func fanOutOptions(ctx workflow.Context) workflow.Context {
 // policies resolves the worker's delivery and send settings, recorded in history.
 func policies(ctx workflow.Context) (activities.WebhookPolicies, error) {
 	var p activities.WebhookPolicies
-	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.Policies).Get(ctx, &p)
+	err := workflow.ExecuteLocalActivity(webhookStoreOptions(ctx), a.Policies).Get(ctx, &p)
 	return p, err
 }
 
@@ -201,14 +214,18 @@ func deliver(ctx workflow.Context, pol activities.WebhookPolicies, in DeliveryIn
 	err := workflow.ExecuteActivity(actx, a.Deliver, activities.DeliverInput{EventID: in.EventID,
 		SubscriptionID: in.SubscriptionID, WorkflowID: workflowID}).Get(ctx, &out)
 	res := DeliveryResult{Status: transaction.DeliveryDelivered, StatusCode: out.StatusCode}
+	countFailure := false
 	if err != nil {
 		res.Status, res.Error = transaction.DeliveryFailed, failureMessage(err)
 		if appErr, ok := asApplicationError(err); ok && appErr.HasDetails() {
 			_ = appErr.Details(&res.StatusCode)
 		}
+		errType, _ := errorInfo(err)
+		countFailure = errType != transaction.ErrTypeSubscriptionDisabled && errType != transaction.ErrTypeNotFound
 	}
-	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.FinishDelivery, activities.FinishDeliveryInput{
-		EventID: in.EventID, SubscriptionID: in.SubscriptionID, Status: res.Status}).Get(ctx, &res.Disabled); err != nil {
+	if err := workflow.ExecuteLocalActivity(webhookStoreOptions(ctx), a.FinishDelivery, activities.FinishDeliveryInput{
+		EventID: in.EventID, SubscriptionID: in.SubscriptionID, Status: res.Status,
+		CountFailure: countFailure}).Get(ctx, &res.Disabled); err != nil {
 		return DeliveryResult{}, err
 	}
 	return res, nil
@@ -282,9 +299,9 @@ func OrderedDelivery(ctx workflow.Context, in OrderedDeliveryInput) error {
 		pending = pending[1:]
 		res, err := deliver(ctx, pol, next, id)
 		if err != nil {
-			return err
-		}
-		if res.Status == transaction.DeliveryFailed {
+			// Recording the outcome failed: the queue goes on rather than holding the others.
+			logger.Error("Recording an ordered delivery failed", "event_id", next.EventID, "error", err)
+		} else if res.Status == transaction.DeliveryFailed {
 			logger.Warn("An ordered delivery failed; the queue goes on", "event_id", next.EventID, "error", res.Error)
 		}
 		if done++; done >= orderedEventsPerRun {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -20,6 +21,7 @@ import (
 )
 
 var webhookPolicies = activities.WebhookPolicies{
+	MessageBudget:  10 * time.Minute,
 	Delivery:       transaction.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaxInterval: time.Minute},
 	DeliveryBudget: time.Hour, DeliveryAttemptTimeout: 20 * time.Second,
 	Message:               transaction.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Second, BackoffCoefficient: 2},
@@ -219,7 +221,10 @@ func TestSendMessage(t *testing.T) {
 		env.OnActivity(a.RecordStart, mock.Anything, mock.Anything).Return(activities.RecordStartResult{}, nil)
 		env.OnActivity(a.Policies, mock.Anything).Return(webhookPolicies, nil)
 		env.OnActivity(a.SendPlatformMessage, mock.Anything, mock.Anything).Return(
-			func(context.Context, activities.SendInput) (platform.SendResult, error) { return send() })
+			func(ctx context.Context, _ activities.SendInput) (activities.SentMessage, error) {
+				res, err := send()
+				return activities.SentMessage{SendResult: res, Attempt: int(activity.GetInfo(ctx).Attempt)}, err
+			})
 		env.OnActivity(a.EmitMessageEvent, mock.Anything, mock.Anything).Return(
 			func(_ context.Context, e activities.MessageEventInput) (activities.EmittedEvent, error) {
 				events = append(events, e)
@@ -247,8 +252,22 @@ func TestSendMessage(t *testing.T) {
 		require.Equal(t, transaction.StatusSuccessful, res.Status)
 		require.Equal(t, "1700000000.000100", res.MessageID)
 		require.Equal(t, 2, calls)
+		require.Equal(t, 2, res.Attempts)
 		require.Equal(t, platform.EventMessageSent, events[0].Type)
 		require.Equal(t, transaction.KindMessage, outcomes[0].Kind)
+	})
+
+	t.Run("a platform wait longer than one attempt's timeout is waited out", func(t *testing.T) {
+		calls := 0
+		res, _, _ := run(t, func() (platform.SendResult, error) {
+			if calls++; calls == 1 {
+				return platform.SendResult{}, temporal.NewApplicationErrorWithOptions("retry after 45", transaction.ErrTypePlatformUnavailable,
+					temporal.ApplicationErrorOptions{NextRetryDelay: 45 * time.Second})
+			}
+			return platform.SendResult{MessageID: "42", Status: 200}, nil
+		})
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
+		require.Equal(t, 2, calls)
 	})
 
 	t.Run("a refusal is final and announced", func(t *testing.T) {

@@ -48,10 +48,10 @@ type OrderedIngestInput struct {
 	Pending []WebhookInput
 }
 
-// OrderedIngestWorkflowID is webhook:<integration>:ordered, the inbox of an integration with
-// config.ordered.
+// OrderedIngestWorkflowID is webhook:<integration>, the inbox of an integration with
+// config.ordered (a webhook's own ID always has a delivery id after the integration's).
 func OrderedIngestWorkflowID(integrationID string) string {
-	return transaction.WorkflowID(transaction.KindWebhook, integrationID+":ordered")
+	return transaction.WorkflowID(transaction.KindWebhook, integrationID)
 }
 
 // maxDeliveryIDInWorkflowID bounds the delivery id kept as is in a workflow ID; longer ones

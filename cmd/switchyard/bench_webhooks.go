@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/schema"
@@ -64,7 +66,7 @@ func newBenchWebhooks(ctx context.Context, hub *localHub, httpClient *http.Clien
 		return nil, nil, err
 	}
 	for owner, url := range map[string]*string{benchWebhookClient: &b.acceptURL, benchSubscriberClient: &b.deliverURL} {
-		id := "bench-telegram-" + owner
+		id := uuid.NewSHA1(uuid.NameSpaceURL, []byte("switchyard:bench:"+owner)).String()
 		if _, err := store.CreateIntegration(ctx, schema.IntegrationRow{ID: id, ClientID: owner, Name: id, Platform: "telegram",
 			Credentials: sealed, IsActive: true}); err != nil && !errors.Is(err, schema.ErrConflict) {
 			return nil, nil, err

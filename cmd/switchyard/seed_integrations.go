@@ -10,9 +10,14 @@ import (
 	"github.com/switchyard-hub/switchyard/schema"
 )
 
-// demoIntegrationPlatforms are the messaging platforms the simulators play; the demo seed links
-// the demo integrator to each, as "demo-<platform>".
-var demoIntegrationPlatforms = []string{"whatsapp", "telegram", "slack", "discord"}
+// demoIntegrations are the messaging platforms the simulators play and the ids of the demo
+// integrator's integration with each: fixed, so the README's curl examples name them.
+var demoIntegrations = []struct{ platform, id string }{
+	{"whatsapp", "de000000-0000-4000-8000-000000000001"},
+	{"telegram", "de000000-0000-4000-8000-000000000002"},
+	{"slack", "de000000-0000-4000-8000-000000000003"},
+	{"discord", "de000000-0000-4000-8000-000000000004"},
+}
 
 // seedIntegrations gives the demo integrator an integration per simulated messaging platform,
 // with the simulators' credentials (sealed like any other) and their API base URLs, so the
@@ -33,8 +38,9 @@ func seedIntegrations(ctx context.Context, store *schema.Store, e env, logger *s
 	}
 	creds := e.Messaging.DemoCredentials()
 	created := 0
-	for _, name := range demoIntegrationPlatforms {
-		in := platform.Integration{ID: "demo-" + name, Name: "Demo " + name, Platform: platform.Name(name),
+	for _, demo := range demoIntegrations {
+		name := demo.platform
+		in := platform.Integration{ID: demo.id, Name: "Demo " + name, Platform: platform.Name(name),
 			Credentials: platform.Credentials{Fields: creds[name]}, Active: true,
 			Config: platform.Config{APIBaseURL: e.Messaging.APIBase(e.Seed.UpstreamURL, name)}}
 		if err := in.Validate(); err != nil {

@@ -471,3 +471,16 @@ func TestWebhookChallengeAndWindowReplay(t *testing.T) {
 	require.Equal(t, 2, ids[first[0].ID])
 	require.Equal(t, 2, ids[first[1].ID])
 }
+
+// TestDemoIntegrationsWork: the integrations the demo seed links to the simulators carry the
+// simulators' credentials: the README's round trip, message in and reply out.
+func TestDemoIntegrationsWork(t *testing.T) {
+	const telegram = "de000000-0000-4000-8000-000000000002"
+	out := inbound(t, "telegram", sim.InboundRequest{IntegrationID: telegram, Text: "hi from the README"})
+	require.Equal(t, http.StatusOK, out.Status, "%v", out.Body)
+	require.Equal(t, true, hubBody(t, out.HubAnswer)["accepted"])
+	resp := h.do(t, request{method: "POST", path: "/api/v1/integration/integrations/" + telegram + "/messages/",
+		body: `{"to":"424242","content":{"type":"TEXT","text":"hello back"}}`}.asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
+	require.NotEmpty(t, resp.data(t)["message_id"])
+}
