@@ -37,7 +37,7 @@ func (a *Activities) Policies(_ context.Context) (WebhookPolicies, error) {
 		Delivery: transaction.RetryPolicy{InitialInterval: c.DeliveryRetryInitialInterval, BackoffCoefficient: 2,
 			MaxInterval: c.DeliveryRetryMaxInterval},
 		DeliveryBudget:         c.DeliveryRetryBudget,
-		DeliveryAttemptTimeout: c.DeliveryTimeout + 10*time.Second,
+		DeliveryAttemptTimeout: c.DeliveryTimeout + 5*time.Second,
 		Message: transaction.RetryPolicy{MaxAttempts: c.MessageMaxAttempts, InitialInterval: c.MessageRetryInitialInterval,
 			BackoffCoefficient: 2, MaxInterval: time.Minute},
 		MessageAttemptTimeout: c.MessageTimeout + 5*time.Second,

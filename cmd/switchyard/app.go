@@ -227,10 +227,7 @@ func startWorkers(st *stack, e env, queues []string) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	acts := activities.New(st.store, providers, e.Activities)
-	acts.ISO = st.isoDeps()
-	acts.Messaging = activities.Messaging{Store: st.store, Vault: st.vault, Temporal: st.temporal,
-		Platforms: platform.NewSender(&http.Client{Transport: upstreamTransport(e)}, e.Activities.PlatformMaxResponseBytes)}
+	acts := st.newActivities(e, providers)
 	workers, err := worker.New(st.temporal, queues, acts, e.Worker)
 	if err != nil {
 		return nil, err
@@ -415,6 +412,16 @@ func serveWith(ctx context.Context, l net.Listener, srv *http.Server, grace time
 		err = errors.Join(err, e)
 	}
 	return err
+}
+
+// newActivities builds the activities this process's workers run: the provider stack, the ISO
+// pool, and the webhook family's store, vault, platforms' client and Temporal client.
+func (st *stack) newActivities(e env, providers *provider.Set) *activities.Activities {
+	acts := activities.New(st.store, providers, e.Activities)
+	acts.ISO = st.isoDeps()
+	acts.Messaging = activities.Messaging{Store: st.store, Vault: st.vault, Temporal: st.temporal,
+		Platforms: platform.NewSender(&http.Client{Transport: upstreamTransport(e)}, e.Activities.PlatformMaxResponseBytes)}
+	return acts
 }
 
 // upstreamTransport is the HTTP transport towards messaging platforms: keep-alive per host, no

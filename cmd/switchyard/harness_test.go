@@ -52,6 +52,7 @@ type harness struct {
 	temporal client.Client
 	codec    *worker.Codec // the hub's payload codec, for reading histories as operators do
 	cli      string
+	st       *stack // the hub's connections, for workers a test starts itself
 }
 
 var h *harness
@@ -210,7 +211,7 @@ func runWithStack(m *testing.M) (int, error) {
 		return 0, err
 	}
 	h = &harness{env: hub.env, apiURL: hub.apiURL, simURL: hub.simURL, sim: hub.sims.Upstream, sims: hub.sims,
-		pool: hub.st.pool, store: hub.st.store, temporal: hub.st.temporal, codec: hub.st.codec, cli: cli}
+		pool: hub.st.pool, store: hub.st.store, temporal: hub.st.temporal, codec: hub.st.codec, cli: cli, st: hub.st}
 	code := m.Run()
 	if leaked := secretsInLogs(); len(leaked) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: secrets appear in the hub's logs: %d of them\n", len(leaked))

@@ -293,8 +293,7 @@ func waitSignedOn(p *iso.Pool) error {
 
 // startWorkersOn runs one worker on an arbitrary queue (tests only; real queues go through worker.New).
 func startWorkersOn(st *stack, e env, queue string) (func(), error) {
-	acts := activities.New(st.store, st.providers, e.Activities)
-	acts.ISO = st.isoDeps()
+	acts := st.newActivities(e, st.providers)
 	w := sdkworker.New(st.temporal, queue, sdkworker.Options{})
 	worker.Register(w, acts)
 	return w.Stop, w.Start()
