@@ -69,24 +69,18 @@ func Register(r interface {
 func RegisterWorkflows(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 }) {
-	r.RegisterWorkflowWithOptions(workflows.ProxyTransaction,
-		workflow.RegisterOptions{Name: workflows.WorkflowProxyTransaction})
-	r.RegisterWorkflowWithOptions(workflows.ProviderOperation,
-		workflow.RegisterOptions{Name: workflows.WorkflowProviderOperation})
-	r.RegisterWorkflowWithOptions(workflows.CardTransfer,
-		workflow.RegisterOptions{Name: workflows.WorkflowCardTransfer})
-	r.RegisterWorkflowWithOptions(workflows.WebhookIngest,
-		workflow.RegisterOptions{Name: workflows.WorkflowWebhookIngest})
-	r.RegisterWorkflowWithOptions(workflows.OrderedIngest,
-		workflow.RegisterOptions{Name: workflows.WorkflowOrderedIngest})
-	r.RegisterWorkflowWithOptions(workflows.Delivery,
-		workflow.RegisterOptions{Name: workflows.WorkflowDelivery})
-	r.RegisterWorkflowWithOptions(workflows.OrderedDelivery,
-		workflow.RegisterOptions{Name: workflows.WorkflowOrderedDelivery})
-	r.RegisterWorkflowWithOptions(workflows.SendMessage,
-		workflow.RegisterOptions{Name: workflows.WorkflowSendMessage})
-	r.RegisterWorkflowWithOptions(workflows.IntegrationCheck,
-		workflow.RegisterOptions{Name: workflows.WorkflowIntegrationCheck})
-	r.RegisterWorkflowWithOptions(workflows.WebhookReplay,
-		workflow.RegisterOptions{Name: workflows.WorkflowWebhookReplay})
+	for name, fn := range map[string]any{
+		workflows.WorkflowProxyTransaction:  workflows.ProxyTransaction,
+		workflows.WorkflowProviderOperation: workflows.ProviderOperation,
+		workflows.WorkflowCardTransfer:      workflows.CardTransfer,
+		workflows.WorkflowWebhookIngest:     workflows.WebhookIngest,
+		workflows.WorkflowOrderedIngest:     workflows.OrderedIngest,
+		workflows.WorkflowDelivery:          workflows.Delivery,
+		workflows.WorkflowOrderedDelivery:   workflows.OrderedDelivery,
+		workflows.WorkflowSendMessage:       workflows.SendMessage,
+		workflows.WorkflowIntegrationCheck:  workflows.IntegrationCheck,
+		workflows.WorkflowWebhookReplay:     workflows.WebhookReplay,
+	} {
+		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
+	}
 }

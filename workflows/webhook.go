@@ -334,5 +334,5 @@ func WebhookReplay(ctx workflow.Context, in ReplayInput) (ReplayResult, error) {
 	err := workflow.ExecuteActivity(actx, a.ReplayWebhooks, activities.ReplayInput{ReplayID: in.ReplayID,
 		ClientID: in.ClientID, WebhookEventIDs: in.WebhookEventIDs, IntegrationID: in.IntegrationID, Since: in.Since,
 		Until: in.Until, Workflows: deliveryWorkflows}).Get(ctx, &out)
-	return ReplayResult(out), err
+	return out, err
 }

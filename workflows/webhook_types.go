@@ -128,8 +128,4 @@ type ReplayInput struct {
 }
 
 // ReplayResult counts what a replay started.
-type ReplayResult struct {
-	Webhooks   int `json:"webhooks"`
-	Events     int `json:"events"`
-	Deliveries int `json:"deliveries"`
-}
+type ReplayResult = activities.ReplayResult

@@ -291,6 +291,27 @@ func waitSignedOn(p *iso.Pool) error {
 	return fmt.Errorf("the helper's pool never signed on")
 }
 
+// startHelperWorker starts a worker process of its own on queue (runHelperWorker), wired to the
+// harness's services with env added, and waits until it polls. The test kills it; Cleanup makes
+// sure it is gone.
+func startHelperWorker(t *testing.T, queue string, env ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(append(os.Environ(), helperWorkerEnv+"="+queue, "DATABASE_URL="+h.env.DB.URL,
+		"TEMPORAL_ADDRESS="+h.env.Temporal.Address, "SIM_ISO_ADDR="+h.env.ISO.SimAddr, "ISO_SIMULATE=true",
+		"SIM_URL="+h.simURL, "SIM_SMTP_ADDR="+h.env.SimURLs.SMTPAddr), env...)
+	stdout, err := child.StdoutPipe()
+	require.NoError(t, err)
+	stderr := &strings.Builder{}
+	child.Stderr = stderr
+	require.NoError(t, child.Start())
+	t.Cleanup(func() { _ = child.Process.Kill() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err, "helper worker: %s", stderr.String())
+	require.Equal(t, "ready\n", line)
+	return child, stderr
+}
+
 // startWorkersOn runs one worker on an arbitrary queue (tests only; real queues go through worker.New).
 func startWorkersOn(st *stack, e env, queue string) (func(), error) {
 	acts := st.newActivities(e, st.providers)
@@ -306,19 +327,7 @@ func TestISOTransferSurvivesAWorkerRestart(t *testing.T) {
 
 	// The first worker is a process of its own, which the test kills while the switch holds its
 	// 0200: the message has arrived, nothing is posted or answered yet.
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), helperWorkerEnv+"="+queue, "DATABASE_URL="+h.env.DB.URL,
-		"TEMPORAL_ADDRESS="+h.env.Temporal.Address, "SIM_ISO_ADDR="+h.env.ISO.SimAddr, "ISO_SIMULATE=true",
-		"ISO_SEND_TIMEOUT=10s", "ISO_CONNECTIONS_PER_HOST=1", "SIM_URL="+h.simURL, "SIM_SMTP_ADDR="+h.env.SimURLs.SMTPAddr)
-	stdout, err := child.StdoutPipe()
-	require.NoError(t, err)
-	var stderr strings.Builder
-	child.Stderr = &stderr
-	require.NoError(t, child.Start())
-	defer child.Process.Kill()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err, "helper worker: %s", stderr.String())
-	require.Equal(t, "ready\n", line)
+	child, stderr := startHelperWorker(t, queue, "ISO_SEND_TIMEOUT=10s", "ISO_CONNECTIONS_PER_HOST=1")
 
 	hold := h.sims.Switch.HoldNext(iso.MTIFinancial)
 	defer hold.Release()

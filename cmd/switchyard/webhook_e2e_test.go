@@ -192,13 +192,15 @@ func TestWebhookRoundTrip(t *testing.T) {
 			require.Equal(t, name, msg["platform"])
 			require.Equal(t, before+1, h.count(t, "webhook_events"), "the repeat stored nothing")
 
-			// The event shows its message and its delivery.
-			ev := waitWebhookEvent(t, eventID, "processed")
-			events := ev["events"].([]any)
-			require.Len(t, events, 1)
-			deliveries := events[0].(map[string]any)["deliveries"].([]any)
-			require.Len(t, deliveries, 1)
-			require.Equal(t, "delivered", deliveries[0].(map[string]any)["status"])
+			// The event shows its message and its delivery (recorded once the subscriber's 2xx is in).
+			waitWebhookEvent(t, eventID, "processed")
+			require.Eventually(t, func() bool {
+				ev := waitWebhookEvent(t, eventID, "processed")
+				events := ev["events"].([]any)
+				require.Len(t, events, 1)
+				deliveries := events[0].(map[string]any)["deliveries"].([]any)
+				return len(deliveries) == 1 && deliveries[0].(map[string]any)["status"] == "delivered"
+			}, 10*time.Second, 50*time.Millisecond)
 		})
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -276,8 +278,10 @@ func TestDeliveryRetriesUntilTheSubscriberRecovers(t *testing.T) {
 	emitted := ev["events"].([]any)[0].(map[string]any)
 	require.Equal(t, emitted["id"], got[0].ID, "webhook-id is the event id")
 	var attempts int
-	require.NoError(t, h.store.DB().Get(&attempts, `SELECT count(*) FROM delivery_attempts WHERE subscription_id = $1`, subID))
-	require.Equal(t, 4, attempts, "three refused attempts and the one that got through")
+	require.Eventually(t, func() bool {
+		require.NoError(t, h.store.DB().Get(&attempts, `SELECT count(*) FROM delivery_attempts WHERE subscription_id = $1`, subID))
+		return attempts == 4
+	}, 10*time.Second, 20*time.Millisecond, "three refused attempts and the one that got through: %d", attempts)
 	time.Sleep(300 * time.Millisecond)
 	require.Len(t, sub.received(), 1, "delivered exactly once")
 }

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -72,19 +69,7 @@ func TestDeliverySurvivesAWorkerKilledMidPost(t *testing.T) {
 	workflowID := workflows.DeliveryWorkflowID(eventID, subID, "")
 	require.NoError(t, h.store.StartDelivery(context.Background(), eventID, subID, workflowID))
 
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), helperWorkerEnv+"="+queue, "DATABASE_URL="+h.env.DB.URL,
-		"TEMPORAL_ADDRESS="+h.env.Temporal.Address, "SIM_ISO_ADDR="+h.env.ISO.SimAddr, "ISO_SIMULATE=true",
-		"SIM_URL="+h.simURL, "SIM_SMTP_ADDR="+h.env.SimURLs.SMTPAddr, "DELIVERY_TIMEOUT=2s", "DELIVERY_RETRY_BUDGET=1m")
-	stdout, err := child.StdoutPipe()
-	require.NoError(t, err)
-	var stderr strings.Builder
-	child.Stderr = &stderr
-	require.NoError(t, child.Start())
-	defer child.Process.Kill()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err, "helper worker: %s", stderr.String())
-	require.Equal(t, "ready\n", line)
+	child, stderr := startHelperWorker(t, queue, "DELIVERY_TIMEOUT=2s", "DELIVERY_RETRY_BUDGET=1m")
 
 	run, err := h.temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: workflowID, TaskQueue: queue},
 		workflows.WorkflowDelivery, workflows.DeliveryInput{EventID: eventID, SubscriptionID: subID, ClientID: demoClient})
