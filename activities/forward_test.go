@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kelseyhightower/envconfig"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -239,8 +240,14 @@ func TestUpstreamAnswerLimits(t *testing.T) {
 	})
 
 	t.Run("the body cap has a ceiling under Temporal's payload limit", func(t *testing.T) {
-		require.NoError(t, activities.Config{MaxUpstreamResponseBytes: 1 << 20}.Validate())
-		require.Error(t, activities.Config{MaxUpstreamResponseBytes: 3 << 20}.Validate())
-		require.Error(t, activities.Config{MaxUpstreamResponseBytes: 0}.Validate())
+		cfg := func(limit int64) activities.Config {
+			var c activities.Config
+			require.NoError(t, envconfig.Process("", &c))
+			c.MaxUpstreamResponseBytes = limit
+			return c
+		}
+		require.NoError(t, cfg(1<<20).Validate())
+		require.Error(t, cfg(3<<20).Validate())
+		require.Error(t, cfg(0).Validate())
 	})
 }
