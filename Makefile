@@ -58,9 +58,10 @@ lint: bin/workflowcheck ## go vet and workflowcheck (determinism of workflows/)
 	./bin/workflowcheck ./workflows/...
 
 .PHONY: fuzz
-fuzz: ## Fuzz ISO 8583 unpacking and framing (FUZZTIME=10s each; run longer by hand, e.g. FUZZTIME=10m)
+fuzz: ## Fuzz ISO 8583 unpacking and framing, and webhook verification (FUZZTIME=10s each; longer by hand, e.g. FUZZTIME=10m)
 	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) ./iso
 	$(GO) test -run '^$$' -fuzz '^FuzzFraming$$' -fuzztime $(FUZZTIME) ./iso
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./platform
 
 .PHONY: bench
 bench: tools build ## Benchmarks: ISO pack/unpack and pool vs raw round trips, then the load run (BENCH_DURATION=10s)
