@@ -76,19 +76,74 @@ type ReceivedWebhook struct {
 	ReceivedAt    time.Time
 }
 
-// RecordWebhook stores a received webhook once per integration and delivery id. It reports a
-// repeat (a delivery received again after Temporal forgot the first run, or while it waited in
-// an ordered inbox) as duplicate.
-func (a *Activities) RecordWebhook(ctx context.Context, in ReceivedWebhook) (duplicate bool, err error) {
-	row, created, err := a.Messaging.Store.RecordWebhookEvent(ctx, schema.WebhookEventRow{ID: in.EventID,
+// IngestInput is a verified webhook to record, normalize and fan out.
+type IngestInput struct {
+	ReceivedWebhook
+	// Ordered sends events with a conversation key through their conversation's queue.
+	Ordered   bool
+	Workflows DeliveryWorkflows
+}
+
+// IngestResult is how ingesting a webhook ended: the seed's {messages, failed}.
+type IngestResult struct {
+	// Duplicate: the delivery id was received before; nothing was done again.
+	Duplicate  bool
+	Status     string
+	Events     []string
+	Messages   int
+	Failed     int
+	Deliveries int
+	Error      string
+}
+
+// IngestWebhook stores a received webhook once per integration and delivery id, normalizes it
+// into the platform's messages or events (stored for subscriptions), starts a delivery of each
+// to every matching subscription, and records how that went: the whole fast path in one local
+// activity, one round of database work. A repeat of the delivery id (received again after
+// Temporal forgot the first run, or while the first waited in an ordered inbox) does nothing.
+// Every step is idempotent, so a retry after a failure (a fan-out Temporal did not take) redoes
+// only what is missing; an item that can never be fanned out is counted as failed.
+func (a *Activities) IngestWebhook(ctx context.Context, in IngestInput) (IngestResult, error) {
+	st := a.Messaging.Store
+	row, created, err := st.RecordWebhookEvent(ctx, schema.WebhookEventRow{ID: in.EventID,
 		IntegrationID: in.IntegrationID, ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID,
 		EventType: in.EventType, WorkflowID: in.WorkflowID, Headers: in.Headers, Body: in.Body, ReceivedAt: in.ReceivedAt})
 	if err != nil {
-		return false, classify(err)
+		return IngestResult{}, classify(err)
 	}
-	// A row with this event's own id is this run's earlier attempt (its insert committed, its
-	// result was lost): not a repeat.
-	return !created && row.ID != in.EventID, nil
+	// A row with this event's own id is this run's earlier attempt: not a repeat.
+	if !created && row.ID != in.EventID {
+		return IngestResult{Duplicate: true, Status: transaction.WebhookDuplicate}, nil
+	}
+	norm, err := a.normalizeWebhook(ctx, row)
+	if err != nil {
+		return IngestResult{}, classify(err)
+	}
+	res := IngestResult{Status: transaction.WebhookProcessed, Messages: len(norm.Events), Error: norm.Error}
+	if norm.Error != "" {
+		res.Status, res.Failed = transaction.WebhookFailed, 1
+	}
+	fan := FanOutInput{ClientID: in.ClientID, IntegrationID: in.IntegrationID, Ordered: in.Ordered, Workflows: in.Workflows}
+	for _, e := range norm.Events {
+		res.Events = append(res.Events, e.ID)
+		n, err := a.fanOutOne(ctx, fan, e)
+		switch {
+		case errors.Is(err, schema.ErrNotFound) || errors.As(err, new(*InvalidRequestError)):
+			res.Failed++
+			res.Error = err.Error()
+		case err != nil:
+			return IngestResult{}, classify(err) // retried: the events fanned out already start nothing twice
+		default:
+			res.Deliveries += n
+		}
+	}
+	if res.Failed > 0 && res.Status != transaction.WebhookFailed {
+		res.Status = transaction.WebhookPartial
+	}
+	if err := st.FinishWebhookEvent(ctx, in.EventID, res.Status, res.Messages, res.Failed, res.Error); err != nil {
+		return IngestResult{}, classify(err)
+	}
+	return res, nil
 }
 
 // EmittedEvent is an event stored for subscriptions, as the fan-out needs it.
@@ -106,18 +161,14 @@ type NormalizeResult struct {
 	Error string
 }
 
-// NormalizeWebhook turns a recorded webhook into the platform's normalized messages or events
+// normalizeWebhook turns a recorded webhook into the platform's normalized messages or events
 // and stores each as an event for subscriptions. Event ids derive from the webhook and the
-// item, so a retried activity stores nothing twice.
-func (a *Activities) NormalizeWebhook(ctx context.Context, webhookEventID string) (NormalizeResult, error) {
+// item, so a retry stores nothing twice. A body that does not normalize is a result (Error).
+func (a *Activities) normalizeWebhook(ctx context.Context, row schema.WebhookEventRow) (NormalizeResult, error) {
 	st := a.Messaging.Store
-	row, err := st.GetWebhookEvent(ctx, webhookEventID)
-	if err != nil {
-		return NormalizeResult{}, classify(err)
-	}
 	integration, err := st.GetIntegration(ctx, row.IntegrationID)
 	if err != nil {
-		return NormalizeResult{}, classify(err)
+		return NormalizeResult{}, err
 	}
 	in := platform.Integration{ID: integration.ID, Name: integration.Name, Platform: platform.Name(integration.Platform)}
 	if len(integration.Config) > 0 {
@@ -138,7 +189,7 @@ func (a *Activities) NormalizeWebhook(ctx context.Context, webhookEventID string
 			"integration_id": row.IntegrationID, "platform": row.Platform, "webhook_event_id": row.ID,
 			"message": item.Message, "event": eventBody(item)})
 		if err != nil {
-			return NormalizeResult{}, classify(&InvalidRequestError{Reason: "event payload: " + err.Error()})
+			return NormalizeResult{}, &InvalidRequestError{Reason: "event payload: " + err.Error()}
 		}
 		id := eventID(row.ID, strconv.Itoa(i), item.ID)
 		rows = append(rows, schema.EventRow{ID: id, ClientID: row.ClientID, Type: item.Type, IntegrationID: row.IntegrationID,
@@ -146,7 +197,7 @@ func (a *Activities) NormalizeWebhook(ctx context.Context, webhookEventID string
 		out.Events = append(out.Events, EmittedEvent{ID: id, Type: item.Type, Key: item.Key})
 	}
 	if err := st.InsertEvents(ctx, rows); err != nil {
-		return NormalizeResult{}, classify(err)
+		return NormalizeResult{}, err
 	}
 	return out, nil
 }

@@ -37,50 +37,30 @@ func WebhookIngest(ctx workflow.Context, in WebhookInput) (WebhookResult, error)
 	return res, nil
 }
 
-// ingest records, normalizes and fans out one webhook; errText says what failed, if anything.
+// ingest records, normalizes and fans out one webhook in one local activity; errText says what
+// failed, if anything. When even its retries fail (the database or Temporal out for minutes), the
+// webhook is recorded as failed: it can be replayed once they are back.
 func ingest(ctx workflow.Context, logger log.Logger, in WebhookInput) (res WebhookResult, errText string, err error) {
-	store := webhookStoreOptions(ctx)
-	var duplicate bool
-	if err := workflow.ExecuteLocalActivity(store, a.RecordWebhook, activities.ReceivedWebhook{EventID: in.EventID,
-		IntegrationID: in.IntegrationID, ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID,
-		EventType: in.EventType, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Headers: in.Headers,
-		Body: in.Body, ReceivedAt: in.ReceivedAt}).Get(ctx, &duplicate); err != nil {
-		return WebhookResult{}, "", err
-	}
-	if duplicate {
-		return WebhookResult{Status: transaction.WebhookDuplicate, Duplicate: true}, "", nil
-	}
-	var norm activities.NormalizeResult
-	if err := workflow.ExecuteLocalActivity(store, a.NormalizeWebhook, in.EventID).Get(ctx, &norm); err != nil {
-		return WebhookResult{}, "", err
-	}
-	res = WebhookResult{Status: transaction.WebhookProcessed, Messages: len(norm.Events)}
-	errText = norm.Error
-	if norm.Error != "" {
-		res.Status, res.Failed = transaction.WebhookFailed, 1
-	}
-	for _, e := range norm.Events {
-		res.Events = append(res.Events, e.ID)
-		var out activities.FanOutResult
-		err := workflow.ExecuteLocalActivity(fanOutOptions(ctx), a.FanOut, activities.FanOutInput{ClientID: in.ClientID,
-			IntegrationID: in.IntegrationID, Events: []activities.EmittedEvent{e}, Ordered: in.Ordered,
-			Workflows: deliveryWorkflows}).Get(ctx, &out)
-		if err != nil {
-			logger.Error("Fanning out an event failed", "event_id", e.ID, "error", err)
-			res.Failed++
-			errText = err.Error()
-			continue
+	var out activities.IngestResult
+	err = workflow.ExecuteLocalActivity(webhookStoreOptions(ctx), a.IngestWebhook, activities.IngestInput{
+		ReceivedWebhook: activities.ReceivedWebhook{EventID: in.EventID, IntegrationID: in.IntegrationID,
+			ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID, EventType: in.EventType,
+			WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Headers: in.Headers, Body: in.Body,
+			ReceivedAt: in.ReceivedAt},
+		Ordered: in.Ordered, Workflows: deliveryWorkflows,
+	}).Get(ctx, &out)
+	if err != nil {
+		logger.Error("Ingesting a webhook failed", "error", err)
+		res = WebhookResult{Status: transaction.WebhookFailed, Failed: 1}
+		if ferr := workflow.ExecuteLocalActivity(webhookStoreOptions(ctx), a.FinishWebhook, activities.FinishWebhookInput{
+			ID: in.EventID, Status: res.Status, Failed: 1, Error: failureMessage(err)}).Get(ctx, nil); ferr != nil {
+			// Not even recorded: the run's own result is the only trace.
+			logger.Error("Recording a failed webhook failed", "error", ferr)
 		}
-		res.Deliveries += out.Deliveries
+		return res, failureMessage(err), nil
 	}
-	if res.Failed > 0 && res.Status != transaction.WebhookFailed {
-		res.Status = transaction.WebhookPartial
-	}
-	if err := workflow.ExecuteLocalActivity(store, a.FinishWebhook, activities.FinishWebhookInput{ID: in.EventID,
-		Status: res.Status, Messages: res.Messages, Failed: res.Failed, Error: errText}).Get(ctx, nil); err != nil {
-		return WebhookResult{}, "", err
-	}
-	return res, errText, nil
+	return WebhookResult{Status: out.Status, Duplicate: out.Duplicate, Messages: out.Messages, Failed: out.Failed,
+		Events: out.Events, Deliveries: out.Deliveries}, out.Error, nil
 }
 
 // Ordered inboxes hand over to a new run after this many webhooks.

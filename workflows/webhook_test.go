@@ -33,22 +33,15 @@ func webhookInput() workflows.WebhookInput {
 		DeliveryID: "1001", Body: []byte(`{"update_id":1001}`), ReceivedAt: time.Unix(1700000000, 0)}
 }
 
-// webhookEnv runs WebhookIngest with the store activities recorded and the fan-out scripted.
-func webhookEnv(t *testing.T, duplicate bool, norm activities.NormalizeResult, fanOut func(activities.FanOutInput) error) (
+// webhookEnv runs WebhookIngest with IngestWebhook scripted and FinishWebhook recorded.
+func webhookEnv(t *testing.T, ingest func(activities.IngestInput) (activities.IngestResult, error)) (
 	*testsuite.TestWorkflowEnvironment, *[]activities.FinishWebhookInput) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
 	var finished []activities.FinishWebhookInput
-	env.OnActivity(a.RecordWebhook, mock.Anything, mock.Anything).Return(duplicate, nil)
-	env.OnActivity(a.NormalizeWebhook, mock.Anything, mock.Anything).Return(norm, nil)
-	env.OnActivity(a.FanOut, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FanOutInput) (activities.FanOutResult, error) {
-			if err := fanOut(in); err != nil {
-				return activities.FanOutResult{}, err
-			}
-			return activities.FanOutResult{Deliveries: 2}, nil
-		})
+	env.OnActivity(a.IngestWebhook, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.IngestInput) (activities.IngestResult, error) { return ingest(in) })
 	env.OnActivity(a.FinishWebhook, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FinishWebhookInput) error {
 			finished = append(finished, in)
@@ -58,60 +51,50 @@ func webhookEnv(t *testing.T, duplicate bool, norm activities.NormalizeResult, f
 }
 
 func TestWebhookIngest(t *testing.T) {
-	two := activities.NormalizeResult{Events: []activities.EmittedEvent{{ID: "evt_a", Type: platform.EventMessageReceived, Key: "c1"},
-		{ID: "evt_b", Type: platform.EventMessageReceived, Key: "c1"}}}
-
-	t.Run("every message is fanned out and counted", func(t *testing.T) {
-		var ordered []bool
-		env, finished := webhookEnv(t, false, two, func(in activities.FanOutInput) error {
-			ordered = append(ordered, in.Ordered)
-			require.Equal(t, workflows.WorkflowDelivery, in.Workflows.Delivery)
-			return nil
+	t.Run("the webhook is ingested in one step and its counts are the result", func(t *testing.T) {
+		var got activities.IngestInput
+		env, finished := webhookEnv(t, func(in activities.IngestInput) (activities.IngestResult, error) {
+			got = in
+			return activities.IngestResult{Status: transaction.WebhookPartial, Events: []string{"evt_a", "evt_b"}, Messages: 2,
+				Failed: 1, Deliveries: 3, Error: "no such subscription"}, nil
 		})
 		in := webhookInput()
 		in.Ordered = true
+		env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.WebhookWorkflowID("int-1", "1001")})
 		env.ExecuteWorkflow(workflows.WebhookIngest, in)
 		res := result[workflows.WebhookResult](t, env)
-		require.Equal(t, workflows.WebhookResult{Status: transaction.WebhookProcessed, Messages: 2, Events: []string{"evt_a", "evt_b"},
-			Deliveries: 4}, res)
-		require.Equal(t, []bool{true, true}, ordered)
-		require.Equal(t, []activities.FinishWebhookInput{{ID: "ev-1", Status: transaction.WebhookProcessed, Messages: 2}}, *finished)
+		require.Equal(t, workflows.WebhookResult{Status: transaction.WebhookPartial, Messages: 2, Failed: 1,
+			Events: []string{"evt_a", "evt_b"}, Deliveries: 3}, res)
+		require.True(t, got.Ordered)
+		require.Equal(t, workflows.WorkflowDelivery, got.Workflows.Delivery)
+		require.Equal(t, "webhook:int-1:1001", got.WorkflowID)
+		require.Equal(t, in.Body, got.Body)
+		require.Empty(t, *finished, "the activity recorded the outcome itself")
 	})
 
 	t.Run("a repeat does nothing", func(t *testing.T) {
-		env, finished := webhookEnv(t, true, two, func(activities.FanOutInput) error {
-			t.Fatal("a duplicate must not fan out")
-			return nil
+		env, _ := webhookEnv(t, func(activities.IngestInput) (activities.IngestResult, error) {
+			return activities.IngestResult{Duplicate: true, Status: transaction.WebhookDuplicate}, nil
 		})
 		env.ExecuteWorkflow(workflows.WebhookIngest, webhookInput())
 		res := result[workflows.WebhookResult](t, env)
 		require.True(t, res.Duplicate)
-		require.Empty(t, *finished)
+		require.Equal(t, transaction.WebhookDuplicate, res.Status)
 	})
 
-	t.Run("a failed fan-out is counted, not fatal", func(t *testing.T) {
-		env, finished := webhookEnv(t, false, two, func(in activities.FanOutInput) error {
-			if in.Events[0].ID == "evt_b" {
-				return temporal.NewNonRetryableApplicationError("no such integration", transaction.ErrTypeNotFound, nil)
-			}
-			return nil
+	t.Run("when ingesting keeps failing the webhook is recorded as failed", func(t *testing.T) {
+		calls := 0
+		env, finished := webhookEnv(t, func(activities.IngestInput) (activities.IngestResult, error) {
+			calls++
+			return activities.IngestResult{}, temporal.NewApplicationError("the database is down", transaction.ErrTypeStore)
 		})
 		env.ExecuteWorkflow(workflows.WebhookIngest, webhookInput())
 		res := result[workflows.WebhookResult](t, env)
-		require.Equal(t, transaction.WebhookPartial, res.Status)
-		require.Equal(t, 2, res.Messages)
-		require.Equal(t, 1, res.Failed)
-		require.Equal(t, transaction.WebhookPartial, (*finished)[0].Status)
-	})
-
-	t.Run("a body that does not normalize fails the webhook", func(t *testing.T) {
-		env, finished := webhookEnv(t, false, activities.NormalizeResult{Error: "malformed webhook body"},
-			func(activities.FanOutInput) error { return nil })
-		env.ExecuteWorkflow(workflows.WebhookIngest, webhookInput())
-		res := result[workflows.WebhookResult](t, env)
 		require.Equal(t, transaction.WebhookFailed, res.Status)
-		require.Equal(t, 1, res.Failed)
-		require.Equal(t, "malformed webhook body", (*finished)[0].Error)
+		require.Greater(t, calls, 5, "retried for minutes first")
+		require.Len(t, *finished, 1)
+		require.Equal(t, transaction.WebhookFailed, (*finished)[0].Status)
+		require.Contains(t, (*finished)[0].Error, "the database is down")
 	})
 }
 
@@ -298,25 +281,13 @@ func TestSendMessage(t *testing.T) {
 // TestOrderedIngest: webhooks signalled to an ordered integration's inbox are ingested one at a
 // time in the order they were signalled, each fanned out as ordered.
 func TestOrderedIngest(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.RegisterActivity(a)
 	var recorded []string
+	env, _ := webhookEnv(t, func(in activities.IngestInput) (activities.IngestResult, error) {
+		require.True(t, in.Ordered)
+		recorded = append(recorded, in.DeliveryID)
+		return activities.IngestResult{Status: transaction.WebhookProcessed, Messages: 1}, nil
+	})
 	env.OnActivity(a.Policies, mock.Anything).Return(webhookPolicies, nil)
-	env.OnActivity(a.RecordWebhook, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.ReceivedWebhook) (bool, error) {
-			recorded = append(recorded, in.DeliveryID)
-			return in.DeliveryID == "2", nil // the second was received before
-		})
-	env.OnActivity(a.NormalizeWebhook, mock.Anything, mock.Anything).Return(
-		activities.NormalizeResult{Events: []activities.EmittedEvent{{ID: "evt", Type: platform.EventMessageReceived, Key: "c1"}}}, nil)
-	var ordered []bool
-	env.OnActivity(a.FanOut, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FanOutInput) (activities.FanOutResult, error) {
-			ordered = append(ordered, in.Ordered)
-			return activities.FanOutResult{Deliveries: 1}, nil
-		})
-	env.OnActivity(a.FinishWebhook, mock.Anything, mock.Anything).Return(nil)
 	for i, id := range []string{"1", "2", "3"} {
 		env.RegisterDelayedCallback(func() {
 			in := webhookInput()
@@ -328,5 +299,4 @@ func TestOrderedIngest(t *testing.T) {
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	require.Equal(t, []string{"1", "2", "3"}, recorded)
-	require.Equal(t, []bool{true, true}, ordered, "the duplicate is not fanned out")
 }

@@ -1,0 +1,126 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
+)
+
+// fakeStarter records the deliveries the fan-out starts and can refuse the next ones.
+type fakeStarter struct {
+	mu      sync.Mutex
+	started map[string]int // workflow ID → starts that went through
+	refuse  int
+}
+
+func (f *fakeStarter) start(id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refuse > 0 {
+		f.refuse--
+		return errors.New("the workflow service is unavailable")
+	}
+	f.started[id]++
+	return nil
+}
+
+func (f *fakeStarter) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	return nil, f.start(o.ID)
+}
+
+func (f *fakeStarter) SignalWithStartWorkflow(_ context.Context, id, _ string, _ any, _ client.StartWorkflowOptions, _ any,
+	_ ...any) (client.WorkflowRun, error) {
+	return nil, f.start(id)
+}
+
+// TestIngestWebhook runs the webhook fast path on PostgreSQL: record, normalize, fan out, finish;
+// a retry after a refused fan-out starts what is missing and stores nothing twice; a repeat of
+// the delivery id does nothing.
+func TestIngestWebhook(t *testing.T) {
+	ctx := context.Background()
+	store, err := schema.Open(ctx, schema.Config{URL: dbURL, MaxOpenConns: 4, MaxIdleConns: 4})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	client := "ingest-" + uuid.NewString()[:8]
+	_, err = store.CreateClient(ctx, schema.ClientRow{ClientID: client, Name: client, SecretHash: "x", IsActive: true})
+	require.NoError(t, err)
+	integration := uuid.NewString()
+	_, err = store.CreateIntegration(ctx, schema.IntegrationRow{ID: integration, ClientID: client, Name: "wa", Platform: "whatsapp",
+		Credentials: "k1:sealed", IsActive: true})
+	require.NoError(t, err)
+	for range 2 {
+		_, err = store.CreateSubscription(ctx, schema.SubscriptionRow{ID: uuid.NewString(), ClientID: client,
+			URL: "http://127.0.0.1:1/", EventTypes: []string{"integration.message.received"}, Secret: "k1:s", IsActive: true})
+		require.NoError(t, err)
+	}
+
+	starter := &fakeStarter{started: map[string]int{}, refuse: 1}
+	acts := activities.New(store, nil, activities.Config{})
+	acts.Messaging = activities.Messaging{Store: store, Temporal: starter}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+
+	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+		"messaging_product":"whatsapp","metadata":{"phone_number_id":"100"},
+		"messages":[{"from":"255700000001","id":"wamid.A","timestamp":"1700000000","type":"text","text":{"body":"one"}},
+		            {"from":"255700000002","id":"wamid.B","timestamp":"1700000001","type":"text","text":{"body":"two"}}]}}]}]}`)
+	in := activities.IngestInput{ReceivedWebhook: activities.ReceivedWebhook{EventID: uuid.NewString(), IntegrationID: integration,
+		ClientID: client, Platform: "whatsapp", DeliveryID: "wamid.A,wamid.B", WorkflowID: "webhook:x", Body: body,
+		ReceivedAt: time.Now()}, Workflows: activities.DeliveryWorkflows{TaskQueue: "webhook", Delivery: "Delivery"}}
+
+	_, err = env.ExecuteActivity(acts.IngestWebhook, in)
+	require.Error(t, err, "the refused start fails the attempt, to be retried")
+	v, err := env.ExecuteActivity(acts.IngestWebhook, in)
+	require.NoError(t, err, "the retry")
+	var res activities.IngestResult
+	require.NoError(t, v.Get(&res))
+	require.Equal(t, transaction.WebhookProcessed, res.Status)
+	require.Equal(t, 2, res.Messages)
+	require.Equal(t, 4, res.Deliveries, "two messages, two subscriptions")
+	require.Len(t, starter.started, 4)
+	for id, n := range starter.started {
+		require.Equal(t, 1, n, "%s started once", id)
+	}
+	events, err := store.EventsOfWebhook(ctx, in.EventID)
+	require.NoError(t, err)
+	require.Len(t, events, 2, "the retry stored no event twice")
+	row, err := store.GetWebhookEvent(ctx, in.EventID)
+	require.NoError(t, err)
+	require.Equal(t, transaction.WebhookProcessed, row.Status)
+	require.Equal(t, 2, row.Messages)
+
+	again := in
+	again.EventID = uuid.NewString()
+	v, err = env.ExecuteActivity(acts.IngestWebhook, again)
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&res))
+	require.True(t, res.Duplicate)
+	require.Len(t, starter.started, 4, "a repeat starts nothing")
+
+	t.Run("a body that does not normalize is recorded as failed", func(t *testing.T) {
+		bad := in
+		bad.EventID, bad.DeliveryID, bad.Body = uuid.NewString(), fmt.Sprint(time.Now().UnixNano()), []byte(`{"entry":"x"}`)
+		v, err := env.ExecuteActivity(acts.IngestWebhook, bad)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&res))
+		require.Equal(t, transaction.WebhookFailed, res.Status)
+		require.Equal(t, 1, res.Failed)
+		row, err := store.GetWebhookEvent(ctx, bad.EventID)
+		require.NoError(t, err)
+		require.Equal(t, transaction.WebhookFailed, row.Status)
+		require.NotEmpty(t, row.Error)
+	})
+}
