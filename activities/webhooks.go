@@ -347,7 +347,9 @@ func (a *Activities) fanOutOne(ctx context.Context, in FanOutInput, e EmittedEve
 		if err := m.Store.StartDelivery(ctx, e.ID, sub.ID, id); err != nil {
 			return 0, err
 		}
+		// Eager: this worker runs the delivery's first task (and its first attempt) at once.
 		_, err := m.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: in.Workflows.TaskQueue,
+			EnableEagerStart:                         true,
 			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 			WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 			WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -366,6 +368,9 @@ type DeliverInput struct {
 	SubscriptionID string
 	// WorkflowID is the delivering workflow's: an event already delivered by it is not sent again.
 	WorkflowID string
+	// AttemptOffset is added to Temporal's attempt number in the record: the attempts made before
+	// this activity was scheduled (the first, a local activity).
+	AttemptOffset int
 }
 
 // DeliverResult is the subscriber's answer.
@@ -406,7 +411,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	}
 	status, retryAfter, latency, sendErr := a.post(ctx, sub.URL, secret, event)
 	attempt := schema.DeliveryAttemptRow{EventID: in.EventID, SubscriptionID: in.SubscriptionID, WorkflowID: in.WorkflowID,
-		Attempt: int(activity.GetInfo(ctx).Attempt), LatencyMS: float64(latency.Microseconds()) / 1000}
+		Attempt: in.AttemptOffset + int(activity.GetInfo(ctx).Attempt), LatencyMS: float64(latency.Microseconds()) / 1000}
 	if status > 0 {
 		attempt.StatusCode = sql.NullInt32{Int32: int32(status), Valid: true}
 	}

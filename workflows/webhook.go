@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -183,16 +184,39 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 // deliver runs the delivery's attempts and records how it ended.
 func deliver(ctx workflow.Context, pol activities.WebhookPolicies, in DeliveryInput, workflowID string) (DeliveryResult, error) {
 	r := pol.Delivery
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    pol.DeliveryAttemptTimeout,
-		ScheduleToCloseTimeout: pol.DeliveryBudget,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: r.InitialInterval, BackoffCoefficient: r.BackoffCoefficient,
-			MaximumInterval: r.MaxInterval, NonRetryableErrorTypes: []string{transaction.ErrTypeSubscriptionDisabled,
-				transaction.ErrTypeNotFound, transaction.ErrTypeInvalidRequest}},
+	nonRetryable := []string{transaction.ErrTypeSubscriptionDisabled, transaction.ErrTypeNotFound, transaction.ErrTypeInvalidRequest}
+	attempt := activities.DeliverInput{EventID: in.EventID, SubscriptionID: in.SubscriptionID, WorkflowID: workflowID}
+	started := workflow.Now(ctx)
+	// The first attempt runs as a local activity inside this workflow task (no task-queue hop);
+	// after a retryable failure the rest of the budget goes to a regular activity that any
+	// worker takes, Temporal's retry policy doing the backoff.
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: pol.DeliveryAttemptTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	var out activities.DeliverResult
-	err := workflow.ExecuteActivity(actx, a.Deliver, activities.DeliverInput{EventID: in.EventID,
-		SubscriptionID: in.SubscriptionID, WorkflowID: workflowID}).Get(ctx, &out)
+	err := workflow.ExecuteLocalActivity(lctx, a.Deliver, attempt).Get(ctx, &out)
+	if errType, retryAfter := errorInfo(err); err != nil && !slices.Contains(nonRetryable, errType) {
+		if retryAfter <= 0 {
+			retryAfter = r.InitialInterval
+		}
+		if err = workflow.Sleep(ctx, retryAfter); err != nil {
+			return DeliveryResult{}, err
+		}
+		next := time.Duration(float64(r.InitialInterval) * max(r.BackoffCoefficient, 1))
+		if r.MaxInterval > 0 {
+			next = min(next, r.MaxInterval)
+		}
+		attempt.AttemptOffset = 1
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout:    pol.DeliveryAttemptTimeout,
+			ScheduleToCloseTimeout: max(pol.DeliveryBudget-workflow.Now(ctx).Sub(started), time.Second),
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: max(next, time.Millisecond),
+				BackoffCoefficient: max(r.BackoffCoefficient, 1), MaximumInterval: r.MaxInterval,
+				NonRetryableErrorTypes: nonRetryable},
+		})
+		err = workflow.ExecuteActivity(actx, a.Deliver, attempt).Get(ctx, &out)
+	}
 	res := DeliveryResult{Status: transaction.DeliveryDelivered, StatusCode: out.StatusCode}
 	countFailure := false
 	if err != nil {
