@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-hub/switchyard/worker"
 )
@@ -137,7 +138,17 @@ func TestClientOptions(t *testing.T) {
 		require.NotNil(t, opts.FailureConverter)
 	})
 
+	t.Run("gRPC compression is off unless asked for: payloads are encrypted", func(t *testing.T) {
+		opts, err := worker.ClientOptions(worker.TemporalConfig{}, logger, nil, nil)
+		require.NoError(t, err)
+		require.IsType(t, &client.GrpcCompressionNone{}, opts.ConnectionOptions.GrpcCompression)
+		opts, err = worker.ClientOptions(worker.TemporalConfig{GRPCCompression: "gzip"}, logger, nil, nil)
+		require.NoError(t, err)
+		require.IsType(t, &client.GrpcCompressionGzip{}, opts.ConnectionOptions.GrpcCompression)
+	})
+
 	for name, cfg := range map[string]worker.TemporalConfig{
+		"an unknown compression":        {GRPCCompression: "zstd"},
 		"a certificate without its key": {TLSCertPath: pki.certFile},
 		"a key without its certificate": {TLSKeyPath: pki.keyFile},
 		"a missing certificate file":    {TLSCertPath: pki.certFile + ".missing", TLSKeyPath: pki.keyFile},
