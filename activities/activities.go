@@ -55,6 +55,11 @@ type Config struct {
 	// OrderedQueueIdle is how long an ordered integration's inbox, or one conversation's delivery
 	// queue, waits for another event before its workflow ends (the next event starts it again).
 	OrderedQueueIdle time.Duration `envconfig:"ORDERED_QUEUE_IDLE" default:"1m"`
+	// WebhookAllowPrivateTargets lets subscriptions' URLs and messaging APIs' base URLs (chosen
+	// by tenants) reach addresses inside the hub's network: loopback, private, link-local.
+	// Off in production; `switchyard dev`, the tests and the benchmark turn it on (their
+	// simulators and subscribers are on loopback).
+	WebhookAllowPrivateTargets bool `envconfig:"WEBHOOK_ALLOW_PRIVATE_TARGETS" default:"false"`
 	// PlatformMaxResponseBytes caps a messaging platform's answer.
 	PlatformMaxResponseBytes int64 `envconfig:"PLATFORM_MAX_RESPONSE_BYTES" default:"1048576"`
 }

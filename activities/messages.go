@@ -99,7 +99,7 @@ func classifyPlatform(err error) error {
 		return temporal.NewApplicationErrorWithOptions(apiErr.Error(), platformErrType(apiErr),
 			temporal.ApplicationErrorOptions{NonRetryable: !apiErr.Temporary, NextRetryDelay: apiErr.RetryAfter,
 				Details: []any{apiErr.Status}})
-	case errors.Is(err, platform.ErrUnsupported), errors.Is(err, platform.ErrInvalid):
+	case errors.Is(err, platform.ErrUnsupported), errors.Is(err, platform.ErrInvalid), errors.Is(err, platform.ErrPrivateAddress):
 		return classify(&InvalidRequestError{Reason: err.Error()})
 	case errors.Is(err, context.DeadlineExceeded):
 		return temporal.NewApplicationError("the platform did not answer in time", transaction.ErrTypePlatformUnavailable)

@@ -60,6 +60,10 @@ type Messaging struct {
 	Vault     *platform.Vault
 	Platforms *platform.Sender
 	Temporal  Starter
+	// Deliveries posts events to subscriptions: no redirects followed, and (unless
+	// WEBHOOK_ALLOW_PRIVATE_TARGETS) nothing inside the hub's network dialled. Activities.HTTP
+	// when nil.
+	Deliveries Doer
 }
 
 // ReceivedWebhook is a verified inbound webhook to record.
@@ -422,6 +426,10 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if err := st.RecordDeliveryAttempt(ctx, attempt, delivered); err != nil {
 		return DeliverResult{}, classify(err)
 	}
+	if errors.Is(sendErr, platform.ErrPrivateAddress) {
+		// Retrying cannot help: the subscription points inside the hub's network.
+		return DeliverResult{}, temporal.NewNonRetryableApplicationError(attempt.Error, transaction.ErrTypeInvalidRequest, nil)
+	}
 	if !delivered {
 		return DeliverResult{}, temporal.NewApplicationErrorWithOptions(attempt.Error, transaction.ErrTypeSubscriberUnavailable,
 			temporal.ApplicationErrorOptions{NextRetryDelay: retryAfter, Details: []any{status}})
@@ -448,7 +456,11 @@ func (a *Activities) post(ctx context.Context, url, secret string, event schema.
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Switchyard-Webhooks/1")
-	resp, err := a.HTTP.Do(req)
+	client := a.Messaging.Deliveries
+	if client == nil {
+		client = a.HTTP
+	}
+	resp, err := client.Do(req)
 	latency = time.Since(now)
 	if err != nil {
 		return 0, 0, latency, err

@@ -8,13 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"net/http"
+	"net/http/httptest"
+
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/seal"
 	"github.com/switchyard-hub/switchyard/transaction"
 )
 
@@ -123,4 +129,53 @@ func TestIngestWebhook(t *testing.T) {
 		require.Equal(t, transaction.WebhookFailed, row.Status)
 		require.NotEmpty(t, row.Error)
 	})
+}
+
+// TestDeliverRefusesTheHubsOwnNetwork: with private targets refused, a subscription that points
+// at loopback gets no request; the attempt is recorded and not retried.
+func TestDeliverRefusesTheHubsOwnNetwork(t *testing.T) {
+	ctx := context.Background()
+	store, err := schema.Open(ctx, schema.Config{URL: dbURL, MaxOpenConns: 4, MaxIdleConns: 4})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits++ }))
+	defer srv.Close()
+
+	spec, err := seal.GenerateKey("k1")
+	require.NoError(t, err)
+	keys, err := seal.ParseKeys(spec, "")
+	require.NoError(t, err)
+	vault := platform.NewVault(keys)
+	secret, err := platform.NewSigningSecret()
+	require.NoError(t, err)
+	sealed, err := vault.SealSecret(secret)
+	require.NoError(t, err)
+	client := "ssrf-" + uuid.NewString()[:8]
+	_, err = store.CreateClient(ctx, schema.ClientRow{ClientID: client, Name: client, SecretHash: "x", IsActive: true})
+	require.NoError(t, err)
+	sub := uuid.NewString()
+	_, err = store.CreateSubscription(ctx, schema.SubscriptionRow{ID: sub, ClientID: client, URL: srv.URL,
+		EventTypes: []string{"*"}, Secret: sealed, IsActive: true})
+	require.NoError(t, err)
+	event := "evt_" + uuid.NewString()
+	require.NoError(t, store.InsertEvents(ctx, []schema.EventRow{{ID: event, ClientID: client, Type: "integration.event.received",
+		Payload: []byte(`{"type":"integration.event.received"}`)}}))
+	require.NoError(t, store.StartDelivery(ctx, event, sub, "delivery:x"))
+
+	acts := activities.New(store, nil, activities.Config{DeliveryTimeout: 5 * time.Second})
+	acts.Messaging = activities.Messaging{Store: store, Vault: vault,
+		Deliveries: &http.Client{Transport: platform.Transport(false, 2)}}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	_, err = env.ExecuteActivity(acts.Deliver, activities.DeliverInput{EventID: event, SubscriptionID: sub, WorkflowID: "delivery:x"})
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	require.True(t, appErr.NonRetryable(), "%v", err)
+	require.Contains(t, appErr.Error(), "inside the hub's network")
+	require.Zero(t, hits)
+	attempts, err := store.DeliveryAttempts(ctx, event, sub)
+	require.NoError(t, err)
+	require.Len(t, attempts, 1)
 }

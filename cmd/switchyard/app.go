@@ -419,16 +419,12 @@ func serveWith(ctx context.Context, l net.Listener, srv *http.Server, grace time
 func (st *stack) newActivities(e env, providers *provider.Set) *activities.Activities {
 	acts := activities.New(st.store, providers, e.Activities)
 	acts.ISO = st.isoDeps()
+	// Tenants choose these addresses: no client-level timeout (each call has its own deadline),
+	// and nothing inside the hub's network unless WEBHOOK_ALLOW_PRIVATE_TARGETS.
+	tenants := platform.Transport(e.Activities.WebhookAllowPrivateTargets, e.Activities.MaxIdleConnsPerHost)
 	acts.Messaging = activities.Messaging{Store: st.store, Vault: st.vault, Temporal: st.temporal,
-		Platforms: platform.NewSender(&http.Client{Transport: upstreamTransport(e)}, e.Activities.PlatformMaxResponseBytes)}
+		Platforms: platform.NewSender(&http.Client{Transport: tenants}, e.Activities.PlatformMaxResponseBytes),
+		Deliveries: &http.Client{Transport: tenants,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	return acts
-}
-
-// upstreamTransport is the HTTP transport towards messaging platforms: keep-alive per host, no
-// client-level timeout (each call has its own deadline).
-func upstreamTransport(e env) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = e.Activities.MaxIdleConnsPerHost
-	t.IdleConnTimeout = 90 * time.Second
-	return t
 }

@@ -115,6 +115,7 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 		e.API.AdminToken = e.Dev.AdminToken
 	}
 	setDevProviderDefaults(dataDir)
+	allowLoopbackTargets(&e)
 	if err := envconfig.Process("", &e.ISO); err != nil {
 		return err
 	}
@@ -242,6 +243,14 @@ var devProviderEnv = map[string]string{
 	"EMAIL_SIMULATE": "true", "EMAIL_SMTP_USERNAME": "switchyard", "EMAIL_SMTP_PASSWORD": "dev-smtp-password",
 	"EMAIL_SMTP_TLS": "starttls",
 	"ISO_SIMULATE":   "true",
+}
+
+// allowLoopbackTargets lets tenants' URLs reach loopback, where the messaging simulators and
+// local subscribers run, unless WEBHOOK_ALLOW_PRIVATE_TARGETS says otherwise.
+func allowLoopbackTargets(e *env) {
+	if _, set := os.LookupEnv("WEBHOOK_ALLOW_PRIVATE_TARGETS"); !set {
+		e.Activities.WebhookAllowPrivateTargets = true
+	}
 }
 
 // setDevProviderDefaults applies devProviderEnv, and has the mailer trust the SMTP sink's

@@ -109,6 +109,8 @@ var testProviderEnv = map[string]string{
 	"DELIVERY_DISABLE_AFTER": "3", "DELIVERY_TIMEOUT": "2s", "MESSAGE_RETRY_INITIAL_INTERVAL": "100ms",
 	// Ordered queues end soon after their last event, so their runs finish within the tests.
 	"ORDERED_QUEUE_IDLE": "1s",
+	// The simulators and the tests' subscribers are on loopback.
+	"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
 }
 
 // hubLogs holds every log line the hub wrote during the tests.
