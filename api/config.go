@@ -95,6 +95,11 @@ type Config struct {
 	AuthFailureIPLimit int `envconfig:"AUTH_FAILURE_IP_LIMIT" default:"50"`
 	// AuthFailureWindow is the period of the authentication failure limits.
 	AuthFailureWindow time.Duration `envconfig:"AUTH_FAILURE_WINDOW" default:"1m"`
+	// WebhookFailureIPLimit is how many inbound webhooks a source address (an IPv6 /64) may have
+	// refused as an unknown integration (404) or a bad signature (401) per AuthFailureWindow
+	// before its webhooks answer 429 TOO_MANY_FAILURES, before any lookup. Counted across
+	// instances; zero turns it off.
+	WebhookFailureIPLimit int `envconfig:"WEBHOOK_FAILURE_IP_LIMIT" default:"100"`
 	// WebhookMaxBody caps the body of a platform's inbound webhook (413 above it), whatever
 	// MAX_REQUEST_BODY_BYTES is; at most MaxRequestBodyCeiling, as the body travels in workflow
 	// history. Zero (a Config built in code) is the default, 1 MiB.
@@ -156,10 +161,10 @@ func (c Config) Validate() error {
 	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
 		return fmt.Errorf("API_READ_TIMEOUT, API_WRITE_TIMEOUT and API_IDLE_TIMEOUT must not be negative")
 	}
-	if c.AuthFailureLimit < 0 || c.AuthFailureIPLimit < 0 {
-		return fmt.Errorf("AUTH_FAILURE_LIMIT and AUTH_FAILURE_IP_LIMIT must not be negative")
+	if c.AuthFailureLimit < 0 || c.AuthFailureIPLimit < 0 || c.WebhookFailureIPLimit < 0 {
+		return fmt.Errorf("AUTH_FAILURE_LIMIT, AUTH_FAILURE_IP_LIMIT and WEBHOOK_FAILURE_IP_LIMIT must not be negative")
 	}
-	if (c.AuthFailureLimit > 0 || c.AuthFailureIPLimit > 0) && c.AuthFailureWindow < time.Second {
+	if (c.AuthFailureLimit > 0 || c.AuthFailureIPLimit > 0 || c.WebhookFailureIPLimit > 0) && c.AuthFailureWindow < time.Second {
 		return fmt.Errorf("AUTH_FAILURE_WINDOW=%s must be at least 1s", c.AuthFailureWindow)
 	}
 	if wait := max(c.ForwardTimeout.Duration(), c.IntegrationTimeout); c.WriteTimeout > 0 && c.WriteTimeout < wait+writeTimeoutMargin {

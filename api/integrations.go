@@ -47,7 +47,8 @@ const (
 	// startTimeout bounds a workflow start made for a platform's webhook, which wants its
 	// answer within seconds.
 	startTimeout = 10 * time.Second
-	// maxCachedIntegrations bounds the webhook route's integration cache (unknown ids included).
+	// maxCachedIntegrations bounds the webhook route's cache of active integrations (unknown
+	// ids are kept apart, see maxAbsentIntegrations).
 	maxCachedIntegrations = 10_000
 )
 
@@ -716,23 +717,33 @@ type cachedIntegration struct {
 	loadedAt time.Time
 }
 
-// integrationCache holds integrations for the config TTL, credentials opened once per load,
-// unknown ids included (a flood of them reads the database once per id and TTL). Changes made
-// through this instance forget the integration at once.
+// maxAbsentIntegrations bounds the webhook route's memory of unknown and inactive ids.
+const maxAbsentIntegrations = 10_000
+
+// integrationCache holds integrations for the config TTL, credentials opened once per load.
+// Unknown and inactive ids are remembered as absent for the TTL too, so a repeated one is
+// answered 404 without a database read. The two are kept apart, each bounded: a flood of
+// unknown ids can only evict other absent ids, never an integration at work. Changes made
+// through this instance forget the id at once, absent or not.
 type integrationCache struct {
 	store IntegrationStore
 	vault *platform.Vault
 	ttl   time.Duration
 
-	mu      sync.RWMutex
+	mu sync.RWMutex
+	// entries are the active integrations, at most maxCachedIntegrations.
 	entries map[string]cachedIntegration
+	// absent are the unknown and inactive ids, with when they were found absent; at most
+	// maxAbsentIntegrations.
+	absent map[string]time.Time
 	// gen counts forgets: a load that raced one is not kept (see routeCache.gen).
 	gen   uint64
 	loads singleflight.Group
 }
 
 func newIntegrationCache(store IntegrationStore, vault *platform.Vault, ttl time.Duration) *integrationCache {
-	return &integrationCache{store: store, vault: vault, ttl: ttl, entries: map[string]cachedIntegration{}}
+	return &integrationCache{store: store, vault: vault, ttl: ttl, entries: map[string]cachedIntegration{},
+		absent: map[string]time.Time{}}
 }
 
 // get returns the active integration id names; errNoIntegration for an unknown or inactive one.
@@ -745,9 +756,14 @@ func (ic *integrationCache) get(ctx context.Context, id string) (inboundIntegrat
 	}
 	ic.mu.RLock()
 	e, ok := ic.entries[id]
+	absentSince, absent := ic.absent[id]
 	gen := ic.gen
 	ic.mu.RUnlock()
-	if !ok || time.Since(e.loadedAt) >= ic.ttl {
+	switch {
+	case ok && time.Since(e.loadedAt) < ic.ttl:
+	case absent && time.Since(absentSince) < ic.ttl:
+		return inboundIntegration{}, errNoIntegration
+	default:
 		v, err := sharedLoad(ctx, &ic.loads, id+"\x00"+strconv.FormatUint(gen, 10), func(ctx context.Context) (any, error) {
 			return ic.load(ctx, id, gen)
 		})
@@ -778,19 +794,46 @@ func (ic *integrationCache) load(ctx context.Context, id string, gen uint64) (ca
 	}
 	ic.mu.Lock()
 	if ic.gen == gen {
-		if len(ic.entries) >= maxCachedIntegrations {
-			clear(ic.entries)
+		if e.found && e.in.Active {
+			delete(ic.absent, id)
+			makeRoom(ic.entries, maxCachedIntegrations, func(c cachedIntegration) time.Time { return c.loadedAt }, e.loadedAt, ic.ttl)
+			ic.entries[id] = e
+		} else {
+			delete(ic.entries, id)
+			makeRoom(ic.absent, maxAbsentIntegrations, func(at time.Time) time.Time { return at }, e.loadedAt, ic.ttl)
+			ic.absent[id] = e.loadedAt
 		}
-		ic.entries[id] = e
 	}
 	ic.mu.Unlock()
 	return e, nil
 }
 
-// forget drops an integration this instance changed.
+// makeRoom readies m, holding at most limit entries, for one more: when it is full it drops
+// the entries older than ttl and, if that is not an eighth of them, arbitrary others up to an
+// eighth, so a full map is swept once per limit/8 inserts rather than on every one.
+func makeRoom[V any](m map[string]V, limit int, loadedAt func(V) time.Time, now time.Time, ttl time.Duration) {
+	if len(m) < limit {
+		return
+	}
+	for k, v := range m {
+		if now.Sub(loadedAt(v)) >= ttl {
+			delete(m, k)
+		}
+	}
+	for k := range m {
+		if len(m) <= limit-max(1, limit/8) {
+			break
+		}
+		delete(m, k)
+	}
+}
+
+// forget drops an integration this instance created, changed or deleted, and its id's
+// absence, so the change applies to the webhook route at once.
 func (ic *integrationCache) forget(id string) {
 	ic.mu.Lock()
 	delete(ic.entries, id)
+	delete(ic.absent, id)
 	ic.gen++
 	ic.mu.Unlock()
 }

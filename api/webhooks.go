@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -39,9 +40,11 @@ const (
 )
 
 func (s *Server) registerWebhooks(r gin.IRouter, with func(gin.HandlerFunc) []gin.HandlerFunc) {
-	// Public: platforms authenticate by signing their requests.
-	both(r, http.MethodPost, WebhooksBase+"/:integration_id", s.receiveWebhook)
-	both(r, http.MethodGet, WebhooksBase+"/:integration_id", s.webhookChallenge)
+	// Public: platforms authenticate by signing their requests. Addresses that fail too often
+	// are refused first.
+	limits := newWebhookFailures(s.cfg, s.limiter.buckets, s.logger)
+	both(r, http.MethodPost, WebhooksBase+"/:integration_id", limits.guard(s.receiveWebhook)...)
+	both(r, http.MethodGet, WebhooksBase+"/:integration_id", limits.guard(s.webhookChallenge)...)
 
 	both(r, http.MethodGet, WebhooksBase+"/events", with(s.listWebhookEvents)...)
 	both(r, http.MethodPost, WebhooksBase+"/events/replay", with(s.replayWindow)...)
@@ -68,6 +71,85 @@ func webhookBodyLimit(cfg Config, general gin.HandlerFunc) gin.HandlerFunc {
 	}
 }
 
+// webhookFailures limits the webhooks a source address may have refused before anything was
+// started, as for an unknown or inactive integration (404) or a bad signature (401):
+// WEBHOOK_FAILURE_IP_LIMIT per AUTH_FAILURE_WINDOW, coming back evenly over it, counted in the
+// shared buckets (key webhook:ip:<address>, an IPv6 /64) so the limit holds across instances.
+// Past it, every webhook from the address answers 429 TOO_MANY_FAILURES before the integration
+// is looked up or a signature checked. Only failures touch the buckets: an address is refused
+// from the in-process memo of when its bucket runs dry, so a verified webhook costs no extra
+// round trip, and a flood from a refused address none at all. When the buckets do not answer,
+// failures go uncounted (the limit protects capacity; a platform's deliveries must not fail
+// with the database that counts).
+type webhookFailures struct {
+	// limits holds the buckets, the limit (perIP), the window and the refused memo.
+	limits *failureLimits
+}
+
+// webhookFailedKey marks, in a request's context, a webhook refused in a way that counts.
+const webhookFailedKey = "switchyard.webhook_failed"
+
+// newWebhookFailures returns nil when WEBHOOK_FAILURE_IP_LIMIT is 0.
+func newWebhookFailures(cfg Config, buckets *sharedBuckets, logger *slog.Logger) *webhookFailures {
+	if cfg.WebhookFailureIPLimit <= 0 {
+		return nil
+	}
+	return &webhookFailures{limits: &failureLimits{buckets: buckets, perIP: cfg.WebhookFailureIPLimit,
+		window: cfg.AuthFailureWindow, logger: logger, refused: map[string]time.Time{}}}
+}
+
+// guard puts handler behind the limit; without one, handler is all.
+func (w *webhookFailures) guard(handler gin.HandlerFunc) []gin.HandlerFunc {
+	if w == nil {
+		return []gin.HandlerFunc{handler}
+	}
+	return []gin.HandlerFunc{w.check, handler}
+}
+
+// check refuses a webhook from an address known to have failed too often, and counts the
+// failure of one it let through.
+func (w *webhookFailures) check(c *gin.Context) {
+	key := "webhook:ip:" + addressKey(c.ClientIP())
+	if wait, refused := w.limits.refusedFor(key); refused {
+		writeError(c, tooManyWebhookFailures(wait))
+		return
+	}
+	c.Next()
+	if c.GetBool(webhookFailedKey) {
+		w.count(c.Request.Context(), key)
+	}
+}
+
+// count takes a token for a failure; once the bucket is empty, the address is refused until a
+// token comes back.
+func (w *webhookFailures) count(ctx context.Context, key string) {
+	f := w.limits
+	take, err := f.buckets.take(context.WithoutCancel(ctx), key, f.perIP, f.window)
+	if err != nil {
+		f.buckets.warn("Webhook failure limits unavailable: failures are not counted", err)
+		return
+	}
+	state := bucketState{take: take, limit: f.perIP, period: f.window}
+	if take.Taken && state.remaining() > 0 {
+		return
+	}
+	wait := state.retryAfter()
+	if _, known := f.refusedFor(key); !known {
+		f.logger.Warn("Too many failed webhooks: refusing the address", "key", truncate(key, 160),
+			"limit", f.perIP, "window", f.window.String(), "retry_after", wait.String())
+	}
+	f.refuse(key, wait)
+}
+
+// failedWebhook marks the request's failure as one webhookFailures counts.
+func failedWebhook(c *gin.Context) { c.Set(webhookFailedKey, true) }
+
+func tooManyWebhookFailures(wait time.Duration) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyFailures,
+		Message: "too many failed webhooks from this address: retry later",
+		Header:  map[string]string{"Retry-After": retryAfterHeader(wait)}}
+}
+
 // webhookAccepted is the answer platforms get: at once, before any processing.
 type webhookAccepted struct {
 	Success   bool   `json:"success"`
@@ -81,7 +163,7 @@ type webhookAccepted struct {
 // request that fails verification.
 func (s *Server) receiveWebhook(c *gin.Context) {
 	ctx := c.Request.Context()
-	in, err := s.hub.inbound.get(ctx, c.Param("integration_id"))
+	in, err := s.inboundIntegration(c)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -187,7 +269,7 @@ const EventIDHeader = "X-Switchyard-Event-Id"
 // webhookChallenge answers a platform's GET verification of the webhook URL (WhatsApp's
 // hub.challenge): the echo, 403 on a wrong token, 404 for platforms without one.
 func (s *Server) webhookChallenge(c *gin.Context) {
-	in, err := s.hub.inbound.get(c.Request.Context(), c.Param("integration_id"))
+	in, err := s.inboundIntegration(c)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -205,12 +287,23 @@ func (s *Server) webhookChallenge(c *gin.Context) {
 	}
 }
 
-// verifyError maps a verification failure to its answer and counts it. Whatever it is, it is
-// the sender's doing: never a 5xx.
+// inboundIntegration is the active integration the webhook route names; an unknown or inactive
+// one is a failure webhookFailures counts.
+func (s *Server) inboundIntegration(c *gin.Context) (inboundIntegration, error) {
+	in, err := s.hub.inbound.get(c.Request.Context(), c.Param("integration_id"))
+	if errors.Is(err, errNoIntegration) {
+		failedWebhook(c)
+	}
+	return in, err
+}
+
+// verifyError maps a verification failure to its answer and counts it (a bad signature also
+// against the address's failure limit). Whatever it is, it is the sender's doing: never a 5xx.
 func (s *Server) verifyError(c *gin.Context, name platform.Name, err error) *Error {
 	switch {
 	case errors.Is(err, platform.ErrSignature):
 		s.reject(name, rejectSignature)
+		failedWebhook(c)
 		return newError(http.StatusUnauthorized, CodeInvalidSignature, "webhook signature verification failed")
 	case errors.Is(err, platform.ErrForbidden):
 		s.reject(name, rejectForbidden)
