@@ -78,6 +78,9 @@ type ReceivedWebhook struct {
 	Headers       map[string]string
 	Body          []byte
 	ReceivedAt    time.Time
+	// Recorded: the API recorded it (an ordered integration's webhook, handed to its inbox by
+	// id, without its headers and body).
+	Recorded bool
 }
 
 // IngestInput is a verified webhook to record, normalize and fan out.
@@ -109,14 +112,11 @@ type IngestResult struct {
 // only what is missing; an item that can never be fanned out is counted as failed.
 func (a *Activities) IngestWebhook(ctx context.Context, in IngestInput) (IngestResult, error) {
 	st := a.Messaging.Store
-	row, created, err := st.RecordWebhookEvent(ctx, schema.WebhookEventRow{ID: in.EventID,
-		IntegrationID: in.IntegrationID, ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID,
-		EventType: in.EventType, WorkflowID: in.WorkflowID, Headers: in.Headers, Body: in.Body, ReceivedAt: in.ReceivedAt})
+	row, repeat, err := a.recordWebhook(ctx, in.ReceivedWebhook)
 	if err != nil {
 		return IngestResult{}, classify(err)
 	}
-	// A row with this event's own id is this run's earlier attempt: not a repeat.
-	if !created && row.ID != in.EventID {
+	if repeat {
 		return IngestResult{Duplicate: true, Status: transaction.WebhookDuplicate}, nil
 	}
 	norm, err := a.normalizeWebhook(ctx, row)
@@ -163,6 +163,22 @@ type NormalizeResult struct {
 	Events []EmittedEvent
 	// Error says why the body could not be normalized (then Events is empty).
 	Error string
+}
+
+// recordWebhook stores a received webhook once per integration and delivery id, and says whether
+// it is a repeat. A row with this event's own id is this run's earlier attempt, not a repeat. A
+// webhook the API recorded (an ordered integration's, handed to its inbox by id) is read, and it
+// is a repeat once it has been ingested.
+func (a *Activities) recordWebhook(ctx context.Context, in ReceivedWebhook) (row schema.WebhookEventRow, repeat bool, err error) {
+	st := a.Messaging.Store
+	if in.Recorded {
+		row, err = st.GetWebhookEvent(ctx, in.EventID)
+		return row, err == nil && row.Status != transaction.WebhookReceived, err
+	}
+	row, created, err := st.RecordWebhookEvent(ctx, schema.WebhookEventRow{ID: in.EventID,
+		IntegrationID: in.IntegrationID, ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID,
+		EventType: in.EventType, WorkflowID: in.WorkflowID, Headers: in.Headers, Body: in.Body, ReceivedAt: in.ReceivedAt})
+	return row, err == nil && !created && row.ID != in.EventID, err
 }
 
 // normalizeWebhook turns a recorded webhook into the platform's normalized messages or events

@@ -116,6 +116,27 @@ func TestIngestWebhook(t *testing.T) {
 	require.True(t, res.Duplicate)
 	require.Len(t, starter.started, 4, "a repeat starts nothing")
 
+	t.Run("a webhook the API recorded is ingested by id, once", func(t *testing.T) {
+		rec := in
+		rec.EventID, rec.DeliveryID = uuid.NewString(), fmt.Sprint("ordered-", time.Now().UnixNano())
+		_, created, err := store.RecordWebhookEvent(ctx, schema.WebhookEventRow{ID: rec.EventID, IntegrationID: integration,
+			ClientID: client, Platform: "whatsapp", DeliveryID: rec.DeliveryID, WorkflowID: "webhook:" + integration,
+			Body: body, ReceivedAt: time.Now()})
+		require.NoError(t, err)
+		require.True(t, created)
+		handover := rec
+		handover.Body, handover.Headers, handover.Recorded = nil, nil, true
+		v, err := env.ExecuteActivity(acts.IngestWebhook, handover)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&res))
+		require.Equal(t, transaction.WebhookProcessed, res.Status)
+		require.Equal(t, 2, res.Messages)
+		v, err = env.ExecuteActivity(acts.IngestWebhook, handover)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&res))
+		require.True(t, res.Duplicate, "handed over twice, ingested once")
+	})
+
 	t.Run("a body that does not normalize is recorded as failed", func(t *testing.T) {
 		bad := in
 		bad.EventID, bad.DeliveryID, bad.Body = uuid.NewString(), fmt.Sprint(time.Now().UnixNano()), []byte(`{"entry":"x"}`)

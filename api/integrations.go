@@ -68,7 +68,7 @@ type IntegrationStore interface {
 	UpdateIntegration(ctx context.Context, id string, change func(*schema.IntegrationRow) error) (schema.IntegrationRow, error)
 	DeleteIntegration(ctx context.Context, id string) error
 	GetWebhookEvent(ctx context.Context, id string) (schema.WebhookEventRow, error)
-	WebhookReceived(ctx context.Context, integrationID, deliveryID string) (bool, error)
+	RecordWebhookEvent(ctx context.Context, r schema.WebhookEventRow) (schema.WebhookEventRow, bool, error)
 	ListWebhookEvents(ctx context.Context, f schema.WebhookEventFilter, page schema.Page) ([]schema.WebhookEventRow, error)
 	EventsOfWebhook(ctx context.Context, webhookEventID string) ([]schema.EventRow, error)
 	CreateSubscription(ctx context.Context, r schema.SubscriptionRow) (schema.SubscriptionRow, error)

@@ -214,22 +214,28 @@ func (s *Server) receiveWebhook(c *gin.Context) {
 
 // receiveOrdered hands a webhook of an ordered integration to the integration's inbox
 // (OrderedIngest, signal-with-start), so webhooks are ingested in the order this API received
-// them. A delivery id recorded before is answered as a duplicate; one that arrives again while
-// its first is still in the inbox is recognised there and ingested once.
+// them. The webhook is recorded here first (once per delivery id: a repeat is a duplicate), and
+// the signal carries its id, not its body: an inbox that falls behind a burst keeps its history
+// and its continue-as-new input small. A webhook recorded but never handed over (Temporal was
+// down; the platform retries) is handed over again.
 func (s *Server) receiveOrdered(ctx context.Context, c *gin.Context, name platform.Name, eventType string,
 	input workflows.WebhookInput, memo transaction.Memo) {
 	integrationID, owner := input.IntegrationID, input.ClientID
-	seen, err := s.store.WebhookReceived(ctx, integrationID, input.DeliveryID)
+	id := workflows.OrderedIngestWorkflowID(integrationID)
+	row, created, err := s.store.RecordWebhookEvent(ctx, schema.WebhookEventRow{ID: input.EventID, IntegrationID: integrationID,
+		ClientID: owner, Platform: input.Platform, DeliveryID: input.DeliveryID, EventType: input.EventType, WorkflowID: id,
+		Headers: input.Headers, Body: input.Body, ReceivedAt: input.ReceivedAt})
 	if err != nil {
-		writeError(c, err)
+		writeError(c, unavailable(c, id, err))
 		return
 	}
-	if seen {
+	if !created && row.Status != transaction.WebhookReceived {
 		acceptWebhook(c, name, eventType, webhookAccepted{Success: true, Accepted: true, Duplicate: true})
 		return
 	}
-	id := workflows.OrderedIngestWorkflowID(integrationID)
-	_, err = s.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalWebhook, input,
+	handover := input
+	handover.EventID, handover.Headers, handover.Body, handover.Recorded = row.ID, nil, nil, true
+	_, err = s.temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalWebhook, handover,
 		client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueueWebhook,
 			Memo: map[string]any{transaction.MemoKey: memo}},
 		workflows.WorkflowOrderedIngest, workflows.OrderedIngestInput{IntegrationID: integrationID, ClientID: owner})
@@ -237,7 +243,7 @@ func (s *Server) receiveOrdered(ctx context.Context, c *gin.Context, name platfo
 		writeError(c, unavailable(c, id, err))
 		return
 	}
-	acceptWebhook(c, name, eventType, webhookAccepted{Success: true, Accepted: true, EventID: input.EventID})
+	acceptWebhook(c, name, eventType, webhookAccepted{Success: true, Accepted: true, EventID: row.ID})
 }
 
 // storedHeaders are the headers kept with a received webhook: platform.StoredHeaders, and never

@@ -391,11 +391,3 @@ func (s *Store) GetDelivery(ctx context.Context, eventID, subscriptionID string)
 		eventID, subscriptionID)
 	return out, translate(err, "reading delivery")
 }
-
-// WebhookReceived reports whether the integration has received the delivery id before.
-func (s *Store) WebhookReceived(ctx context.Context, integrationID, deliveryID string) (bool, error) {
-	var seen bool
-	err := s.db.GetContext(ctx, &seen, `SELECT EXISTS (SELECT 1 FROM webhook_events WHERE integration_id = $1
-		AND delivery_id = $2)`, integrationID, deliveryID)
-	return seen, translate(err, "reading webhook events")
-}

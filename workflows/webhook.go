@@ -47,7 +47,7 @@ func ingest(ctx workflow.Context, logger log.Logger, in WebhookInput) (res Webho
 		ReceivedWebhook: activities.ReceivedWebhook{EventID: in.EventID, IntegrationID: in.IntegrationID,
 			ClientID: in.ClientID, Platform: in.Platform, DeliveryID: in.DeliveryID, EventType: in.EventType,
 			WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Headers: in.Headers, Body: in.Body,
-			ReceivedAt: in.ReceivedAt},
+			ReceivedAt: in.ReceivedAt, Recorded: in.Recorded},
 		Ordered: in.Ordered, Workflows: deliveryWorkflows,
 	}).Get(ctx, &out)
 	if err != nil {

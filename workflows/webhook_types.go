@@ -26,6 +26,9 @@ type WebhookInput struct {
 	// Ordered delivers one conversation's events in arrival order (the integration's
 	// config.ordered).
 	Ordered bool
+	// Recorded: the API recorded the webhook and hands it over by id, without its headers and
+	// body (an ordered integration's inbox).
+	Recorded bool
 }
 
 // WebhookResult is how processing a webhook ended: the seed's {messages, failed}.
