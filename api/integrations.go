@@ -301,13 +301,18 @@ func (s *Server) ownIntegration(c *gin.Context) (schema.IntegrationRow, error) {
 	return row, nil
 }
 
-func (s *Server) createIntegration(c *gin.Context) {
-	if s.hub.vault == nil {
-		writeError(c, errNoVault)
-		return
-	}
+// integrationRequest reads a create or update body; it fails without a vault to seal with.
+func (s *Server) integrationRequest(c *gin.Context) (IntegrationRequest, error) {
 	var req IntegrationRequest
-	if err := decodeCapped(c, maxIntegrationBody, &req); err != nil {
+	if s.hub.vault == nil {
+		return req, errNoVault
+	}
+	return req, decodeCapped(c, maxIntegrationBody, &req)
+}
+
+func (s *Server) createIntegration(c *gin.Context) {
+	req, err := s.integrationRequest(c)
+	if err != nil {
 		writeError(c, err)
 		return
 	}
@@ -434,12 +439,8 @@ func (s *Server) sealIntegration(in platform.Integration) (schema.IntegrationRow
 // kept), rotated replaces the rotated secrets, config replaces the config, name and is_active
 // replace theirs. The merged integration is validated as a new one is.
 func (s *Server) updateIntegration(c *gin.Context) {
-	if s.hub.vault == nil {
-		writeError(c, errNoVault)
-		return
-	}
-	var req IntegrationRequest
-	if err := decodeCapped(c, maxIntegrationBody, &req); err != nil {
+	req, err := s.integrationRequest(c)
+	if err != nil {
 		writeError(c, err)
 		return
 	}
