@@ -79,7 +79,15 @@ func (a *Activities) SendPlatformMessage(ctx context.Context, in SendInput) (Sen
 	ctx, cancel := context.WithTimeout(ctx, a.Config.MessageTimeout)
 	defer cancel()
 	res, err := a.Messaging.Platforms.Send(ctx, integration, in.Message)
-	return SentMessage{SendResult: res, Attempt: int(activity.GetInfo(ctx).Attempt)}, classifyPlatform(err)
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	return SentMessage{SendResult: res, Attempt: attempt}, classifyPlatform(err, attempt)
+}
+
+// SendFailure is the details of a failed send attempt: the platform's HTTP status (0 without an
+// answer) and which attempt it was.
+type SendFailure struct {
+	Status  int `json:"status"`
+	Attempt int `json:"attempt"`
 }
 
 // SentMessage is a platform's answer to a send and the attempt that got it.
@@ -89,7 +97,7 @@ type SentMessage struct {
 }
 
 // classifyPlatform maps a platform's answer onto the retry contract.
-func classifyPlatform(err error) error {
+func classifyPlatform(err error, attempt int) error {
 	if err == nil {
 		return nil
 	}
@@ -98,13 +106,14 @@ func classifyPlatform(err error) error {
 	case errors.As(err, &apiErr):
 		return temporal.NewApplicationErrorWithOptions(apiErr.Error(), platformErrType(apiErr),
 			temporal.ApplicationErrorOptions{NonRetryable: !apiErr.Temporary, NextRetryDelay: apiErr.RetryAfter,
-				Details: []any{apiErr.Status}})
-	case errors.Is(err, platform.ErrUnsupported), errors.Is(err, platform.ErrInvalid), errors.Is(err, platform.ErrPrivateAddress):
-		return classify(&InvalidRequestError{Reason: err.Error()})
+				Details: []any{SendFailure{Status: apiErr.Status, Attempt: attempt}}})
+	case errors.Is(err, platform.ErrUnsupported), errors.Is(err, platform.ErrInvalid):
+		return classify(&InvalidRequestError{Reason: err.Error()}, SendFailure{Attempt: attempt})
 	case errors.Is(err, context.DeadlineExceeded):
-		return temporal.NewApplicationError("the platform did not answer in time", transaction.ErrTypePlatformUnavailable)
+		return temporal.NewApplicationErrorWithOptions("the platform did not answer in time", transaction.ErrTypePlatformUnavailable,
+			temporal.ApplicationErrorOptions{Details: []any{SendFailure{Attempt: attempt}}})
 	}
-	return classify(err)
+	return classify(err, SendFailure{Attempt: attempt})
 }
 
 func platformErrType(e *platform.APIError) string {
@@ -214,6 +223,8 @@ func (a *Activities) ReplayWebhooks(ctx context.Context, in ReplayInput) (Replay
 	}
 	st := a.Messaging.Store
 	for {
+		// A retried attempt resumes at the page it was in, with the counts from before it.
+		pageOffset, pageBase := offset, out
 		var rows []schema.WebhookEventRow
 		if len(in.WebhookEventIDs) > 0 {
 			if offset >= len(in.WebhookEventIDs) {
@@ -245,6 +256,22 @@ func (a *Activities) ReplayWebhooks(ctx context.Context, in ReplayInput) (Replay
 			if row.ClientID != in.ClientID {
 				continue
 			}
+			if row.Status == transaction.WebhookReceived {
+				// Never ingested (its run gave up, or its handover to an ordered inbox was
+				// lost): ingest it now, which delivers its events for the first time.
+				res, err := a.IngestWebhook(ctx, IngestInput{ReceivedWebhook: ReceivedWebhook{EventID: row.ID,
+					IntegrationID: row.IntegrationID, ClientID: row.ClientID, Platform: row.Platform,
+					DeliveryID: row.DeliveryID, EventType: row.EventType, WorkflowID: row.WorkflowID, Recorded: true},
+					Workflows: in.Workflows})
+				if err != nil {
+					return out, err
+				}
+				out.Webhooks++
+				out.Events += res.Messages
+				out.Deliveries += res.Deliveries
+				activity.RecordHeartbeat(ctx, pageBase, pageOffset)
+				continue
+			}
 			events, err := st.EventsOfWebhook(ctx, row.ID)
 			if err != nil {
 				return out, classify(err)
@@ -261,6 +288,7 @@ func (a *Activities) ReplayWebhooks(ctx context.Context, in ReplayInput) (Replay
 			out.Webhooks++
 			out.Events += len(events)
 			out.Deliveries += res.Deliveries
+			activity.RecordHeartbeat(ctx, pageBase, pageOffset)
 		}
 		activity.RecordHeartbeat(ctx, out, offset)
 	}

@@ -396,8 +396,9 @@ type DeliverInput struct {
 // DeliverResult is the subscriber's answer.
 type DeliverResult struct {
 	StatusCode int
-	// AlreadyDelivered: this workflow delivered the event before (a repeated signal).
-	AlreadyDelivered bool
+	// Finished is set when this workflow finished the event before (delivered or failed: it was
+	// handed over twice); nothing was sent.
+	Finished string
 }
 
 // maxSubscriberAnswer is how much of a subscriber's answer is read (and discarded).
@@ -409,9 +410,9 @@ const maxSubscriberAnswer = 64 << 10
 // subscriber's Retry-After when it sent one.
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	st := a.Messaging.Store
-	if d, err := st.GetDelivery(ctx, in.EventID, in.SubscriptionID); err == nil &&
-		d.Status == transaction.DeliveryDelivered && d.WorkflowID == in.WorkflowID {
-		return DeliverResult{StatusCode: int(d.LastStatus.Int32), AlreadyDelivered: true}, nil
+	if d, err := st.GetDelivery(ctx, in.EventID, in.SubscriptionID); err == nil && d.WorkflowID == in.WorkflowID &&
+		(d.Status == transaction.DeliveryDelivered || d.Status == transaction.DeliveryFailed) {
+		return DeliverResult{StatusCode: int(d.LastStatus.Int32), Finished: d.Status}, nil
 	}
 	sub, err := st.GetSubscription(ctx, in.SubscriptionID)
 	if errors.Is(err, schema.ErrNotFound) || (err == nil && !sub.IsActive) {

@@ -137,6 +137,26 @@ func TestIngestWebhook(t *testing.T) {
 		require.True(t, res.Duplicate, "handed over twice, ingested once")
 	})
 
+	t.Run("a replay ingests a webhook that was recorded and never ingested", func(t *testing.T) {
+		stuck := uuid.NewString()
+		_, created, err := store.RecordWebhookEvent(ctx, schema.WebhookEventRow{ID: stuck, IntegrationID: integration,
+			ClientID: client, Platform: "whatsapp", DeliveryID: fmt.Sprint("stuck-", time.Now().UnixNano()),
+			WorkflowID: "webhook:" + integration, Body: body, ReceivedAt: time.Now()})
+		require.NoError(t, err)
+		require.True(t, created)
+		before := len(starter.started)
+		v, err := env.ExecuteActivity(acts.ReplayWebhooks, activities.ReplayInput{ReplayID: "r1", ClientID: client,
+			WebhookEventIDs: []string{stuck}, Workflows: in.Workflows})
+		require.NoError(t, err)
+		var replayed activities.ReplayResult
+		require.NoError(t, v.Get(&replayed))
+		require.Equal(t, activities.ReplayResult{Webhooks: 1, Events: 2, Deliveries: 4}, replayed)
+		require.Len(t, starter.started, before+4)
+		row, err := store.GetWebhookEvent(ctx, stuck)
+		require.NoError(t, err)
+		require.Equal(t, transaction.WebhookProcessed, row.Status)
+	})
+
 	t.Run("a body that does not normalize is recorded as failed", func(t *testing.T) {
 		bad := in
 		bad.EventID, bad.DeliveryID, bad.Body = uuid.NewString(), fmt.Sprint(time.Now().UnixNano()), []byte(`{"entry":"x"}`)

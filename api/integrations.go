@@ -779,6 +779,14 @@ func (ic *integrationCache) get(ctx context.Context, id string) (inboundIntegrat
 	return e.in, nil
 }
 
+// atWork reports, without a read, whether id is an integration this cache holds as active.
+func (ic *integrationCache) atWork(id string) bool {
+	ic.mu.RLock()
+	defer ic.mu.RUnlock()
+	e, ok := ic.entries[id]
+	return ok && e.found && e.in.Active
+}
+
 func (ic *integrationCache) load(ctx context.Context, id string, gen uint64) (cachedIntegration, error) {
 	e := cachedIntegration{loadedAt: time.Now()}
 	row, err := ic.store.GetIntegration(ctx, id)

@@ -42,7 +42,7 @@ const (
 func (s *Server) registerWebhooks(r gin.IRouter, with func(gin.HandlerFunc) []gin.HandlerFunc) {
 	// Public: platforms authenticate by signing their requests. Addresses that fail too often
 	// are refused first.
-	limits := newWebhookFailures(s.cfg, s.limiter.buckets, s.logger)
+	limits := newWebhookFailures(s.cfg, s.limiter.buckets, s.logger, s.hub.inbound.atWork)
 	both(r, http.MethodPost, WebhooksBase+"/:integration_id", limits.guard(s.receiveWebhook)...)
 	both(r, http.MethodGet, WebhooksBase+"/:integration_id", limits.guard(s.webhookChallenge)...)
 
@@ -71,12 +71,14 @@ func webhookBodyLimit(cfg Config, general gin.HandlerFunc) gin.HandlerFunc {
 	}
 }
 
-// webhookFailures limits the webhooks a source address may have refused before anything was
-// started, as for an unknown or inactive integration (404) or a bad signature (401):
-// WEBHOOK_FAILURE_IP_LIMIT per AUTH_FAILURE_WINDOW, coming back evenly over it, counted in the
-// shared buckets (key webhook:ip:<address>, an IPv6 /64) so the limit holds across instances.
-// Past it, every webhook from the address answers 429 TOO_MANY_FAILURES before the integration
-// is looked up or a signature checked. Only failures touch the buckets: an address is refused
+// webhookFailures limits the webhooks for unknown or inactive integrations (404) a source
+// address may send: WEBHOOK_FAILURE_IP_LIMIT per AUTH_FAILURE_WINDOW, coming back evenly over
+// it, counted in the shared buckets (key webhook:ip:<address>, an IPv6 /64) so the limit holds
+// across instances. Past it, a webhook from the address answers 429 TOO_MANY_FAILURES before
+// anything is looked up, unless it names an integration this instance knows to be at work:
+// platforms send every tenant's webhooks from a few shared addresses, and one tenant's stale
+// integration must not stop the others'. Bad signatures are not counted (they cost no read and
+// are counted in the rejection metric): one tenant's wrong secret must not either. Only failures touch the buckets: an address is refused
 // from the in-process memo of when its bucket runs dry, so a verified webhook costs no extra
 // round trip, and a flood from a refused address none at all. When the buckets do not answer,
 // failures go uncounted (the limit protects capacity; a platform's deliveries must not fail
@@ -84,18 +86,20 @@ func webhookBodyLimit(cfg Config, general gin.HandlerFunc) gin.HandlerFunc {
 type webhookFailures struct {
 	// limits holds the buckets, the limit (perIP), the window and the refused memo.
 	limits *failureLimits
+	// atWork reports whether an integration id is known active here, without a read.
+	atWork func(id string) bool
 }
 
 // webhookFailedKey marks, in a request's context, a webhook refused in a way that counts.
 const webhookFailedKey = "switchyard.webhook_failed"
 
 // newWebhookFailures returns nil when WEBHOOK_FAILURE_IP_LIMIT is 0.
-func newWebhookFailures(cfg Config, buckets *sharedBuckets, logger *slog.Logger) *webhookFailures {
+func newWebhookFailures(cfg Config, buckets *sharedBuckets, logger *slog.Logger, atWork func(string) bool) *webhookFailures {
 	if cfg.WebhookFailureIPLimit <= 0 {
 		return nil
 	}
 	return &webhookFailures{limits: &failureLimits{buckets: buckets, perIP: cfg.WebhookFailureIPLimit,
-		window: cfg.AuthFailureWindow, logger: logger, refused: map[string]time.Time{}}}
+		window: cfg.AuthFailureWindow, logger: logger, refused: map[string]time.Time{}}, atWork: atWork}
 }
 
 // guard puts handler behind the limit; without one, handler is all.
@@ -110,7 +114,7 @@ func (w *webhookFailures) guard(handler gin.HandlerFunc) []gin.HandlerFunc {
 // failure of one it let through.
 func (w *webhookFailures) check(c *gin.Context) {
 	key := "webhook:ip:" + addressKey(c.ClientIP())
-	if wait, refused := w.limits.refusedFor(key); refused {
+	if wait, refused := w.limits.refusedFor(key); refused && !w.atWork(c.Param("integration_id")) {
 		writeError(c, tooManyWebhookFailures(wait))
 		return
 	}
@@ -303,13 +307,11 @@ func (s *Server) inboundIntegration(c *gin.Context) (inboundIntegration, error) 
 	return in, err
 }
 
-// verifyError maps a verification failure to its answer and counts it (a bad signature also
-// against the address's failure limit). Whatever it is, it is the sender's doing: never a 5xx.
+// verifyError maps a verification failure to its answer and counts it in the rejection metric. Whatever it is, it is the sender's doing: never a 5xx.
 func (s *Server) verifyError(c *gin.Context, name platform.Name, err error) *Error {
 	switch {
 	case errors.Is(err, platform.ErrSignature):
 		s.reject(name, rejectSignature)
-		failedWebhook(c)
 		return newError(http.StatusUnauthorized, CodeInvalidSignature, "webhook signature verification failed")
 	case errors.Is(err, platform.ErrForbidden):
 		s.reject(name, rejectForbidden)

@@ -234,7 +234,12 @@ type APIError struct {
 	RetryAfter time.Duration
 	// Temporary is true for answers worth retrying: 429, 5xx, transport errors.
 	Temporary bool
+	// cause is the sentinel behind the error, when there is one (ErrPrivateAddress).
+	cause error
 }
+
+// Unwrap gives the sentinel behind the error, so errors.Is(err, ErrPrivateAddress) holds.
+func (e *APIError) Unwrap() error { return e.cause }
 
 func (e *APIError) Error() string {
 	if e.Code != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -162,6 +163,10 @@ func (c call) do(ctx context.Context, method, path, auth string, payload any) (a
 	}
 	resp, err := c.s.client.Do(req)
 	if err != nil {
+		if errors.Is(err, ErrPrivateAddress) {
+			// Final: the integration's api_base_url points inside the hub's network.
+			return answer{}, &APIError{Code: "private_address", Message: c.redact(err.Error()), cause: ErrPrivateAddress}
+		}
 		return answer{}, &APIError{Code: "transport", Message: c.redact(err.Error()), Temporary: true}
 	}
 	defer resp.Body.Close()

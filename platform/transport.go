@@ -32,7 +32,14 @@ func Transport(allowPrivate bool, maxIdleConnsPerHost int) *http.Transport {
 	return t
 }
 
-var carrierGradeNAT = netip.MustParsePrefix("100.64.0.0/10")
+// inward are further ranges that lead inside a network: carrier-grade NAT, IETF protocol
+// assignments, benchmarking, reserved, IPv4-compatible and NAT64 IPv6, site-local IPv6.
+var inward = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"), netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/96"), netip.MustParsePrefix("64:ff9b::/96"), netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("fec0::/10"),
+}
 
 // refusePrivate is a net.Dialer Control: it runs after resolution, before the connection.
 func refusePrivate(_, address string, _ syscall.RawConn) error {
@@ -46,8 +53,13 @@ func refusePrivate(_, address string, _ syscall.RawConn) error {
 	}
 	ip = ip.Unmap()
 	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || carrierGradeNAT.Contains(ip) {
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
 		return fmt.Errorf("%w (%s)", ErrPrivateAddress, ip)
+	}
+	for _, p := range inward {
+		if p.Contains(ip) {
+			return fmt.Errorf("%w (%s)", ErrPrivateAddress, ip)
+		}
 	}
 	return nil
 }

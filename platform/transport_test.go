@@ -35,3 +35,18 @@ func TestTransportRefusesTheHubsOwnNetwork(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	}
 }
+
+// TestSendToThePrivateNetworkIsFinal: a messaging API base URL inside the hub's network is
+// refused as a final answer, recognisable as such, not a temporary failure to retry.
+func TestSendToThePrivateNetworkIsFinal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer srv.Close()
+	sender := platform.NewSender(&http.Client{Transport: platform.Transport(false, 2)}, 1<<20)
+	in := platform.Integration{Platform: platform.Slack, Active: true, Config: platform.Config{APIBaseURL: srv.URL},
+		Credentials: platform.Credentials{Fields: map[string]string{"bot_token": "xoxb-1", "signing_secret": "s"}}}
+	_, err := sender.Send(context.Background(), in, platform.Outbound{To: "C1", Content: platform.Content{Type: "TEXT", Text: "x"}})
+	require.ErrorIs(t, err, platform.ErrPrivateAddress)
+	var apiErr *platform.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.False(t, apiErr.Temporary)
+}

@@ -75,6 +75,10 @@ func SendMessage(ctx workflow.Context, in SendMessageInput) (SendMessageResult, 
 		At: workflow.Now(ctx)}
 	if sendErr != nil {
 		res.Status, res.Error, res.ErrorCode = transaction.StatusFailed, failureMessage(sendErr), sendErrorCode(sendErr)
+		var failure activities.SendFailure
+		if appErr, ok := asApplicationError(sendErr); ok && appErr.HasDetails() && appErr.Details(&failure) == nil {
+			res.Attempts = max(failure.Attempt, 1)
+		}
 		event.Type, event.Error, event.ErrorCode = platform.EventMessageFailed, res.Error, res.ErrorCode
 	}
 	var emitted activities.EmittedEvent

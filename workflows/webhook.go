@@ -130,7 +130,8 @@ func OrderedIngest(ctx workflow.Context, in OrderedIngestInput) error {
 // told its webhook was taken, so a database outage is waited out rather than failing the run.
 func webhookStoreOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    10 * time.Second,
+		// An ingestion starts a delivery per event and subscription: more than one write.
+		StartToCloseTimeout:    30 * time.Second,
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
 			MaximumInterval:        30 * time.Second,
@@ -196,11 +197,11 @@ func deliver(ctx workflow.Context, pol activities.WebhookPolicies, in DeliveryIn
 	})
 	var out activities.DeliverResult
 	err := workflow.ExecuteLocalActivity(lctx, a.Deliver, attempt).Get(ctx, &out)
-	if errType, retryAfter := errorInfo(err); err != nil && !slices.Contains(nonRetryable, errType) {
-		if retryAfter <= 0 {
-			retryAfter = r.InitialInterval
-		}
-		if err = workflow.Sleep(ctx, retryAfter); err != nil {
+	remaining := func() time.Duration { return pol.DeliveryBudget - workflow.Now(ctx).Sub(started) }
+	// A wait the subscriber asks for that outlasts the budget ends the delivery now.
+	if errType, retryAfter := errorInfo(err); err != nil && !slices.Contains(nonRetryable, errType) &&
+		max(retryAfter, r.InitialInterval) < remaining() {
+		if err := workflow.Sleep(ctx, max(retryAfter, r.InitialInterval)); err != nil {
 			return DeliveryResult{}, err
 		}
 		next := time.Duration(float64(r.InitialInterval) * max(r.BackoffCoefficient, 1))
@@ -210,12 +211,16 @@ func deliver(ctx workflow.Context, pol activities.WebhookPolicies, in DeliveryIn
 		attempt.AttemptOffset = 1
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout:    pol.DeliveryAttemptTimeout,
-			ScheduleToCloseTimeout: max(pol.DeliveryBudget-workflow.Now(ctx).Sub(started), time.Second),
+			ScheduleToCloseTimeout: remaining(),
 			RetryPolicy: &temporal.RetryPolicy{InitialInterval: max(next, time.Millisecond),
 				BackoffCoefficient: max(r.BackoffCoefficient, 1), MaximumInterval: r.MaxInterval,
 				NonRetryableErrorTypes: nonRetryable},
 		})
 		err = workflow.ExecuteActivity(actx, a.Deliver, attempt).Get(ctx, &out)
+	}
+	if out.Finished != "" {
+		// This workflow finished the event before (it was handed over twice): nothing to record.
+		return DeliveryResult{Status: out.Finished, StatusCode: out.StatusCode}, nil
 	}
 	res := DeliveryResult{Status: transaction.DeliveryDelivered, StatusCode: out.StatusCode}
 	countFailure := false

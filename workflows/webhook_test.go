@@ -155,6 +155,29 @@ func TestDelivery(t *testing.T) {
 		require.Equal(t, transaction.DeliveryFailed, (*finished)[0].Status)
 	})
 
+	t.Run("a wait the subscriber asks for past the budget ends the delivery", func(t *testing.T) {
+		calls := 0
+		env, finished := deliveryEnv(t, func(activities.DeliverInput) (activities.DeliverResult, error) {
+			calls++
+			return activities.DeliverResult{}, temporal.NewApplicationErrorWithOptions("the subscriber answered 503",
+				transaction.ErrTypeSubscriberUnavailable, temporal.ApplicationErrorOptions{NextRetryDelay: 2 * time.Hour,
+					Details: []any{503}})
+		})
+		env.ExecuteWorkflow(workflows.Delivery, in)
+		require.Equal(t, transaction.DeliveryFailed, result[workflows.DeliveryResult](t, env).Status)
+		require.Equal(t, 1, calls, "the budget is an hour: no attempt after a two-hour wait")
+		require.Equal(t, transaction.DeliveryFailed, (*finished)[0].Status)
+	})
+
+	t.Run("an event this workflow finished before is not sent or recorded again", func(t *testing.T) {
+		env, finished := deliveryEnv(t, func(activities.DeliverInput) (activities.DeliverResult, error) {
+			return activities.DeliverResult{Finished: transaction.DeliveryFailed, StatusCode: 500}, nil
+		})
+		env.ExecuteWorkflow(workflows.Delivery, in)
+		require.Equal(t, transaction.DeliveryFailed, result[workflows.DeliveryResult](t, env).Status)
+		require.Empty(t, *finished)
+	})
+
 	t.Run("a disabled subscription is not retried", func(t *testing.T) {
 		calls := 0
 		env, _ := deliveryEnv(t, func(activities.DeliverInput) (activities.DeliverResult, error) {
@@ -269,12 +292,15 @@ func TestSendMessage(t *testing.T) {
 
 	t.Run("attempts stop at MESSAGE_MAX_ATTEMPTS", func(t *testing.T) {
 		calls := 0
-		res, _, _ := run(t, func() (platform.SendResult, error) {
+		res, _, outcomes := run(t, func() (platform.SendResult, error) {
 			calls++
-			return platform.SendResult{}, temporal.NewApplicationError("503", transaction.ErrTypePlatformUnavailable)
+			return platform.SendResult{}, temporal.NewApplicationError("503", transaction.ErrTypePlatformUnavailable,
+				activities.SendFailure{Status: 503, Attempt: calls})
 		})
 		require.Equal(t, 3, calls)
 		require.Equal(t, transaction.ErrorCodePlatformUnavailable, res.ErrorCode)
+		require.Equal(t, 3, res.Attempts, "the failed send reports its attempts")
+		require.Equal(t, 3, outcomes[0].Attempts)
 	})
 }
 
