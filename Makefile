@@ -58,7 +58,7 @@ lint: bin/workflowcheck ## go vet and workflowcheck (determinism of workflows/)
 	./bin/workflowcheck ./workflows/...
 
 .PHONY: fuzz
-fuzz: ## Fuzz ISO 8583 unpacking and framing, and webhook verification (FUZZTIME=10s each; longer by hand, e.g. FUZZTIME=10m)
+fuzz: ## Fuzz ISO 8583 unpacking and framing, and webhook verification (FUZZTIME=10s each, or a count: 80000x; longer by hand, e.g. FUZZTIME=10m)
 	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) ./iso
 	$(GO) test -run '^$$' -fuzz '^FuzzFraming$$' -fuzztime $(FUZZTIME) ./iso
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./platform
