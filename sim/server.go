@@ -13,13 +13,14 @@ import (
 )
 
 // Simulators are everything `switchyard sim` serves: the upstream mediator simulator, the
-// provider simulators, the messaging platforms' simulators and the SMTP sink.
+// provider simulators, the messaging platforms' and sites' simulators and the SMTP sink.
 type Simulators struct {
 	Upstream  *Upstream
 	Providers *Providers
 	Mail      *MailSink
 	Switch    *Switch
 	Messaging *Messaging
+	Sites     *Sites
 }
 
 // Options are what the simulators are built from.
@@ -33,7 +34,9 @@ type Options struct {
 	Switch SwitchConfig
 	// Messaging are the messaging simulators' credentials and the hub they deliver webhooks to.
 	Messaging MessagingConfig
-	Logger    *slog.Logger
+	// Sites are the WordPress and Shopify simulators' credentials and content.
+	Sites  SitesConfig
+	Logger *slog.Logger
 }
 
 // New builds every simulator over the simulators' tables (see Migrate).
@@ -60,19 +63,24 @@ func New(store *Store, o Options) (*Simulators, error) {
 	if err != nil {
 		return nil, err
 	}
+	sites, err := NewSites(o.Sites)
+	if err != nil {
+		return nil, err
+	}
 	sw := NewSwitch(o.Switch, codec, StoreLedger{Store: store}, logger)
 	return &Simulators{Upstream: NewUpstream(o.Upstream), Providers: providers, Mail: mail, Switch: sw,
-		Messaging: messaging}, nil
+		Messaging: messaging, Sites: sites}, nil
 }
 
 // Handler serves the provider simulators under their prefixes (/cbs, /bill, /sms, /push,
-// /oauth, /whatsapp, /telegram, /slack, /discord, /_sim/...) and the upstream simulator
+// /oauth, /whatsapp, /telegram, /slack, /discord, /wordpress, /shopify, /_sim/...) and the upstream simulator
 // everywhere else.
 func (s *Simulators) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.Providers.Register(mux)
 	s.Mail.Register(mux)
 	s.Messaging.Register(mux)
+	s.Sites.Register(mux)
 	mux.HandleFunc("GET /_sim/iso/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Switch.Stats())
 	})
