@@ -85,43 +85,58 @@ func OrderedIngest(ctx workflow.Context, in OrderedIngestInput) error {
 	if err != nil {
 		return err
 	}
-	pending := in.Pending
-	inbox := workflow.GetSignalChannel(ctx, SignalWebhook)
+	rest, full, err := serveQueue(ctx, SignalWebhook, in.Pending, idleOf(pol), orderedWebhooksPerRun, status,
+		func(next WebhookInput) {
+			next.Ordered = true
+			if _, _, err := ingest(ctx, logger, next); err != nil {
+				// One webhook that cannot be ingested must not take the rest of the inbox with it.
+				logger.Error("Ingesting a webhook failed", "event_id", next.EventID, "delivery_id", next.DeliveryID, "error", err)
+			}
+		})
+	if err != nil || !full {
+		return err
+	}
+	return workflow.NewContinueAsNewError(ctx, OrderedIngest, OrderedIngestInput{IntegrationID: in.IntegrationID,
+		ClientID: in.ClientID, Pending: rest})
+}
+
+// serveQueue handles the items signalled on signal (after pending, carried over from the run
+// before) one at a time in arrival order. It returns when the queue has been idle for idle,
+// having shown the run successful, or, full, after perRun items, with the ones still pending
+// (every signal received) for continue-as-new.
+func serveQueue[T any](ctx workflow.Context, signal string, pending []T, idle time.Duration, perRun int, status *tracker,
+	handle func(T)) (rest []T, full bool, err error) {
+	signals := workflow.GetSignalChannel(ctx, signal)
 	drain := func() {
 		for {
-			var w WebhookInput
-			if !inbox.ReceiveAsync(&w) {
+			var item T
+			if !signals.ReceiveAsync(&item) {
 				return
 			}
-			pending = append(pending, w)
+			pending = append(pending, item)
 		}
 	}
 	for done := 0; ; {
 		drain()
 		if len(pending) == 0 {
-			got, err := workflow.AwaitWithTimeout(ctx, idleOf(pol), func() bool { return inbox.Len() > 0 })
+			got, err := workflow.AwaitWithTimeout(ctx, idle, func() bool { return signals.Len() > 0 })
 			if err != nil {
-				return err
+				return nil, false, err
 			}
 			if !got {
 				if drain(); len(pending) == 0 {
 					status.show(ctx, StatusView{Status: transaction.StatusSuccessful, Attempts: done}, transaction.StatusSuccessful)
-					return nil
+					return nil, false, nil
 				}
 			}
 			continue
 		}
 		next := pending[0]
 		pending = pending[1:]
-		next.Ordered = true
-		if _, _, err := ingest(ctx, logger, next); err != nil {
-			// One webhook that cannot be ingested must not take the rest of the inbox with it.
-			logger.Error("Ingesting a webhook failed", "event_id", next.EventID, "delivery_id", next.DeliveryID, "error", err)
-		}
-		if done++; done >= orderedWebhooksPerRun {
+		handle(next)
+		if done++; done >= perRun {
 			drain()
-			return workflow.NewContinueAsNewError(ctx, OrderedIngest, OrderedIngestInput{IntegrationID: in.IntegrationID,
-				ClientID: in.ClientID, Pending: pending})
+			return pending, true, nil
 		}
 	}
 }
@@ -276,49 +291,26 @@ func OrderedDelivery(ctx workflow.Context, in OrderedDeliveryInput) error {
 	if err != nil {
 		return err
 	}
-	pending := in.Pending
-	events := workflow.GetSignalChannel(ctx, SignalDeliverEvent)
-	drain := func() {
-		var d DeliveryInput
-		for events.ReceiveAsync(&d) {
-			pending = append(pending, d)
-			d = DeliveryInput{}
-		}
-	}
 	pol, err := policies(ctx)
 	if err != nil {
 		return err
 	}
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
-	for done := 0; ; {
-		drain()
-		if len(pending) == 0 {
-			if got, err := workflow.AwaitWithTimeout(ctx, idleOf(pol), func() bool { return events.Len() > 0 }); err != nil {
-				return err
-			} else if !got {
-				drain()
-				if len(pending) == 0 {
-					status.show(ctx, StatusView{Status: transaction.StatusSuccessful, Attempts: done}, transaction.StatusSuccessful)
-					return nil
-				}
+	rest, full, err := serveQueue(ctx, SignalDeliverEvent, in.Pending, idleOf(pol), orderedEventsPerRun, status,
+		func(next DeliveryInput) {
+			res, err := deliver(ctx, pol, next, id)
+			if err != nil {
+				// Recording the outcome failed: the queue goes on rather than holding the others.
+				logger.Error("Recording an ordered delivery failed", "event_id", next.EventID, "error", err)
+			} else if res.Status == transaction.DeliveryFailed {
+				logger.Warn("An ordered delivery failed; the queue goes on", "event_id", next.EventID, "error", res.Error)
 			}
-			continue
-		}
-		next := pending[0]
-		pending = pending[1:]
-		res, err := deliver(ctx, pol, next, id)
-		if err != nil {
-			// Recording the outcome failed: the queue goes on rather than holding the others.
-			logger.Error("Recording an ordered delivery failed", "event_id", next.EventID, "error", err)
-		} else if res.Status == transaction.DeliveryFailed {
-			logger.Warn("An ordered delivery failed; the queue goes on", "event_id", next.EventID, "error", res.Error)
-		}
-		if done++; done >= orderedEventsPerRun {
-			drain()
-			return workflow.NewContinueAsNewError(ctx, OrderedDelivery, OrderedDeliveryInput{SubscriptionID: in.SubscriptionID,
-				ClientID: in.ClientID, Key: in.Key, Pending: pending})
-		}
+		})
+	if err != nil || !full {
+		return err
 	}
+	return workflow.NewContinueAsNewError(ctx, OrderedDelivery, OrderedDeliveryInput{SubscriptionID: in.SubscriptionID,
+		ClientID: in.ClientID, Key: in.Key, Pending: rest})
 }
 
 // IntegrationCheck makes one real call that proves an integration's credentials.
