@@ -43,8 +43,21 @@ type answer struct {
 	body   map[string]any
 }
 
-// call sends body (JSON unless a Content-Type says otherwise) with header to url.
+// call sends body (JSON unless a Content-Type says otherwise) with header to url; a JSON answer
+// must be an object.
 func call(t *testing.T, method, url, body string, header ...string) answer {
+	t.Helper()
+	status, h, raw := exchange(t, method, url, body, header...)
+	out := answer{status: status, header: h}
+	if len(raw) > 0 && h.Get("Content-Type") != "text/plain; charset=utf-8" {
+		require.NoError(t, json.Unmarshal(raw, &out.body), string(raw))
+	}
+	return out
+}
+
+// exchange sends body (JSON unless a Content-Type says otherwise) with header pairs to url and
+// reads the whole answer.
+func exchange(t *testing.T, method, url, body string, header ...string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
@@ -59,11 +72,7 @@ func call(t *testing.T, method, url, body string, header ...string) answer {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	out := answer{status: resp.StatusCode, header: resp.Header}
-	if len(raw) > 0 && resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
-		require.NoError(t, json.Unmarshal(raw, &out.body), string(raw))
-	}
-	return out
+	return resp.StatusCode, resp.Header, raw
 }
 
 // setFault makes the next calls to a platform fail.

@@ -2,12 +2,10 @@ package sim
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -43,23 +41,11 @@ func (a siteAnswer) decode(t *testing.T, v any) {
 	require.NoError(t, json.Unmarshal(a.raw, v), string(a.raw))
 }
 
-// siteCall sends a JSON body (if any) with header pairs to url.
+// siteCall sends a JSON body (if any) with header pairs to url; the body is kept undecoded.
 func siteCall(t *testing.T, method, url, body string, header ...string) siteAnswer {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return siteAnswer{status: resp.StatusCode, header: resp.Header, raw: raw}
+	status, h, raw := exchange(t, method, url, body, header...)
+	return siteAnswer{status: status, header: h, raw: raw}
 }
 
 // wpPostView is the part of a wp/v2 post the tests read.
