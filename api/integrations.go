@@ -16,7 +16,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/singleflight"
 
@@ -667,15 +666,7 @@ func (s *Server) runCheck(c *gin.Context, workflowID string, in workflows.CheckI
 // taken ID: the caller decides what a repeat means.
 func (s *Server) startRun(ctx context.Context, workflowID, taskQueue, workflowType string, input any,
 	memo transaction.Memo) (client.WorkflowRun, error) {
-	return s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       workflowID,
-		TaskQueue:                                taskQueue,
-		EnableEagerStart:                         true,
-		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		Memo:                                     map[string]any{transaction.MemoKey: memo},
-	}, workflowType, input)
+	return s.temporal.ExecuteWorkflow(ctx, startOptions(workflowID, taskQueue, memo), workflowType, input)
 }
 
 // unavailable is the answer when a workflow could not be started: Temporal did not take it.

@@ -43,16 +43,7 @@ func (s *Server) startWorkflow(ctx context.Context, w workflowStart) (client.Wor
 			return nil, err
 		}
 	}
-	run, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       w.id(),
-		TaskQueue:                w.taskQueue,
-		EnableEagerStart:         true,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		// A taken ID must come back as an error, so the run it names is checked before joining.
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		Memo:                                     map[string]any{transaction.MemoKey: w.memo},
-	}, w.workflowType, w.input)
+	run, err := s.temporal.ExecuteWorkflow(ctx, startOptions(w.id(), w.taskQueue, w.memo), w.workflowType, w.input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if !errors.As(err, &started) {
 		return run, err
@@ -70,6 +61,21 @@ func (s *Server) startWorkflow(ctx context.Context, w workflowStart) (client.Wor
 		return nil, errKeyReused
 	}
 	return s.temporal.GetWorkflow(ctx, w.id(), started.RunId), nil
+}
+
+// startOptions are the options of every start the API makes: eager (the first task runs in this
+// process), with the memo, and a taken ID refused (never a second run); it comes back as an
+// error, so the caller checks the run it names before joining it or calling it a repeat.
+func startOptions(workflowID, taskQueue string, memo transaction.Memo) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                                       workflowID,
+		TaskQueue:                                taskQueue,
+		EnableEagerStart:                         true,
+		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Memo:                                     map[string]any{transaction.MemoKey: memo},
+	}
 }
 
 // keyedCorrelationID is the correlation id of a request of kind on route: scoped by kind and
