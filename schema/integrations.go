@@ -18,8 +18,15 @@ type IntegrationRow struct {
 	Credentials string          `db:"credentials"`
 	Config      json.RawMessage `db:"config"`
 	IsActive    bool            `db:"is_active"`
-	CreatedAt   time.Time       `db:"created_at"`
-	UpdatedAt   time.Time       `db:"updated_at"`
+	// Site integrations (platform wordpress, shopify, custom) only.
+	SiteID       *string    `db:"site_id"`
+	PlatformType string     `db:"platform_type"`
+	SyncEnabled  bool       `db:"sync_enabled"`
+	SyncStatus   string     `db:"sync_status"`
+	LastSyncAt   *time.Time `db:"last_sync_at"`
+	SyncError    string     `db:"sync_error"`
+	CreatedAt    time.Time  `db:"created_at"`
+	UpdatedAt    time.Time  `db:"updated_at"`
 }
 
 const integrationColumns = `id, client_id, name, platform, credentials, config, is_active, created_at, updated_at`

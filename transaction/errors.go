@@ -47,6 +47,13 @@ const (
 	ErrorCodePlatformUnavailable = "PLATFORM_UNAVAILABLE"
 	// ErrorCodeISOInvalid: the message could not be built, packed or read.
 	ErrorCodeISOInvalid = "ISO_INVALID_MESSAGE"
+	// ErrorCodeSyncRunning: a sync of the integration is already running (or paused).
+	ErrorCodeSyncRunning = "SYNC_RUNNING"
+	// ErrorCodeSiteUnavailable: the site (WordPress, Shopify, custom) failed or rate-limited
+	// every attempt.
+	ErrorCodeSiteUnavailable = "SITE_UNAVAILABLE"
+	// ErrorCodeSiteRejected: the site refused the request (credentials, a missing item, a 4xx).
+	ErrorCodeSiteRejected = "SITE_REJECTED"
 )
 
 // Error types of the Temporal application errors activities return. Workflows name them in
@@ -112,4 +119,12 @@ const (
 	ErrTypeSubscriberUnavailable = "SubscriberUnavailable"
 	// ErrTypeSubscriptionDisabled: the subscription is disabled or gone; nothing is sent.
 	ErrTypeSubscriptionDisabled = "SubscriptionDisabled"
+
+	// ErrTypeSiteUnavailable: a site answered 429 or 5xx, or could not be reached. Retried,
+	// after the site's Retry-After when it gave one.
+	ErrTypeSiteUnavailable = "SiteUnavailable"
+	// ErrTypeSiteRejected: a site refused the request (401/403, 404, another 4xx). Not retried.
+	ErrTypeSiteRejected = "SiteRejected"
+	// ErrTypeSyncBusy: another sync of the integration holds its slot. Not retried.
+	ErrTypeSyncBusy = "SyncBusy"
 )

@@ -45,3 +45,18 @@ const (
 	DeliveryDelivered = "delivered"
 	DeliveryFailed    = "failed"
 )
+
+// Statuses of a site integration's sync (integrations.sync_status, sync_runs.status), as the
+// seed's SiteIntegration shows them. An integration that never synced has "".
+const (
+	SyncRunning = "RUNNING"
+	SyncPaused  = "PAUSED"
+	SyncSuccess = "SUCCESS"
+	SyncError   = "ERROR"
+	// SyncCanceled ends a run an operator or client canceled; the integration keeps the status
+	// of its previous run.
+	SyncCanceled = "CANCELED"
+)
+
+// SyncActive reports whether a sync run in this status holds its integration's one slot.
+func SyncActive(status string) bool { return status == SyncRunning || status == SyncPaused }

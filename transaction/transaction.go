@@ -29,16 +29,22 @@ const (
 	KindWebhook Kind = "webhook"
 	// KindDelivery is one event delivered to one subscription (signed, retried).
 	KindDelivery Kind = "delivery"
+	// KindSync is one sync of a site integration (WordPress, Shopify, custom) with the hub's
+	// content store.
+	KindSync Kind = "sync"
+	// KindBatch is a batch of provider operations run with bounded concurrency.
+	KindBatch Kind = "batch"
 )
 
 // Kinds lists the kinds a client polls through the transaction log, in the order a status read
 // tries them. Webhooks and deliveries are read through their own routes.
-var Kinds = []Kind{KindProxy, KindOperation, KindISO, KindMessage}
+var Kinds = []Kind{KindProxy, KindOperation, KindISO, KindMessage, KindBatch}
 
 // workflowPrefix is each kind's workflow ID prefix. Proxied transactions and operations keep
 // the short prefixes their first runs were started under, so a repeat still joins them.
 var workflowPrefix = map[Kind]string{KindProxy: "tx", KindOperation: "op", KindISO: "iso",
-	KindMessage: "message", KindWebhook: "webhook", KindDelivery: "delivery"}
+	KindMessage: "message", KindWebhook: "webhook", KindDelivery: "delivery", KindSync: "sync",
+	KindBatch: "batch"}
 
 // WorkflowID is the workflow ID of a transaction: "<prefix of kind>:<correlation id>"
 // (tx:, op:, iso:). The correlation id is a UUID, random or derived from the client and its
