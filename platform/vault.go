@@ -35,12 +35,13 @@ func NewVaultFromConfig(cfg VaultConfig, payloadKeys, payloadKeyID string) (*Vau
 type Vault struct {
 	credentials   *seal.Box
 	subscriptions *seal.Box
+	siteKeys      *seal.Box
 }
 
 // NewVault returns a vault sealing under keys.
 func NewVault(keys *seal.Keys) *Vault {
 	return &Vault{credentials: seal.NewBox(keys, "integration-credentials"),
-		subscriptions: seal.NewBox(keys, "subscription-secret")}
+		subscriptions: seal.NewBox(keys, "subscription-secret"), siteKeys: seal.NewBox(keys, "site-api-key")}
 }
 
 // SealCredentials encrypts credentials for the integrations table.
@@ -75,6 +76,20 @@ func (v *Vault) OpenSecret(sealed string) (string, error) {
 	b, err := v.subscriptions.Open(sealed)
 	if err != nil {
 		return "", fmt.Errorf("opening subscription secret: %w", err)
+	}
+	return string(b), nil
+}
+
+// SealSiteKey encrypts a site's api key (the key its plugin presents).
+func (v *Vault) SealSiteKey(key string) (string, error) {
+	return v.siteKeys.Seal([]byte(key))
+}
+
+// OpenSiteKey decrypts what SealSiteKey wrote.
+func (v *Vault) OpenSiteKey(sealed string) (string, error) {
+	b, err := v.siteKeys.Open(sealed)
+	if err != nil {
+		return "", fmt.Errorf("opening site api key: %w", err)
 	}
 	return string(b), nil
 }
