@@ -107,6 +107,9 @@ func (s *Sites) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_sim/sites/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.stats.snapshot())
 	})
+	mux.HandleFunc("GET /_sim/sites/pages", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.stats.pageSnapshot())
+	})
 	mux.HandleFunc("DELETE /_sim/sites/stats", func(w http.ResponseWriter, _ *http.Request) {
 		s.stats.clear()
 		w.WriteHeader(http.StatusNoContent)
@@ -121,7 +124,11 @@ func (s *Sites) Register(mux *http.ServeMux) {
 // a rate limit or a failure answers instead of h; a slow answer is h's, late.
 func (s *Sites) guard(site string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.stats.count(site, strings.Replace(r.Pattern, sitePrefixes[site], "", 1))
+		route := strings.Replace(r.Pattern, sitePrefixes[site], "", 1)
+		s.stats.count(site, route)
+		if page := pageOf(r); page != "" {
+			s.stats.countPage(site, route+"?"+page)
+		}
 		status, wait, delay := s.faults.take(site)
 		switch status {
 		case http.StatusTooManyRequests:
@@ -284,11 +291,65 @@ func (f *siteFaults) clearAll() {
 
 // --- stats ----------------------------------------------------------------------------------
 
-// siteStats counts each site's API calls by route ("GET /wp-json/wp/v2/posts"), faulted ones
-// included.
+// siteStats counts each site's API calls by route ("GET /wp-json/wp/v2/posts"), and each page
+// of a listing ("GET /wp-json/wp/v2/posts?page=3", "GET /admin/api/2024-10/products.json?
+// page_info=…"), faulted ones included.
 type siteStats struct {
 	mu      sync.Mutex
 	byRoute map[string]map[string]int
+	byPage  map[string]map[string]int
+}
+
+// pageOf names the page a listing call asks for: WordPress's page number (1 when absent),
+// Shopify's page_info cursor ("first" when absent); "" for a call that is not a listing.
+func pageOf(r *http.Request) string {
+	if r.Method != http.MethodGet {
+		return ""
+	}
+	q := r.URL.Query()
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/products.json"):
+		if v := q.Get("page_info"); v != "" {
+			return "page_info=" + v
+		}
+		return "page_info=first"
+	case strings.Contains(r.URL.Path, "/wp-json/wp/v2/") && !strings.HasSuffix(r.URL.Path, "/types") &&
+		!hasIDSegment(r.URL.Path):
+		if v := q.Get("page"); v != "" {
+			return "page=" + v
+		}
+		return "page=1"
+	}
+	return ""
+}
+
+// hasIDSegment reports whether a WordPress path ends in an item id (/posts/12).
+func hasIDSegment(path string) bool {
+	last := path[strings.LastIndex(path, "/")+1:]
+	return last != "" && strings.Trim(last, "0123456789") == ""
+}
+
+func (st *siteStats) countPage(site, key string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.byPage[site] == nil {
+		st.byPage[site] = map[string]int{}
+	}
+	st.byPage[site][key]++
+}
+
+// pageSnapshot is every site's page counts.
+func (st *siteStats) pageSnapshot() map[string]map[string]int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := map[string]map[string]int{}
+	for site := range sitePrefixes {
+		out[site] = map[string]int{}
+		for key, n := range st.byPage[site] {
+			out[site][key] = n
+		}
+	}
+	return out
 }
 
 func (st *siteStats) count(site, route string) {
@@ -317,6 +378,7 @@ func (st *siteStats) snapshot() map[string]map[string]int {
 func (st *siteStats) clear() {
 	st.mu.Lock()
 	st.byRoute = map[string]map[string]int{}
+	st.byPage = map[string]map[string]int{}
 	st.mu.Unlock()
 }
 

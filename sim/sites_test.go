@@ -518,6 +518,11 @@ func TestSiteFaultsAndStats(t *testing.T) {
 	siteCall(t, http.MethodGet, srv.URL+"/_sim/sites/stats", "").decode(t, &stats)
 	require.Equal(t, map[string]int{"GET /wp-json/wp/v2/posts": 4}, stats[siteWordPress])
 	require.Equal(t, map[string]int{"GET /admin/api/{version}/products.json": 5}, stats[siteShopify])
+	var pages map[string]map[string]int
+	siteCall(t, http.MethodGet, srv.URL+"/_sim/sites/pages", "").decode(t, &pages)
+	require.Equal(t, map[string]int{"GET /wp-json/wp/v2/posts?page=1": 4}, pages[siteWordPress],
+		"each listing call is counted under the page it asked for")
+	require.Equal(t, map[string]int{"GET /admin/api/{version}/products.json?page_info=first": 5}, pages[siteShopify])
 
 	t.Run("a reset regenerates the sites and forgets the stats", func(t *testing.T) {
 		require.Equal(t, http.StatusNoContent,
