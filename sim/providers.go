@@ -46,12 +46,15 @@ type Providers struct {
 	push    *records
 	tokens  *tokens
 	now     func() time.Time
+	// inFlight tracks each issuer's concurrent requests, for tests of the hub's concurrency caps.
+	inFlight *inFlight
 }
 
 // NewProviders builds the simulators for the issuers' configurations.
 func NewProviders(store ProviderData, configs map[string]provider.Config, tokenTTL time.Duration) *Providers {
 	return &Providers{store: store, configs: configs, faults: &faults{}, sms: newRecords(), push: newRecords(),
-		tokens: &tokens{ttl: tokenTTL, issued: map[string]time.Time{}}, now: time.Now}
+		tokens: &tokens{ttl: tokenTTL, issued: map[string]time.Time{}}, now: time.Now,
+		inFlight: &inFlight{now: map[string]int{}, max: map[string]int{}}}
 }
 
 // Register mounts the simulators on mux.
@@ -73,6 +76,8 @@ func (p *Providers) Register(mux *http.ServeMux) {
 	mux.Handle("POST /push/v1/projects/{project}/messages:send", p.guard(provider.IssuerPush, p.sendPush))
 	mux.HandleFunc("POST /oauth/token", p.token)
 	mux.HandleFunc("/_sim/faults", p.faults.serve)
+	mux.HandleFunc("GET /_sim/providers/concurrency", p.inFlight.serve)
+	mux.HandleFunc("DELETE /_sim/providers/concurrency", p.inFlight.serve)
 	mux.HandleFunc("GET /_sim/sms/messages", p.sms.serve)
 	mux.HandleFunc("GET /_sim/push/messages", p.push.serve)
 	mux.HandleFunc("POST /_sim/oauth/revoke", func(w http.ResponseWriter, _ *http.Request) {
@@ -97,8 +102,46 @@ func (p *Providers) guard(issuer string, h http.HandlerFunc) http.Handler {
 			providerError(w, http.StatusUnauthorized, "UNAUTHORIZED", err.Error())
 			return
 		}
+		defer p.inFlight.enter(issuer)()
 		p.faults.around(issuer, h)(w, r)
 	})
+}
+
+// inFlight counts each issuer's requests being served and the most there ever were at once.
+type inFlight struct {
+	mu  sync.Mutex
+	now map[string]int
+	max map[string]int
+}
+
+// enter counts one request in; the function it returns counts it out.
+func (f *inFlight) enter(issuer string) func() {
+	f.mu.Lock()
+	f.now[issuer]++
+	f.max[issuer] = max(f.max[issuer], f.now[issuer])
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		f.now[issuer]--
+		f.mu.Unlock()
+	}
+}
+
+// serve answers GET /_sim/providers/concurrency ({issuer: {in_flight, max}}); DELETE forgets
+// the maxima.
+func (f *inFlight) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.Method == http.MethodDelete {
+		clear(f.max)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	out := map[string]map[string]int{}
+	for issuer, n := range f.max {
+		out[issuer] = map[string]int{"in_flight": f.now[issuer], "max": n}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (p *Providers) authorize(issuer string, r *http.Request, body []byte) error {
