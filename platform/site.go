@@ -1,11 +1,20 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -163,8 +172,349 @@ type SiteClient interface {
 	Structure(ctx context.Context) (SiteStructure, error)
 }
 
-// NewSiteClient returns the client of a site integration. hc carries the transport (see
-// Transport) and the timeout.
+// Limits of a site client.
+const (
+	// MaxSiteAnswerBytes caps one answer of a site (a page of content, one item) and one item
+	// sent to it.
+	MaxSiteAnswerBytes = 8 << 20
+	// DefaultSiteTimeout is the timeout of the client NewSiteClient makes when given none.
+	DefaultSiteTimeout = 30 * time.Second
+	// MaxContentTypes bounds a site config's content types.
+	MaxContentTypes = 32
+	// maxContentTypeBytes bounds one content type's name.
+	maxContentTypeBytes = 64
+	// maxSiteMessage bounds the part of a site's error text an APIError quotes.
+	maxSiteMessage = 300
+)
+
+// Page sizes of the site platforms: the default when the config sets none, and the most the
+// site answers in one page.
+const (
+	WordPressPageSize    = 100
+	ShopifyPageSize      = 250
+	CustomPageSize       = 100
+	CustomMaxPageSize    = 1000
+	wordPressMaxPageSize = 100
+	shopifyMaxPageSize   = 250
+)
+
+// Taxonomy content types: a metadata sync lists a WordPress site's terms as items of these
+// types (name as the title, description as the body).
+const (
+	ContentCategory = "category"
+	ContentTag      = "tag"
+)
+
+// DefaultContentTypes are the types a full sync of the platform pulls when the config names
+// none: WordPress's posts and pages, Shopify's products; a custom site's come from its
+// structure.
+func DefaultContentTypes(n Name) []string {
+	switch n {
+	case WordPress:
+		return []string{"post", "page"}
+	case Shopify:
+		return []string{"product"}
+	}
+	return nil
+}
+
+// Validate checks the config of a site integration on platform n: content types named as the
+// site names them (Shopify: product only) and a page size the site accepts. The error is an
+// *InvalidError.
+func (c SiteConfig) Validate(n Name) error {
+	problems := map[string]string{}
+	if !n.Site() {
+		problems["platform"] = "not a site platform; one of wordpress, shopify, custom"
+		return &InvalidError{Fields: problems}
+	}
+	if len(c.ContentTypes) > MaxContentTypes {
+		problems["config.content_types"] = fmt.Sprintf("at most %d content types", MaxContentTypes)
+	}
+	seen := map[string]bool{}
+	for i, t := range c.ContentTypes {
+		path := "config.content_types." + strconv.Itoa(i)
+		switch {
+		case !validContentType(t):
+			problems[path] = "1 to 64 characters of a-z, A-Z, 0-9, _ and -"
+		case seen[t]:
+			problems[path] = "listed twice"
+		case n == Shopify && t != "product":
+			problems[path] = "shopify syncs product only"
+		}
+		seen[t] = true
+	}
+	if limit := maxPageSize(n); c.PageSize < 0 || c.PageSize > limit {
+		problems["config.page_size"] = fmt.Sprintf("between 1 and %d (0: the default, %d)", limit, defaultPageSize(n))
+	}
+	if len(problems) > 0 {
+		return &InvalidError{Fields: problems}
+	}
+	return nil
+}
+
+// validContentType reports whether t can name a content type: it goes into URL paths.
+func validContentType(t string) bool {
+	return len(t) <= maxContentTypeBytes && tokenChars(t)
+}
+
+func maxPageSize(n Name) int {
+	switch n {
+	case WordPress:
+		return wordPressMaxPageSize
+	case Shopify:
+		return shopifyMaxPageSize
+	}
+	return CustomMaxPageSize
+}
+
+func defaultPageSize(n Name) int {
+	switch n {
+	case WordPress:
+		return WordPressPageSize
+	case Shopify:
+		return ShopifyPageSize
+	}
+	return CustomPageSize
+}
+
+// pageSize is the config's page size within the platform's bounds, or its default.
+func (c SiteConfig) pageSize(n Name) int {
+	if c.PageSize <= 0 {
+		return defaultPageSize(n)
+	}
+	return min(c.PageSize, maxPageSize(n))
+}
+
+// contentTypes is the config's content types, else the platform's defaults, else (custom) the
+// types the site last described.
+func (c SiteConfig) contentTypes(n Name) []string {
+	switch {
+	case len(c.ContentTypes) > 0:
+		return slices.Clone(c.ContentTypes)
+	case n == Custom && c.Structure != nil:
+		return slices.Clone(c.Structure.PostTypes)
+	}
+	return DefaultContentTypes(n)
+}
+
+// NewSiteClient returns the client of a site integration: WordPress's REST API (wp/v2),
+// Shopify's Admin API (2024-10) or the custom content protocol (see CustomSite). hc carries the
+// transport (see Transport) and the timeout; nil is a client with DefaultSiteTimeout. An
+// integration of another platform is ErrUnsupported; bad credentials an *InvalidError. The
+// config is taken as it is (SiteConfig.Validate is for the API): the page size is kept within
+// the platform's bounds, and a content type the site does not have fails its calls.
 func NewSiteClient(in Integration, cfg SiteConfig, hc *http.Client) (SiteClient, error) {
-	return nil, errors.New("site clients are not built yet")
+	if !in.Platform.Site() {
+		return nil, fmt.Errorf("%w: %q is not a site platform (one of wordpress, shopify, custom)", ErrUnsupported, in.Platform)
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: DefaultSiteTimeout}
+	}
+	h := newSiteHTTP(in, hc)
+	switch in.Platform {
+	case WordPress:
+		return newWordPressSite(in, cfg, h), nil
+	case Shopify:
+		return newShopifySite(in, cfg, h), nil
+	default:
+		return newCustomSite(in, cfg, h), nil
+	}
+}
+
+// siteHTTP is one site integration's HTTP exchange: its client, how it signs a request, and
+// the secrets every error text is cleaned of.
+type siteHTTP struct {
+	hc       *http.Client
+	platform Name
+	// authorize sets the integration's credentials on a request.
+	authorize func(*http.Request)
+	// secrets are the credential values and the forms they travel in (a Basic token).
+	secrets []string
+}
+
+func newSiteHTTP(in Integration, hc *http.Client) *siteHTTP {
+	h := &siteHTTP{hc: hc, platform: in.Platform, authorize: func(*http.Request) {}}
+	for _, v := range in.Credentials.Fields {
+		h.addSecret(v)
+	}
+	return h
+}
+
+// addSecret records a value error texts must never show, with its escaped forms.
+func (h *siteHTTP) addSecret(v string) {
+	if len(v) < 4 {
+		return
+	}
+	h.secrets = append(h.secrets, v)
+	for _, f := range []string{url.PathEscape(v), url.QueryEscape(v), strings.ReplaceAll(v, " ", "")} {
+		if f != v && len(f) >= 4 {
+			h.secrets = append(h.secrets, f)
+		}
+	}
+}
+
+// basicAuth signs with HTTP Basic auth, and keeps the token out of error texts.
+func (h *siteHTTP) basicAuth(user, password string) {
+	token := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	h.addSecret(token)
+	h.authorize = func(r *http.Request) { r.Header.Set("Authorization", "Basic "+token) }
+}
+
+// header signs with one header's value.
+func (h *siteHTTP) header(name, value string) {
+	h.authorize = func(r *http.Request) { r.Header.Set(name, value) }
+}
+
+// redact removes every credential from a text, longest first so a value holding another is
+// removed whole.
+func (h *siteHTTP) redact(s string) string {
+	secrets := slices.Clone(h.secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, v := range secrets {
+		s = strings.ReplaceAll(s, v, "****")
+	}
+	return s
+}
+
+// siteAnswer is a site's HTTP answer, read within MaxSiteAnswerBytes.
+type siteAnswer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (a siteAnswer) ok() bool { return a.status/100 == 2 }
+
+// do sends one request, signed, with payload as its JSON body when not nil, and reads the
+// answer. Transport failures are temporary *APIErrors with Status 0 (ErrPrivateAddress and a
+// done ctx are not temporary, and unwrap to their cause); an answer over the size limit is a
+// permanent one.
+func (h *siteHTTP) do(ctx context.Context, method, target string, payload any) (siteAnswer, error) {
+	var body io.Reader
+	if payload != nil {
+		b, err := json.Marshal(payload)
+		if err != nil {
+			return siteAnswer{}, &APIError{Code: "invalid_request", Message: h.redact("encoding the request: " + err.Error())}
+		}
+		if len(b) > MaxSiteAnswerBytes {
+			return siteAnswer{}, &APIError{Code: "request_too_large",
+				Message: fmt.Sprintf("the item is larger than %d bytes", MaxSiteAnswerBytes)}
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return siteAnswer{}, &APIError{Code: "invalid_request", Message: h.redact(err.Error())}
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	}
+	req.Header.Set("Accept", "application/json")
+	h.authorize(req)
+	resp, err := h.hc.Do(req)
+	if err != nil {
+		return siteAnswer{}, h.transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxSiteAnswerBytes+1))
+	if err != nil {
+		e := h.transportError(ctx, err)
+		e.Status = resp.StatusCode
+		return siteAnswer{}, e
+	}
+	if len(b) > MaxSiteAnswerBytes {
+		return siteAnswer{}, &APIError{Status: resp.StatusCode, Code: "response_too_large",
+			Message: fmt.Sprintf("%s answered more than %d bytes", h.platform, MaxSiteAnswerBytes)}
+	}
+	return siteAnswer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+func (h *siteHTTP) transportError(ctx context.Context, err error) *APIError {
+	switch {
+	case errors.Is(err, ErrPrivateAddress):
+		return &APIError{Code: "private_address", Message: h.redact(err.Error()), cause: ErrPrivateAddress}
+	case ctx.Err() != nil:
+		return &APIError{Code: "canceled", Message: h.redact(err.Error()), cause: ctx.Err()}
+	}
+	return &APIError{Code: "transport", Message: h.redact(fmt.Sprintf("calling %s: %v", h.platform, err)), Temporary: true}
+}
+
+// fail is the APIError of a refused or failed call: temporary for 429 and 5xx, with the site's
+// Retry-After.
+func (h *siteHTTP) fail(a siteAnswer, code, message string) *APIError {
+	message = strings.TrimSpace(message)
+	if message == "" {
+		message = http.StatusText(a.status)
+	}
+	if r := []rune(message); len(r) > maxSiteMessage {
+		message = string(r[:maxSiteMessage]) + "…"
+	}
+	return &APIError{
+		Status:     a.status,
+		Code:       code,
+		Message:    h.redact(fmt.Sprintf("%s answered %d: %s", h.platform, a.status, message)),
+		RetryAfter: retryAfterHeader(a.header.Get("Retry-After"), time.Now()),
+		Temporary:  a.status == http.StatusTooManyRequests || a.status >= 500,
+	}
+}
+
+// unexpected is the error of a success answer without what it should hold.
+func (h *siteHTTP) unexpected(a siteAnswer, what string) *APIError {
+	return &APIError{Status: a.status, Code: "unexpected_response",
+		Message: fmt.Sprintf("%s answered %d without %s", h.platform, a.status, what)}
+}
+
+// refused is the error of a call the client will not make.
+func (h *siteHTTP) refused(code, format string, args ...any) *APIError {
+	return &APIError{Code: code, Message: h.redact(fmt.Sprintf(format, args...))}
+}
+
+// notFound is ErrSiteItemNotFound, naming the item.
+func notFound(n Name, contentType, id string) error {
+	if len(id) > 64 {
+		id = id[:64] + "…"
+	}
+	return fmt.Errorf("%w: %s %s %q", ErrSiteItemNotFound, n, contentType, id)
+}
+
+// credentialsRefused is the SiteTest of a site refusing the credentials.
+func credentialsRefused(err *APIError) SiteTest {
+	return SiteTest{Success: false, Message: "the site refused the credentials: " + err.Error(),
+		Details: map[string]any{"status": err.Status}}
+}
+
+// testFailure is the SiteTest of a failed connection test.
+func testFailure(err error) SiteTest {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden) {
+		return credentialsRefused(apiErr)
+	}
+	t := SiteTest{Success: false, Message: "the connection test failed: " + err.Error()}
+	if apiErr != nil && apiErr.Status != 0 {
+		t.Details = map[string]any{"status": apiErr.Status}
+	}
+	return t
+}
+
+// siteTime reads a site's timestamp: RFC 3339, or without a zone in UTC; zero when absent or
+// unreadable.
+func siteTime(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC()
+	}
+	if t, err := time.ParseInLocation("2006-01-02T15:04:05", v, time.UTC); err == nil {
+		return t
+	}
+	return time.Time{}
+}
+
+// digitsID reports whether id is a positive decimal id, as WordPress and Shopify give them.
+func digitsID(id string) bool {
+	return id != "" && len(id) <= 20 && digits(id) == "" && strings.TrimLeft(id, "0") != ""
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -37,6 +38,10 @@ const (
 	CapReceiveEvent      = "RECEIVE_EVENT"
 	CapWebhookValidation = "WEBHOOK_VALIDATION"
 	CapHealthCheck       = "HEALTH_CHECK"
+	// CapSyncContent: a site integration syncs content with its site.
+	CapSyncContent = "SYNC_CONTENT"
+	// CapTestConnection: a site integration's connection test.
+	CapTestConnection = "TEST_CONNECTION"
 )
 
 // Credential field names.
@@ -76,6 +81,12 @@ type field struct {
 // spec is what a platform needs and where it lives.
 type spec struct {
 	fields []field
+	// optional are fields the platform accepts without requiring them; rule says which of them
+	// a given integration needs.
+	optional []field
+	// rule checks what depends on several fields (a custom site's auth_type), adding problems
+	// by field path.
+	rule func(fields map[string]string, problems map[string]string)
 	// signing is the field webhooks are verified with; rotated secrets follow its format.
 	signing string
 	// apiBase is the real API of a messaging platform.
@@ -121,6 +132,38 @@ var specs = map[Name]spec{
 	Stripe:   {fields: []field{{FieldWebhookSecret, stripeSecret}}, signing: FieldWebhookSecret},
 	Standard: {fields: []field{{FieldWebhookSecret, standardSecret}}, signing: FieldWebhookSecret},
 	HMAC:     {fields: []field{{FieldSecret, nil}}, signing: FieldSecret},
+
+	// Site platforms sign nothing: their credentials call the site.
+	WordPress: {
+		fields: []field{
+			{FieldSiteURL, siteURL},
+			{FieldUsername, basicUser},
+			{FieldApplicationPassword, applicationPassword},
+		},
+		// The site's api key (its callbacks' credential) is the API's, derived from the site;
+		// accepted here, never sent to WordPress.
+		optional: []field{{FieldAPIKey, headerValue}},
+	},
+	Shopify: {
+		fields: []field{
+			{FieldShopDomain, shopDomain},
+			{FieldAccessToken, noSpace},
+		},
+	},
+	Custom: {
+		fields: []field{
+			{FieldBaseURL, siteURL},
+			{FieldAuthType, authType},
+		},
+		optional: []field{
+			{FieldUsername, basicUser},
+			{FieldPassword, headerValue},
+			{FieldToken, noSpace},
+			{FieldHeader, headerName},
+			{FieldAPIKey, headerValue},
+		},
+		rule: customAuth,
+	},
 }
 
 // ParseName returns the platform named s.
@@ -142,17 +185,33 @@ func namesList() string {
 
 // Capabilities lists what an integration with the platform can do.
 func Capabilities(n Name) []string {
-	if n.Messaging() {
+	switch {
+	case n.Messaging():
 		return []string{CapSendMessage, CapReceiveMessage, CapWebhookValidation, CapHealthCheck}
+	case n.Site():
+		return []string{CapSyncContent, CapTestConnection}
 	}
 	return []string{CapReceiveEvent, CapWebhookValidation}
 }
 
-// CredentialFields lists the credential fields the platform requires, in a stable order.
+// CredentialFields lists the credential fields the platform requires, in a stable order (a
+// custom site requires more by its auth_type: see OptionalCredentialFields).
 func CredentialFields(n Name) []string {
 	sp := specs[n]
 	names := make([]string, len(sp.fields))
 	for i, f := range sp.fields {
+		names[i] = f.name
+	}
+	return names
+}
+
+// OptionalCredentialFields lists the further credential fields the platform accepts, in a
+// stable order: a WordPress site's api_key; a custom site's username and password (auth_type
+// basic), token (bearer), header and api_key (api_key).
+func OptionalCredentialFields(n Name) []string {
+	sp := specs[n]
+	names := make([]string, len(sp.optional))
+	for i, f := range sp.optional {
 		names[i] = f.name
 	}
 	return names
@@ -212,10 +271,30 @@ func (in Integration) Validate() error {
 			}
 		}
 	}
+	for _, f := range sp.optional {
+		known[f.name] = true
+		path := "credentials." + f.name
+		v, present := in.Credentials.Fields[f.name]
+		switch {
+		case !present:
+		case len(v) > MaxFieldBytes:
+			problems[path] = fmt.Sprintf("at most %d bytes", MaxFieldBytes)
+		case v != "" && f.check != nil:
+			if p := f.check(v); p != "" {
+				problems[path] = p
+			}
+		}
+	}
 	for name := range in.Credentials.Fields {
 		if !known[name] {
 			problems["credentials."+name] = "unknown field for platform " + string(in.Platform)
 		}
+	}
+	if sp.rule != nil {
+		sp.rule(in.Credentials.Fields, problems)
+	}
+	if sp.signing == "" && len(in.Credentials.Rotated) > 0 {
+		problems["credentials.rotated"] = "only for platforms whose webhooks are signed"
 	}
 	if len(in.Credentials.Rotated) > MaxRotated {
 		problems["credentials.rotated"] = fmt.Sprintf("at most %d rotated secrets", MaxRotated)
@@ -463,6 +542,100 @@ func decodeStandardSecret(secret string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: a signing secret is whsec_ and base64", ErrInvalid)
 	}
 	return key, nil
+}
+
+// siteURL is an absolute http or https URL a site is called at: no credentials, query or
+// fragment (they belong in the credentials, or nowhere).
+func siteURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || strings.ContainsFunc(v, unicode.IsSpace) {
+		return "an absolute http or https URL without credentials, query or fragment"
+	}
+	return ""
+}
+
+// basicUser is an HTTP Basic auth user name: no colon, no control characters (WordPress user
+// names may hold spaces).
+func basicUser(v string) string {
+	if strings.Contains(v, ":") || strings.ContainsFunc(v, unicode.IsControl) {
+		return "must not contain a colon or control characters"
+	}
+	return ""
+}
+
+// applicationPassword is a WordPress application password, as WordPress shows it (groups of
+// four characters with spaces) or without the spaces.
+func applicationPassword(v string) string {
+	if strings.ReplaceAll(v, " ", "") == "" || strings.ContainsFunc(v, func(r rune) bool { return r != ' ' && (r <= ' ' || r == 0x7f) }) {
+		return "an application password such as abcd efgh ijkl mnop qrst uvwx"
+	}
+	return ""
+}
+
+// headerValue is a value sent in a header: no control characters.
+func headerValue(v string) string {
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return "must not contain control characters"
+	}
+	return ""
+}
+
+func headerName(v string) string {
+	if !validHeaderName(v) {
+		return "not a valid header name"
+	}
+	return ""
+}
+
+// shopDomain is a shop's host (demo.myshopify.com), or an absolute http(s) URL of the shop (a
+// simulator, a development proxy).
+func shopDomain(v string) string {
+	if strings.Contains(v, "://") {
+		return siteURL(v)
+	}
+	const problem = "a shop domain such as demo.myshopify.com, or an absolute http or https URL"
+	if len(v) > 253 || !strings.Contains(v, ".") {
+		return problem
+	}
+	for label := range strings.SplitSeq(v, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.ContainsFunc(label, func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+			}) {
+			return problem
+		}
+	}
+	return ""
+}
+
+func authType(v string) string {
+	if !slices.Contains(AuthTypes, v) {
+		return "one of " + strings.Join(AuthTypes, ", ")
+	}
+	return ""
+}
+
+// customAuth requires the credentials of a custom site's auth_type, and refuses the others'.
+func customAuth(fields map[string]string, problems map[string]string) {
+	t := fields[FieldAuthType]
+	if authType(t) != "" {
+		return
+	}
+	needs := map[string][]string{AuthBasic: {FieldUsername, FieldPassword}, AuthBearer: {FieldToken},
+		AuthAPIKey: {FieldAPIKey}}
+	allowed := map[string][]string{AuthBasic: {FieldUsername, FieldPassword}, AuthBearer: {FieldToken},
+		AuthAPIKey: {FieldHeader, FieldAPIKey}}
+	for _, name := range needs[t] {
+		if fields[name] == "" && problems["credentials."+name] == "" {
+			problems["credentials."+name] = "required for auth_type " + t
+		}
+	}
+	for _, name := range []string{FieldUsername, FieldPassword, FieldToken, FieldHeader, FieldAPIKey} {
+		if _, present := fields[name]; present && !slices.Contains(allowed[t], name) {
+			problems["credentials."+name] = "not used by auth_type " + t
+		}
+	}
 }
 
 // validHeaderName reports whether s is an HTTP header field name (an RFC 9110 token).
