@@ -81,6 +81,8 @@ func Normalize(in Integration, header http.Header, body []byte) ([]Event, error)
 			data, _ = json.Marshal(string(body))
 		}
 		return []Event{{Type: EventEventReceived, Kind: "webhook", Data: data, ID: boundID(id, body)}}, nil
+	case WordPress, Shopify, Custom:
+		return nil, fmt.Errorf("%w: %s is a site platform and sends no webhooks to normalize", ErrUnsupported, in.Platform)
 	}
 	return nil, fmt.Errorf("%w: unknown platform %q", ErrUnsupported, in.Platform)
 }

@@ -91,8 +91,12 @@ func checkOutbound(n Name, msg Outbound) error {
 
 // Health makes a real, read-only call proving the integration's credentials work: WhatsApp's
 // phone number, Telegram's getMe, Slack's auth.test, Discord's current user. Details hold a few
-// non-secret fields of the answer. Platforms without an API are healthy, inbound only.
+// non-secret fields of the answer. Platforms without an API are healthy, inbound only; a site
+// platform is refused (OK false): its test is SiteClient.Test.
 func (s *Sender) Health(ctx context.Context, in Integration) Health {
+	if in.Platform.Site() {
+		return Health{OK: false, Error: string(in.Platform) + " is a site platform: its connection test is the site client's (SiteClient.Test)"}
+	}
 	if !in.Platform.Messaging() {
 		return Health{OK: true, Details: map[string]any{"mode": "inbound only"}}
 	}

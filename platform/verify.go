@@ -57,6 +57,9 @@ func Verify(in Integration, req Inbound) (Verified, error) {
 	if _, ok := specs[in.Platform]; !ok {
 		return Verified{}, fmt.Errorf("%w: unknown platform %q", ErrUnsupported, in.Platform)
 	}
+	if in.Platform.Site() {
+		return Verified{}, fmt.Errorf("%w: %s is a site platform and sends no signed webhooks", ErrUnsupported, in.Platform)
+	}
 	h := req.Header
 	if h == nil {
 		h = http.Header{}
