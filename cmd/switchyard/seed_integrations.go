@@ -61,6 +61,10 @@ func seedIntegrations(ctx context.Context, store *schema.Store, e env, logger *s
 			created++
 		}
 	}
-	logger.Info("Demo integrations seeded", "created", created)
+	sites, err := seedSites(ctx, store, e, vault, owner)
+	if err != nil {
+		return err
+	}
+	logger.Info("Demo integrations seeded", "created", created, "site_integrations", sites)
 	return nil
 }
