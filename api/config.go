@@ -59,6 +59,9 @@ type Config struct {
 	ForwardTimeout Seconds `envconfig:"MEDIATOR_FORWARD_TIMEOUT" default:"30"`
 	// IntegrationTimeout is how long a sync integration request waits before answering 202.
 	IntegrationTimeout time.Duration `envconfig:"INTEGRATION_TIMEOUT" default:"30s"`
+	// BatchWait is how long a batch (POST /api/v1/integration/batch) waits for its outcome
+	// before answering 202; unset (zero), INTEGRATION_TIMEOUT, the typed routes' wait.
+	BatchWait time.Duration `envconfig:"BATCH_SYNC_WAIT"`
 	// MaxRequestBodyBytes rejects larger request bodies with 413 before anything is stored.
 	MaxRequestBodyBytes int64 `envconfig:"MAX_REQUEST_BODY_BYTES" default:"1048576"`
 	// ConfigCacheTTL is how long clients and channels are cached between database reads.
@@ -158,6 +161,9 @@ func (c Config) Validate() error {
 	if c.IntegrationTimeout <= 0 {
 		return fmt.Errorf("INTEGRATION_TIMEOUT must be positive")
 	}
+	if c.BatchWait < 0 {
+		return fmt.Errorf("BATCH_SYNC_WAIT must not be negative")
+	}
 	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
 		return fmt.Errorf("API_READ_TIMEOUT, API_WRITE_TIMEOUT and API_IDLE_TIMEOUT must not be negative")
 	}
@@ -167,8 +173,8 @@ func (c Config) Validate() error {
 	if (c.AuthFailureLimit > 0 || c.AuthFailureIPLimit > 0 || c.WebhookFailureIPLimit > 0) && c.AuthFailureWindow < time.Second {
 		return fmt.Errorf("AUTH_FAILURE_WINDOW=%s must be at least 1s", c.AuthFailureWindow)
 	}
-	if wait := max(c.ForwardTimeout.Duration(), c.IntegrationTimeout); c.WriteTimeout > 0 && c.WriteTimeout < wait+writeTimeoutMargin {
-		return fmt.Errorf("API_WRITE_TIMEOUT=%s must be at least %s above the longest sync wait (MEDIATOR_FORWARD_TIMEOUT, INTEGRATION_TIMEOUT: %s)",
+	if wait := max(c.ForwardTimeout.Duration(), c.IntegrationTimeout, c.BatchWait); c.WriteTimeout > 0 && c.WriteTimeout < wait+writeTimeoutMargin {
+		return fmt.Errorf("API_WRITE_TIMEOUT=%s must be at least %s above the longest sync wait (MEDIATOR_FORWARD_TIMEOUT, INTEGRATION_TIMEOUT, BATCH_SYNC_WAIT: %s)",
 			c.WriteTimeout, writeTimeoutMargin, wait)
 	}
 	return nil

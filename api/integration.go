@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -46,7 +45,7 @@ func routeOf(op provider.Operation) string {
 func (s *Server) requirePermission(perm string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		client := currentClient(c)
-		if !slices.Contains(client.Permissions, perm) && !slices.Contains(client.Permissions, "*") {
+		if !client.holds(perm) {
 			writeError(c, &Error{Status: http.StatusForbidden, Code: CodeForbidden,
 				Message: "client lacks the permission " + perm, Details: map[string]any{"permission": perm}})
 			return

@@ -130,6 +130,7 @@ func (s *Server) registerIntegrations(r gin.IRouter) {
 	both(r, http.MethodGet, IntegrationsBase+"/:id/status", with(s.integrationStatus)...)
 	both(r, http.MethodGet, IntegrationsBase+"/:id/health", with(s.integrationHealth)...)
 	both(r, http.MethodPost, IntegrationsBase+"/:id/messages", with(s.sendMessage)...)
+	s.registerSyncs(r, with)
 
 	s.registerWebhooks(r, with)
 	s.registerSubscriptions(r, with)
@@ -511,6 +512,7 @@ func (s *Server) deleteIntegration(c *gin.Context) {
 		return
 	}
 	s.hub.inbound.forget(row.ID)
+	s.dropSyncSchedule(c, row)
 	writeData(c, http.StatusOK, gin.H{"id": row.ID, "deleted": true})
 }
 

@@ -25,6 +25,7 @@ type Store interface {
 	RouteStore
 	Buckets
 	IntegrationStore
+	SyncStore
 	Ping(ctx context.Context) error
 	CreateClient(ctx context.Context, c schema.ClientRow) (schema.ClientRow, error)
 	ListClients(ctx context.Context, page schema.Page) ([]schema.ClientRow, error)
@@ -148,6 +149,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	s.registerIntegration(r)
 	s.registerIntegrations(r)
+	s.registerBatch(r)
 	if deps.Codec != nil {
 		s.registerCodec(r, deps.Codec)
 	}
