@@ -42,6 +42,10 @@ type hub struct {
 	starts []started
 	// start answers ExecuteWorkflow; nil fails the test.
 	start func(opts client.StartWorkflowOptions, workflowType string, input any) (client.WorkflowRun, error)
+	// temporal is the Temporal client: tests add the other calls they expect (signals, queries).
+	temporal *mocks.Client
+	// schedules is the schedule client it answers with (see stubSchedules).
+	schedules *fakeSchedules
 }
 
 // started is one ExecuteWorkflow call.
@@ -59,6 +63,8 @@ func newHub(t *testing.T, cfg api.Config) *hub {
 	require.NoError(t, err)
 	h := &hub{t: t, store: api.OpenTestStore(t), vault: platform.NewVault(ring), reg: prometheus.NewRegistry()}
 	temporal := &mocks.Client{}
+	h.temporal = temporal
+	stubSchedules(h)
 	temporal.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, opts client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
 			h.mu.Lock()
