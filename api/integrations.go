@@ -77,6 +77,18 @@ type IntegrationStore interface {
 	DeleteSubscription(ctx context.Context, id string) error
 	DeliveriesOf(ctx context.Context, eventIDs []string) ([]schema.DeliveryRow, error)
 	DeliveryAttempts(ctx context.Context, eventID, subscriptionID string) ([]schema.DeliveryAttemptRow, error)
+
+	// Sites, site integrations and the content store.
+	CreateSite(ctx context.Context, r schema.SiteRow) (schema.SiteRow, error)
+	GetSite(ctx context.Context, id string) (schema.SiteRow, error)
+	ListSites(ctx context.Context, clientID string, page schema.Page) ([]schema.SiteRow, error)
+	UpdateSite(ctx context.Context, id string, change func(*schema.SiteRow) error) (schema.SiteRow, error)
+	DeleteSite(ctx context.Context, id string) error
+	SiteIntegration(ctx context.Context, clientID, siteID, platform string) (schema.IntegrationRow, error)
+	CreateContent(ctx context.Context, r schema.ContentRow) (schema.ContentRow, error)
+	GetContent(ctx context.Context, id string) (schema.ContentRow, error)
+	UpdateContent(ctx context.Context, id string, change func(*schema.ContentRow) error) (schema.ContentRow, error)
+	ListContents(ctx context.Context, integrationID string, page schema.Page) ([]schema.ContentRow, error)
 }
 
 // integrationParts are the Server's collaborators for integrations and webhooks.
@@ -88,6 +100,9 @@ type integrationParts struct {
 	inbound *integrationCache
 	// rejected counts webhooks refused before anything was started.
 	rejected *prometheus.CounterVec
+	// failures limits the source addresses whose public requests (platforms' webhooks, sites'
+	// callbacks and connection tests) fail too often; nil when WEBHOOK_FAILURE_IP_LIMIT is 0.
+	failures *webhookFailures
 }
 
 func newIntegrationParts(cfg Config, deps Deps) (integrationParts, error) {
@@ -120,6 +135,7 @@ func both(r gin.IRouter, method, path string, handlers ...gin.HandlerFunc) {
 func (s *Server) registerIntegrations(r gin.IRouter) {
 	auth := []gin.HandlerFunc{s.requireClient, s.requirePermission(PermissionIntegrations)}
 	with := func(h gin.HandlerFunc) []gin.HandlerFunc { return append(append([]gin.HandlerFunc{}, auth...), h) }
+	s.hub.failures = newWebhookFailures(s.cfg, s.limiter.buckets, s.logger, s.hub.inbound.atWork)
 
 	both(r, http.MethodGet, IntegrationsBase, with(s.listIntegrations)...)
 	both(r, http.MethodPost, IntegrationsBase, with(s.createIntegration)...)
@@ -131,6 +147,7 @@ func (s *Server) registerIntegrations(r gin.IRouter) {
 	both(r, http.MethodGet, IntegrationsBase+"/:id/health", with(s.integrationHealth)...)
 	both(r, http.MethodPost, IntegrationsBase+"/:id/messages", with(s.sendMessage)...)
 	s.registerSyncs(r, with)
+	s.registerSiteIntegrations(r, with)
 
 	s.registerWebhooks(r, with)
 	s.registerSubscriptions(r, with)
@@ -150,8 +167,13 @@ type IntegrationRequest struct {
 	Name        *string          `json:"name"`
 	Platform    *string          `json:"platform"`
 	Credentials *CredentialsSpec `json:"credentials"`
-	Config      *platform.Config `json:"config"`
+	Config      *ConfigSpec      `json:"config"`
 	IsActive    *bool            `json:"is_active"`
+	// SiteID is the client's site a site integration (wordpress, shopify, custom) syncs with:
+	// required for those platforms, refused for the others, and never changed.
+	SiteID *string `json:"site_id"`
+	// SyncEnabled lets a site integration sync (default true); site platforms only.
+	SyncEnabled *bool `json:"sync_enabled"`
 }
 
 // CredentialsSpec is an integration's credentials as clients send them: the platform's fields
@@ -208,24 +230,34 @@ type integrationView struct {
 	Name        string            `json:"name"`
 	Platform    string            `json:"platform"`
 	Credentials map[string]string `json:"credentials"`
-	Config      platform.Config   `json:"config"`
-	IsActive    bool              `json:"is_active"`
-	// WebhookPath is where the platform sends its webhooks.
-	WebhookPath  string    `json:"webhook_path"`
-	Capabilities []string  `json:"capabilities"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	// Config is a platform.Config, or a site integration's platform.SiteConfig.
+	Config   any  `json:"config"`
+	IsActive bool `json:"is_active"`
+	// WebhookPath is where the platform sends its webhooks (a WordPress site: its callbacks).
+	WebhookPath  string   `json:"webhook_path"`
+	Capabilities []string `json:"capabilities"`
+	// A site integration's fields; nil for the other platforms.
+	*siteIntegrationView
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// integrationView builds the view. Credentials that cannot be opened (a retired key) show as
-// an empty map; the row is still listed.
+// integrationView builds the view (a WordPress integration's api_key is added by
+// integrationViewer). Credentials that cannot be opened (a retired key) show as an empty map;
+// the row is still listed.
 func (s *Server) integrationView(row schema.IntegrationRow) integrationView {
 	v := integrationView{ID: row.ID, ClientID: row.ClientID, Name: row.Name, Platform: row.Platform,
 		Credentials: map[string]string{}, IsActive: row.IsActive, WebhookPath: WebhooksBase + "/" + row.ID,
 		Capabilities: nonNil(platform.Capabilities(platform.Name(row.Platform))),
 		CreatedAt:    row.CreatedAt, UpdatedAt: row.UpdatedAt}
-	if len(row.Config) > 0 {
-		_ = json.Unmarshal(row.Config, &v.Config)
+	if platform.Name(row.Platform).Site() {
+		v.Config, v.WebhookPath, v.siteIntegrationView = siteConfigOf(row), siteWebhookPath(row), newSiteIntegrationView(row)
+	} else {
+		var cfg platform.Config
+		if len(row.Config) > 0 {
+			_ = json.Unmarshal(row.Config, &cfg)
+		}
+		v.Config = cfg
 	}
 	if s.hub.vault == nil {
 		return v
@@ -245,7 +277,7 @@ func (s *Server) listIntegrations(c *gin.Context) {
 	who := currentClient(c)
 	listed(c, func(p schema.Page) ([]schema.IntegrationRow, error) {
 		return s.store.ListIntegrations(c.Request.Context(), who.ID, p)
-	}, s.integrationView)
+	}, s.integrationViewer(c.Request.Context()))
 }
 
 func (s *Server) adminListIntegrations(c *gin.Context) {
@@ -256,7 +288,7 @@ func (s *Server) adminListIntegrations(c *gin.Context) {
 	}
 	listed(c, func(p schema.Page) ([]schema.IntegrationRow, error) {
 		return s.store.ListIntegrations(c.Request.Context(), clientID, p)
-	}, s.integrationView)
+	}, s.integrationViewer(c.Request.Context()))
 }
 
 func (s *Server) adminGetIntegration(c *gin.Context) {
@@ -265,7 +297,7 @@ func (s *Server) adminGetIntegration(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	writeData(c, http.StatusOK, s.integrationView(row))
+	writeData(c, http.StatusOK, s.integrationViewer(c.Request.Context())(row))
 }
 
 func (s *Server) getIntegration(c *gin.Context) {
@@ -274,7 +306,7 @@ func (s *Server) getIntegration(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	writeData(c, http.StatusOK, s.integrationView(row))
+	writeData(c, http.StatusOK, s.integrationViewer(c.Request.Context())(row))
 }
 
 // anyIntegration reads an integration by id; a malformed id is not found.
@@ -321,23 +353,28 @@ func (s *Server) createIntegration(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	who := currentClient(c)
+	if err := s.checkSiteOf(c.Request.Context(), who.ID, &in); err != nil {
+		writeError(c, err)
+		return
+	}
 	row, err := s.sealIntegration(in)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	row.ID, row.ClientID = uuid.NewString(), currentClient(c).ID
+	row.ID, row.ClientID = uuid.NewString(), who.ID
 	created, err := s.store.CreateIntegration(c.Request.Context(), row)
 	if err != nil {
-		writeError(c, err)
+		writeError(c, s.siteConflict(c.Request.Context(), row, err))
 		return
 	}
 	s.hub.inbound.forget(created.ID)
-	writeData(c, http.StatusCreated, s.integrationView(created))
+	writeData(c, http.StatusCreated, s.integrationViewer(c.Request.Context())(created))
 }
 
 // newIntegration checks a create request and builds the integration it describes.
-func newIntegration(req IntegrationRequest) (platform.Integration, error) {
+func newIntegration(req IntegrationRequest) (integrationSpec, error) {
 	missing := map[string]string{}
 	if req.Name == nil {
 		missing["name"] = "required"
@@ -349,23 +386,33 @@ func newIntegration(req IntegrationRequest) (platform.Integration, error) {
 		missing["credentials"] = "required"
 	}
 	if len(missing) > 0 {
-		return platform.Integration{}, invalidFields(missing)
+		return integrationSpec{}, invalidFields(missing)
 	}
-	in := platform.Integration{Name: *req.Name, Platform: platform.Name(*req.Platform),
-		Credentials: req.Credentials.credentials(), Active: true}
-	if req.Config != nil {
-		in.Config = *req.Config
-	}
+	in := integrationSpec{Integration: platform.Integration{Name: *req.Name, Platform: platform.Name(*req.Platform),
+		Credentials: req.Credentials.credentials(), Active: true}}
 	if req.IsActive != nil {
 		in.Active = *req.IsActive
 	}
-	return in, checkIntegration(in)
+	problems := map[string]string{}
+	if in.Platform.Site() {
+		in.syncEnabled = true
+		if req.SiteID == nil || *req.SiteID == "" {
+			problems["site_id"] = "required for site platforms (" + siteNamesList() + ")"
+		}
+	}
+	in.applySite(req.SiteID, req.SyncEnabled, problems)
+	in.applyConfig(req.Config, problems)
+	return in, in.check(problems)
 }
 
 // checkIntegration validates the name and, through the platform, the platform, credentials
 // and config.
 func checkIntegration(in platform.Integration) error {
-	problems := map[string]string{}
+	return checkIntegrationWith(in, map[string]string{})
+}
+
+// checkIntegrationWith is checkIntegration adding problems found already.
+func checkIntegrationWith(in platform.Integration, problems map[string]string) error {
 	if p := nameProblem(in.Name); p != "" {
 		problems["name"] = p
 	}
@@ -421,23 +468,34 @@ func invalidFields(problems map[string]string) *Error {
 		Details: map[string]any{"field": names[0], "fields": problems}}
 }
 
-// sealIntegration is the row of an integration: credentials sealed, config as JSON.
-func (s *Server) sealIntegration(in platform.Integration) (schema.IntegrationRow, error) {
+// sealIntegration is the row of an integration: credentials sealed, config as JSON (a site
+// integration's platform.SiteConfig), and a site integration's fields.
+func (s *Server) sealIntegration(in integrationSpec) (schema.IntegrationRow, error) {
 	sealed, err := s.hub.vault.SealCredentials(in.Credentials)
 	if err != nil {
 		return schema.IntegrationRow{}, err
 	}
-	cfg, err := json.Marshal(in.Config)
+	var doc any = in.Config
+	if in.Platform.Site() {
+		doc = in.site
+	}
+	cfg, err := json.Marshal(doc)
 	if err != nil {
 		return schema.IntegrationRow{}, err
 	}
-	return schema.IntegrationRow{Name: in.Name, Platform: string(in.Platform), Credentials: sealed, Config: cfg,
-		IsActive: in.Active}, nil
+	row := schema.IntegrationRow{Name: in.Name, Platform: string(in.Platform), Credentials: sealed, Config: cfg,
+		IsActive: in.Active}
+	if in.Platform.Site() {
+		siteID := in.siteID
+		row.SiteID, row.PlatformType, row.SyncEnabled = &siteID, in.Platform.PlatformType(), in.syncEnabled
+	}
+	return row, nil
 }
 
 // updateIntegration merges: given credential fields replace those fields (the others are
 // kept), rotated replaces the rotated secrets, config replaces the config, name and is_active
-// replace theirs. The merged integration is validated as a new one is.
+// replace theirs. The merged integration is validated as a new one is. A site integration's
+// config keeps the structure its site reported; its site never changes.
 func (s *Server) updateIntegration(c *gin.Context) {
 	req, err := s.integrationRequest(c)
 	if err != nil {
@@ -448,7 +506,12 @@ func (s *Server) updateIntegration(c *gin.Context) {
 		writeError(c, invalidFields(map[string]string{"platform": "cannot be changed; create another integration"}))
 		return
 	}
-	if _, err := s.ownIntegration(c); err != nil {
+	current, err := s.ownIntegration(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if err := s.takeStoredSiteKey(c.Request.Context(), current, req.Credentials); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -457,10 +520,11 @@ func (s *Server) updateIntegration(c *gin.Context) {
 		if row.ClientID != who.ID {
 			return errNoIntegration
 		}
-		in, err := s.hub.vault.Open(row.ID, row.Name, row.Platform, row.Credentials, row.Config, row.IsActive)
+		opened, err := s.hub.vault.Open(row.ID, row.Name, row.Platform, row.Credentials, row.Config, row.IsActive)
 		if err != nil {
 			return err
 		}
+		in := storedSpec(opened, *row)
 		if req.Name != nil {
 			in.Name = *req.Name
 		}
@@ -477,13 +541,17 @@ func (s *Server) updateIntegration(c *gin.Context) {
 				in.Credentials.Rotated = *req.Credentials.Rotated
 			}
 		}
-		if req.Config != nil {
-			in.Config = *req.Config
-		}
 		if req.IsActive != nil {
 			in.Active = *req.IsActive
 		}
-		if err := checkIntegration(in); err != nil {
+		problems := map[string]string{}
+		if req.SiteID != nil && (!in.Platform.Site() || *req.SiteID != in.siteID) {
+			problems["site_id"] = "cannot be changed; create another integration"
+		} else {
+			in.applySite(nil, req.SyncEnabled, problems)
+		}
+		in.applyConfig(req.Config, problems)
+		if err := in.check(problems); err != nil {
 			return err
 		}
 		sealed, err := s.sealIntegration(in)
@@ -491,6 +559,7 @@ func (s *Server) updateIntegration(c *gin.Context) {
 			return err
 		}
 		row.Name, row.Credentials, row.Config, row.IsActive = sealed.Name, sealed.Credentials, sealed.Config, sealed.IsActive
+		row.SyncEnabled = sealed.SyncEnabled
 		return nil
 	})
 	if err != nil {
@@ -498,7 +567,7 @@ func (s *Server) updateIntegration(c *gin.Context) {
 		return
 	}
 	s.hub.inbound.forget(row.ID)
-	writeData(c, http.StatusOK, s.integrationView(row))
+	writeData(c, http.StatusOK, s.integrationViewer(c.Request.Context())(row))
 }
 
 func (s *Server) deleteIntegration(c *gin.Context) {
@@ -575,7 +644,7 @@ func (s *Server) integrationHealth(c *gin.Context) {
 type ValidateRequest struct {
 	Platform    string           `json:"platform"`
 	Credentials *CredentialsSpec `json:"credentials"`
-	Config      *platform.Config `json:"config"`
+	Config      *ConfigSpec      `json:"config"`
 }
 
 // validateView answers a validation: the format problems, or for messaging platforms the
@@ -598,14 +667,15 @@ func (s *Server) validateIntegration(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	in := platform.Integration{Name: "validate", Platform: platform.Name(req.Platform), Active: true}
+	spec := integrationSpec{Integration: platform.Integration{Name: "validate", Platform: platform.Name(req.Platform),
+		Active: true}}
 	if req.Credentials != nil {
-		in.Credentials = req.Credentials.credentials()
+		spec.Credentials = req.Credentials.credentials()
 	}
-	if req.Config != nil {
-		in.Config = *req.Config
-	}
-	if err := checkIntegration(in); err != nil {
+	problems := map[string]string{}
+	spec.applyConfig(req.Config, problems)
+	in := spec.Integration
+	if err := spec.check(problems); err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Code == CodeValidation {
 			problems, _ := e.Details["fields"].(map[string]string)
@@ -787,6 +857,8 @@ func (ic *integrationCache) load(ctx context.Context, id string, gen uint64) (ca
 	case errors.Is(err, schema.ErrNotFound):
 	case err != nil:
 		return e, err
+	case platform.Name(row.Platform).Site():
+		// A site integration receives no platform webhooks: as absent as an unknown id.
 	default:
 		in, err := ic.vault.Open(row.ID, row.Name, row.Platform, row.Credentials, row.Config, row.IsActive)
 		if err != nil {

@@ -42,7 +42,7 @@ const (
 func (s *Server) registerWebhooks(r gin.IRouter, with func(gin.HandlerFunc) []gin.HandlerFunc) {
 	// Public: platforms authenticate by signing their requests. Addresses that fail too often
 	// are refused first.
-	limits := newWebhookFailures(s.cfg, s.limiter.buckets, s.logger, s.hub.inbound.atWork)
+	limits := s.hub.failures
 	both(r, http.MethodPost, WebhooksBase+"/:integration_id", limits.guard(s.receiveWebhook)...)
 	both(r, http.MethodGet, WebhooksBase+"/:integration_id", limits.guard(s.webhookChallenge)...)
 
