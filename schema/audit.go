@@ -43,10 +43,33 @@ func (s *Store) InsertProviderAudit(ctx context.Context, r ProviderAuditRow) err
 	return translate(err, "recording provider audit")
 }
 
+const providerAuditColumns = `id, correlation_id, issuer, operation, method, host, path, status, outcome,
+	latency_ms, attempt, created_at`
+
 // ProviderAuditFor lists the attempts of one correlation id, oldest first.
 func (s *Store) ProviderAuditFor(ctx context.Context, correlationID string) ([]ProviderAuditRow, error) {
 	out := []ProviderAuditRow{}
-	err := s.db.SelectContext(ctx, &out, `SELECT id, correlation_id, issuer, operation, method, host, path, status,
-		outcome, latency_ms, attempt, created_at FROM provider_audit WHERE correlation_id = $1 ORDER BY id`, correlationID)
+	err := s.db.SelectContext(ctx, &out, `SELECT `+providerAuditColumns+` FROM provider_audit
+		WHERE correlation_id = $1 ORDER BY id`, correlationID)
 	return out, translate(err, "reading provider audit")
+}
+
+// ListProviderAudit pages through the attempts of one correlation id, oldest first; a cursor
+// must name an attempt of the same correlation id.
+func (s *Store) ListProviderAudit(ctx context.Context, correlationID string, page Page) ([]ProviderAuditRow, error) {
+	const what = "listing provider audit"
+	after, err := serialCursor(what, page)
+	if err != nil {
+		return nil, err
+	}
+	out := []ProviderAuditRow{}
+	err = s.db.SelectContext(ctx, &out, `SELECT `+providerAuditColumns+` FROM provider_audit
+		WHERE correlation_id = $1
+		AND ($4 = 0 OR id > (SELECT id FROM provider_audit WHERE id = $4 AND correlation_id = $1))
+		ORDER BY id LIMIT $2 OFFSET $3`, correlationID, page.Limit, page.Offset, after)
+	if err != nil {
+		return nil, translate(err, what)
+	}
+	return out, s.checkCursor(ctx, what, page, len(out), `SELECT EXISTS (SELECT 1 FROM provider_audit
+		WHERE id = $1 AND correlation_id = $2)`, after, correlationID)
 }

@@ -118,12 +118,22 @@ func (s *Store) GetChannelByName(ctx context.Context, name string) (ChannelRow, 
 	return out, translate(err, "reading channel")
 }
 
-// ListChannels pages through channels, highest priority first.
+// ListChannels pages through channels, highest priority first, then by (unique) name.
 func (s *Store) ListChannels(ctx context.Context, page Page) ([]ChannelRow, error) {
+	const what = "listing channels"
+	if err := uuidCursor(what, page); err != nil {
+		return nil, err
+	}
 	out := []ChannelRow{}
+	// (-priority, name) is the order as one ascending row, so one comparison finds the rest.
 	err := s.db.SelectContext(ctx, &out, `SELECT `+channelColumns+` FROM channels
-		ORDER BY priority DESC, name LIMIT $1 OFFSET $2`, page.Limit, page.Offset)
-	return out, translate(err, "listing channels")
+		WHERE ($3 = '' OR (-priority, name) > (SELECT -priority, name FROM channels WHERE id = NULLIF($3, '')::uuid))
+		ORDER BY priority DESC, name LIMIT $1 OFFSET $2`, page.Limit, page.Offset, page.After)
+	if err != nil {
+		return nil, translate(err, what)
+	}
+	return out, s.checkCursor(ctx, what, page, len(out),
+		`SELECT EXISTS (SELECT 1 FROM channels WHERE id = $1::uuid)`, page.After)
 }
 
 // UpdateChannel reads the channel under a row lock, lets change edit it, and writes it back.

@@ -48,8 +48,13 @@ func (s *Store) GetClient(ctx context.Context, clientID string) (ClientRow, erro
 func (s *Store) ListClients(ctx context.Context, page Page) ([]ClientRow, error) {
 	out := []ClientRow{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+clientColumns+` FROM clients
-		ORDER BY client_id LIMIT $1 OFFSET $2`, page.Limit, page.Offset)
-	return out, translate(err, "listing clients")
+		WHERE ($3 = '' OR client_id > (SELECT client_id FROM clients WHERE client_id = $3))
+		ORDER BY client_id LIMIT $1 OFFSET $2`, page.Limit, page.Offset, page.After)
+	if err != nil {
+		return nil, translate(err, "listing clients")
+	}
+	return out, s.checkCursor(ctx, "listing clients", page, len(out),
+		`SELECT EXISTS (SELECT 1 FROM clients WHERE client_id = $1)`, page.After)
 }
 
 // UpdateClient reads the client under a row lock, lets change edit it, and writes it back.

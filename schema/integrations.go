@@ -29,14 +29,20 @@ type IntegrationRow struct {
 	UpdatedAt    time.Time  `db:"updated_at"`
 }
 
-const integrationColumns = `id, client_id, name, platform, credentials, config, is_active, created_at, updated_at`
+const integrationColumns = `id, client_id, name, platform, credentials, config, is_active, site_id, platform_type,
+	sync_enabled, sync_status, last_sync_at, sync_error, created_at, updated_at`
 
-// CreateIntegration inserts an integration; ErrReference when its client does not exist.
+// CreateIntegration inserts an integration; ErrReference when its client (or site) does not
+// exist, ErrConflict when the id is taken or the client already has an integration of the
+// same site on the same platform. The sync status fields start empty whatever r says: the
+// sync runs set them.
 func (s *Store) CreateIntegration(ctx context.Context, r IntegrationRow) (IntegrationRow, error) {
 	var out IntegrationRow
-	err := s.db.GetContext(ctx, &out, `INSERT INTO integrations (id, client_id, name, platform, credentials, config, is_active)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+integrationColumns,
-		r.ID, r.ClientID, r.Name, r.Platform, r.Credentials, jsonOrEmpty(r.Config), r.IsActive)
+	err := s.db.GetContext(ctx, &out, `INSERT INTO integrations (id, client_id, name, platform, credentials, config,
+		is_active, site_id, platform_type, sync_enabled)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+integrationColumns,
+		r.ID, r.ClientID, r.Name, r.Platform, r.Credentials, jsonOrEmpty(r.Config), r.IsActive, r.SiteID,
+		r.PlatformType, r.SyncEnabled)
 	return out, translate(err, "creating integration")
 }
 
@@ -48,14 +54,25 @@ func (s *Store) GetIntegration(ctx context.Context, id string) (IntegrationRow, 
 }
 
 // ListIntegrations pages through integrations, newest first; clientID "" lists every client's.
+// A cursor must name an integration of the client.
 func (s *Store) ListIntegrations(ctx context.Context, clientID string, page Page) ([]IntegrationRow, error) {
+	const what = "listing integrations"
 	out := []IntegrationRow{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+integrationColumns+` FROM integrations
-		WHERE ($1 = '' OR client_id = $1) ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, clientID, page.Limit, page.Offset)
-	return out, translate(err, "listing integrations")
+		WHERE ($1 = '' OR client_id = $1)
+		AND ($4 = '' OR (created_at, id) < (SELECT created_at, id FROM integrations
+			WHERE id = $4 AND ($1 = '' OR client_id = $1)))
+		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, clientID, page.Limit, page.Offset, page.After)
+	if err != nil {
+		return nil, translate(err, what)
+	}
+	return out, s.checkCursor(ctx, what, page, len(out), `SELECT EXISTS (SELECT 1 FROM integrations
+		WHERE id = $1 AND ($2 = '' OR client_id = $2))`, page.After, clientID)
 }
 
-// UpdateIntegration reads the integration under a row lock, lets change edit it, and writes it back.
+// UpdateIntegration reads the integration under a row lock, lets change edit it, and writes it
+// back: name, credentials, config, is_active and sync_enabled. Its client, platform and site
+// never change, and its sync status belongs to the sync runs.
 func (s *Store) UpdateIntegration(ctx context.Context, id string, change func(*IntegrationRow) error) (IntegrationRow, error) {
 	var out IntegrationRow
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -68,8 +85,8 @@ func (s *Store) UpdateIntegration(ctx context.Context, id string, change func(*I
 			return err
 		}
 		return tx.GetContext(ctx, &out, `UPDATE integrations SET name = $2, credentials = $3, config = $4, is_active = $5,
-			updated_at = now() WHERE id = $1 RETURNING `+integrationColumns,
-			id, row.Name, row.Credentials, jsonOrEmpty(row.Config), row.IsActive)
+			sync_enabled = $6, updated_at = now() WHERE id = $1 RETURNING `+integrationColumns,
+			id, row.Name, row.Credentials, jsonOrEmpty(row.Config), row.IsActive, row.SyncEnabled)
 	})
 	return out, translate(err, "updating integration")
 }

@@ -43,8 +43,13 @@ func (s *Store) GetMediator(ctx context.Context, urn string) (MediatorRow, error
 func (s *Store) ListMediators(ctx context.Context, page Page) ([]MediatorRow, error) {
 	out := []MediatorRow{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+mediatorColumns+` FROM mediators
-		ORDER BY urn LIMIT $1 OFFSET $2`, page.Limit, page.Offset)
-	return out, translate(err, "listing mediators")
+		WHERE ($3 = '' OR urn > (SELECT urn FROM mediators WHERE urn = $3))
+		ORDER BY urn LIMIT $1 OFFSET $2`, page.Limit, page.Offset, page.After)
+	if err != nil {
+		return nil, translate(err, "listing mediators")
+	}
+	return out, s.checkCursor(ctx, "listing mediators", page, len(out),
+		`SELECT EXISTS (SELECT 1 FROM mediators WHERE urn = $1)`, page.After)
 }
 
 // UpdateMediator reads the mediator under a row lock, lets change edit it, and writes it back.

@@ -170,15 +170,27 @@ type TransactionFilter struct {
 	Operation string
 }
 
-// ListTransactions pages through transactions, newest first.
+// ListTransactions pages through transactions, newest first. A cursor must name a transaction
+// of the filter's client (any client's when the filter names none); the other filters narrow
+// the rows, not the cursor.
 func (s *Store) ListTransactions(ctx context.Context, f TransactionFilter, page Page) ([]TransactionRow, error) {
+	const what = "listing transactions"
+	if err := uuidCursor(what, page); err != nil {
+		return nil, err
+	}
 	out := []TransactionRow{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+transactionColumns+` FROM transactions
 		WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR status = $2)
 		AND ($3 = '' OR parent_id = NULLIF($3, '')::uuid) AND ($4 = '' OR kind = $4) AND ($5 = '' OR operation = $5)
-		ORDER BY created_at DESC, correlation_id LIMIT $6 OFFSET $7`,
-		f.ClientID, f.Status, f.ParentID, f.Kind, f.Operation, page.Limit, page.Offset)
-	return out, translate(err, "listing transactions")
+		AND ($8 = '' OR (created_at, correlation_id) < (SELECT created_at, correlation_id FROM transactions
+			WHERE correlation_id = NULLIF($8, '')::uuid AND ($1 = '' OR client_id = $1)))
+		ORDER BY created_at DESC, correlation_id DESC LIMIT $6 OFFSET $7`,
+		f.ClientID, f.Status, f.ParentID, f.Kind, f.Operation, page.Limit, page.Offset, page.After)
+	if err != nil {
+		return nil, translate(err, what)
+	}
+	return out, s.checkCursor(ctx, what, page, len(out), `SELECT EXISTS (SELECT 1 FROM transactions
+		WHERE correlation_id = $1::uuid AND ($2 = '' OR client_id = $2))`, page.After, f.ClientID)
 }
 
 func nullTime(t time.Time) sql.NullTime {

@@ -89,15 +89,25 @@ type WebhookEventFilter struct {
 	Since, Until  time.Time
 }
 
-// ListWebhookEvents pages through received webhooks, oldest first.
+// ListWebhookEvents pages through received webhooks, oldest first. A cursor must name a
+// webhook of the filter's client and integration; the time window narrows the rows, not the
+// cursor.
 func (s *Store) ListWebhookEvents(ctx context.Context, f WebhookEventFilter, page Page) ([]WebhookEventRow, error) {
+	const what = "listing webhook events"
 	out := []WebhookEventRow{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+webhookEventColumns+` FROM webhook_events
 		WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR integration_id = $2)
 		AND ($3::timestamptz IS NULL OR received_at >= $3) AND ($4::timestamptz IS NULL OR received_at < $4)
+		AND ($7 = '' OR (received_at, id) > (SELECT received_at, id FROM webhook_events
+			WHERE id = $7 AND ($1 = '' OR client_id = $1) AND ($2 = '' OR integration_id = $2)))
 		ORDER BY received_at, id LIMIT $5 OFFSET $6`,
-		f.ClientID, f.IntegrationID, nullTime(f.Since), nullTime(f.Until), page.Limit, page.Offset)
-	return out, translate(err, "listing webhook events")
+		f.ClientID, f.IntegrationID, nullTime(f.Since), nullTime(f.Until), page.Limit, page.Offset, page.After)
+	if err != nil {
+		return nil, translate(err, what)
+	}
+	return out, s.checkCursor(ctx, what, page, len(out), `SELECT EXISTS (SELECT 1 FROM webhook_events
+		WHERE id = $1 AND ($2 = '' OR client_id = $2) AND ($3 = '' OR integration_id = $3))`,
+		page.After, f.ClientID, f.IntegrationID)
 }
 
 // FinishWebhookEvent records how processing a received webhook ended.
@@ -202,10 +212,18 @@ func (s *Store) GetSubscription(ctx context.Context, id string) (SubscriptionRow
 
 // ListSubscriptions pages through a client's subscriptions ("" lists everyone's), newest first.
 func (s *Store) ListSubscriptions(ctx context.Context, clientID string, page Page) ([]SubscriptionRow, error) {
+	const what = "listing subscriptions"
 	out := []SubscriptionRow{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+subscriptionColumns+` FROM subscriptions
-		WHERE ($1 = '' OR client_id = $1) ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, clientID, page.Limit, page.Offset)
-	return out, translate(err, "listing subscriptions")
+		WHERE ($1 = '' OR client_id = $1)
+		AND ($4 = '' OR (created_at, id) < (SELECT created_at, id FROM subscriptions
+			WHERE id = $4 AND ($1 = '' OR client_id = $1)))
+		ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`, clientID, page.Limit, page.Offset, page.After)
+	if err != nil {
+		return nil, translate(err, what)
+	}
+	return out, s.checkCursor(ctx, what, page, len(out), `SELECT EXISTS (SELECT 1 FROM subscriptions
+		WHERE id = $1 AND ($2 = '' OR client_id = $2))`, page.After, clientID)
 }
 
 // ActiveSubscriptions lists a client's active subscriptions that want eventType.

@@ -14,7 +14,7 @@ CREATE TABLE sites (
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX sites_client ON sites (client_id, created_at);
+CREATE INDEX sites_client ON sites (client_id, created_at DESC, id DESC);
 
 -- An integration with a site is a site integration (platform wordpress, shopify or custom).
 ALTER TABLE integrations
@@ -61,7 +61,7 @@ CREATE TABLE sync_runs (
     updated_at     timestamptz NOT NULL DEFAULT now(),
     finished_at    timestamptz
 );
-CREATE INDEX sync_runs_integration ON sync_runs (integration_id, started_at DESC);
+CREATE INDEX sync_runs_integration ON sync_runs (integration_id, started_at DESC, id DESC);
 -- At most one active (RUNNING or PAUSED) run per integration.
 CREATE UNIQUE INDEX sync_runs_active ON sync_runs (integration_id) WHERE status IN ('RUNNING', 'PAUSED');
 
@@ -78,8 +78,13 @@ CREATE TABLE contents (
     body           text NOT NULL DEFAULT '',
     status         text NOT NULL DEFAULT '',
     url            text NOT NULL DEFAULT '',
-    -- sha256 of the fields compared (type, title, body, status), hex
+    -- sha256 of the fields compared (type, title, body, status), hex: the hub's version
     content_hash   text NOT NULL DEFAULT '',
+    -- the same hash of the item as the site last held it (pulled or answered to a push): a pull
+    -- changes a row only when the site's item changed since, so a hub-side edit not pushed yet
+    -- survives a pull of an item the site did not change, and a site that reformats what it
+    -- is pushed does not count as a change on the next pull
+    site_hash      text NOT NULL DEFAULT '',
     -- changed in the hub since the site last saw it: pushed by to_external
     dirty          boolean NOT NULL DEFAULT false,
     -- the sync run that last saw it at the site (a full pass deletes what it did not see)
@@ -92,7 +97,7 @@ CREATE TABLE contents (
 );
 CREATE UNIQUE INDEX contents_external ON contents (integration_id, content_type, external_id)
     WHERE external_id <> '';
-CREATE INDEX contents_integration ON contents (integration_id, created_at DESC, id);
+CREATE INDEX contents_integration ON contents (integration_id, created_at DESC, id DESC);
 CREATE INDEX contents_dirty ON contents (integration_id) WHERE dirty;
 
 -- The sync event log (seed 004's SyncEvent): one row per action.
