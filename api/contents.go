@@ -215,7 +215,7 @@ func (req ContentRequest) apply(r *schema.ContentRow, create bool) error {
 	switch {
 	case req.ContentType != nil:
 		if !contentTypePattern.MatchString(*req.ContentType) {
-			problems["content_type"] = "a content type such as post, page or product (a-z, 0-9, _ and -, at most 64)"
+			problems["content_type"] = "a content type such as post, page or product (letters, digits, _ and -, at most 64)"
 		}
 		r.ContentType = *req.ContentType
 	case create:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -20,17 +19,9 @@ import (
 	"github.com/switchyard-hub/switchyard/workflows"
 )
 
-// Limits of a site integration's settings.
-const (
-	maxContentTypes = 20
-	// maxWordPressPageSize and maxSitePageSize bound page_size: WordPress serves at most 100
-	// items a page, Shopify (and custom sites) 250.
-	maxWordPressPageSize = 100
-	maxSitePageSize      = 250
-)
-
-// contentTypePattern is what a content type (post, page, product, a custom post type) looks like.
-var contentTypePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+// contentTypePattern is what a content type (post, page, product, a custom post type) looks
+// like, as platform.SiteConfig.Validate takes it: it goes into a site's URL paths.
+var contentTypePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // labelTestConnection labels the checks test_connection starts.
 const labelTestConnection = "test_connection"
@@ -122,9 +113,6 @@ func (in *integrationSpec) applyConfig(cs *ConfigSpec, problems map[string]strin
 	in.site.ContentTypes, in.site.PageSize, in.site.EscalateOnFailure = cs.ContentTypes, 0, false
 	if cs.PageSize != nil {
 		in.site.PageSize = *cs.PageSize
-		if in.site.PageSize == 0 {
-			problems["config.page_size"] = "at least 1 (omit it for the platform's default)"
-		}
 	}
 	if cs.EscalateOnFailure != nil {
 		in.site.EscalateOnFailure = *cs.EscalateOnFailure
@@ -145,27 +133,10 @@ func settingsGiven(cfg platform.Config) []string {
 	return keys
 }
 
-// siteConfigProblems checks a site integration's settings.
+// siteConfigProblems checks a site integration's settings with its platform.
 func siteConfigProblems(n platform.Name, cfg platform.SiteConfig, problems map[string]string) {
-	if len(cfg.ContentTypes) > maxContentTypes {
-		problems["config.content_types"] = fmt.Sprintf("at most %d content types", maxContentTypes)
-	}
-	seen := map[string]bool{}
-	for _, t := range cfg.ContentTypes {
-		switch {
-		case !contentTypePattern.MatchString(t):
-			problems["config.content_types"] = "each a content type such as post, page or product (a-z, 0-9, _ and -, at most 64)"
-		case seen[t]:
-			problems["config.content_types"] = "each content type once"
-		}
-		seen[t] = true
-	}
-	limit := maxSitePageSize
-	if n == platform.WordPress {
-		limit = maxWordPressPageSize
-	}
-	if cfg.PageSize < 0 || cfg.PageSize > limit {
-		problems["config.page_size"] = fmt.Sprintf("between 1 and %d for %s", limit, n)
+	if err := cfg.Validate(n); err != nil {
+		mergeInvalid(problems, err)
 	}
 }
 

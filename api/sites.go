@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/schema"
 )
 
@@ -228,16 +229,33 @@ func (s *Server) changeSite(c *gin.Context, change func(*schema.SiteRow) error) 
 	writeData(c, http.StatusOK, s.siteView(row))
 }
 
-// deleteSite removes a site and, with it, its integrations, their content and sync history.
+// deleteSite removes a site and, with it, its integrations, their content and sync history;
+// their sync schedules go too.
 func (s *Server) deleteSite(c *gin.Context) {
-	row, err := s.ownSite(c.Request.Context(), currentClient(c).ID, c.Param("id"))
+	ctx := c.Request.Context()
+	row, err := s.ownSite(ctx, currentClient(c).ID, c.Param("id"))
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	if err := s.store.DeleteSite(c.Request.Context(), row.ID); err != nil {
+	var integrations []schema.IntegrationRow
+	for _, name := range platform.SiteNames {
+		in, err := s.store.SiteIntegration(ctx, row.ClientID, row.ID, string(name))
+		switch {
+		case err == nil:
+			integrations = append(integrations, in)
+		case !errors.Is(err, schema.ErrNotFound):
+			writeError(c, err)
+			return
+		}
+	}
+	if err := s.store.DeleteSite(ctx, row.ID); err != nil {
 		writeError(c, notFoundAs(err, "site"))
 		return
+	}
+	for _, in := range integrations {
+		s.hub.inbound.forget(in.ID)
+		s.dropSyncSchedule(c, in)
 	}
 	writeData(c, http.StatusOK, gin.H{"id": row.ID, "deleted": true})
 }

@@ -110,7 +110,7 @@ func (s *Server) wordPressStatus(c *gin.Context) {
 		req.PostType = "post"
 	}
 	if !contentTypePattern.MatchString(req.PostType) {
-		problems["post_type"] = "a post type such as post or page (a-z, 0-9, _ and -, at most 64)"
+		problems["post_type"] = "a post type such as post or page (letters, digits, _ and -, at most 64)"
 	}
 	if len(req.PostStatus) > maxPostStatus || !utf8.ValidString(req.PostStatus) {
 		problems["post_status"] = "at most 32 characters"
@@ -122,6 +122,10 @@ func (s *Server) wordPressStatus(c *gin.Context) {
 	in, err := s.siteWordPressIntegration(c.Request.Context(), site)
 	if err != nil {
 		writeError(c, err)
+		return
+	}
+	if !in.SyncEnabled {
+		writeError(c, newError(http.StatusConflict, CodeConflict, "syncing is disabled for the site's WordPress integration (sync_enabled false)"))
 		return
 	}
 	workflowID := "sync:" + in.ID + ":content:" + bodyHash(body)

@@ -132,6 +132,13 @@ func TestWordPressCallbacksStartTheirWorkOnce(t *testing.T) {
 			Plugins: map[string]bool{"woocommerce": true, "yoast": false}, Timestamp: time.Unix(1735689600, 0).UTC()}, in.Structure)
 	})
 
+	t.Run("an integration not syncing takes no status callbacks", func(t *testing.T) {
+		h.onStart(nil)
+		require.Equal(t, http.StatusOK, h.do("PATCH", integrationsPath+id+"/", owner, map[string]any{"sync_enabled": false}).code)
+		a := callback(wordPressStatusPath, map[string]any{"site_id": siteID, "post_id": 8}, "X-Api-Key", key)
+		require.Equal(t, http.StatusConflict, a.code, a.raw)
+	})
+
 	t.Run("an inactive integration takes no callbacks", func(t *testing.T) {
 		h.onStart(nil)
 		require.Equal(t, http.StatusOK, h.do("PATCH", integrationsPath+id+"/", owner, map[string]any{"is_active": false}).code)
