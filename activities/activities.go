@@ -62,6 +62,23 @@ type Config struct {
 	WebhookAllowPrivateTargets bool `envconfig:"WEBHOOK_ALLOW_PRIVATE_TARGETS" default:"false"`
 	// PlatformMaxResponseBytes caps a messaging platform's answer.
 	PlatformMaxResponseBytes int64 `envconfig:"PLATFORM_MAX_RESPONSE_BYTES" default:"1048576"`
+
+	// SiteTimeout bounds one call to a site (a page, an item, a push, a connection test).
+	SiteTimeout time.Duration `envconfig:"SITE_TIMEOUT" default:"30s"`
+	// SyncHeartbeatTimeout is how long a sync chunk may go without a heartbeat before Temporal
+	// gives its attempt up and retries it (from the last page it applied) on another worker.
+	SyncHeartbeatTimeout time.Duration `envconfig:"SYNC_HEARTBEAT_TIMEOUT" default:"20s"`
+	// SyncMaxAttempts bounds the attempts of one sync chunk or one item; a chunk that runs out
+	// of them fails the sync (or escalates it, with the integration's escalate_on_failure).
+	SyncMaxAttempts int `envconfig:"SYNC_MAX_ATTEMPTS" default:"5"`
+	// SyncRetryInitialInterval is the first backoff between attempts (doubling, at most a
+	// minute; a site's Retry-After overrides it).
+	SyncRetryInitialInterval time.Duration `envconfig:"SYNC_RETRY_INITIAL_INTERVAL" default:"1s"`
+	// SyncChunkPages is how many pages one sync activity applies before it reports back.
+	SyncChunkPages int `envconfig:"SYNC_CHUNK_PAGES" default:"50"`
+	// SyncContinueAsNewChunks is how many chunks one run of a sync takes before it continues as
+	// new (its history stays small; the checkpoint is in the database).
+	SyncContinueAsNewChunks int `envconfig:"SYNC_CONTINUE_AS_NEW_CHUNKS" default:"10"`
 }
 
 // Upstream answer limits: a body (MAX_UPSTREAM_RESPONSE_BYTES at most this) and headers
@@ -77,6 +94,9 @@ func (c Config) Validate() error {
 		c.MessageSendBudget < c.MessageTimeout {
 		return errors.New("DELIVERY_TIMEOUT, DELIVERY_RETRY_BUDGET and MESSAGE_TIMEOUT must be positive, MESSAGE_MAX_ATTEMPTS " +
 			"at least 1 and MESSAGE_SEND_BUDGET at least MESSAGE_TIMEOUT")
+	}
+	if err := c.validateSync(); err != nil {
+		return err
 	}
 	if c.MaxUpstreamResponseBytes <= 0 || c.MaxUpstreamResponseBytes > MaxUpstreamResponseCeiling {
 		return fmt.Errorf("MAX_UPSTREAM_RESPONSE_BYTES must be 1 to %d: answers travel in workflow history",
@@ -107,7 +127,9 @@ type Activities struct {
 	ISO       ISO
 	// Messaging serves the webhook family: inbound webhooks, deliveries, sends.
 	Messaging Messaging
-	Config    Config
+	// Sites serves the sync family: site integrations, syncs, their content store.
+	Sites  Sites
+	Config Config
 }
 
 // New builds Activities with an HTTP client tuned for forwarding: no client-level timeout (each

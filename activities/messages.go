@@ -170,7 +170,8 @@ type CheckInput struct {
 }
 
 // CheckIntegration makes the platform's cheapest authenticated call (WhatsApp's phone number,
-// Telegram getMe, Slack auth.test, Discord users/@me) and reports how it went.
+// Telegram getMe, Slack auth.test, Discord users/@me; a site's connection test, recorded as a
+// test_connection sync event for a stored integration) and reports how it went.
 func (a *Activities) CheckIntegration(ctx context.Context, in CheckInput) (platform.Health, error) {
 	var integration platform.Integration
 	if in.IntegrationID != "" {
@@ -185,6 +186,9 @@ func (a *Activities) CheckIntegration(ctx context.Context, in CheckInput) (platf
 		}
 		integration = platform.Integration{Platform: platform.Name(in.Platform), Credentials: creds, Config: in.Config,
 			Active: true}
+	}
+	if integration.Platform.Site() {
+		return a.checkSite(ctx, in.IntegrationID, integration)
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.Config.MessageTimeout)
 	defer cancel()

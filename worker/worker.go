@@ -27,12 +27,12 @@ type Config struct {
 	// StopTimeout is how long a stopping worker lets running activities finish.
 	StopTimeout time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s"`
 	// TaskQueues are the queues a `switchyard worker` process serves.
-	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso,webhook"`
+	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso,webhook,sync"`
 }
 
 // Queues lists every task queue and what runs on it.
 var Queues = []string{workflows.TaskQueueProxy, workflows.TaskQueueIntegration, workflows.TaskQueueISO,
-	workflows.TaskQueueWebhook}
+	workflows.TaskQueueWebhook, workflows.TaskQueueSync}
 
 // New builds one worker per task queue in queues, each with every workflow and activity
 // registered (a queue only ever receives its own). The API runs them for eager starts;
@@ -80,6 +80,10 @@ func RegisterWorkflows(r interface {
 		workflows.WorkflowSendMessage:       workflows.SendMessage,
 		workflows.WorkflowIntegrationCheck:  workflows.IntegrationCheck,
 		workflows.WorkflowWebhookReplay:     workflows.WebhookReplay,
+		workflows.WorkflowSync:              workflows.Sync,
+		workflows.WorkflowSyncContent:       workflows.SyncContent,
+		workflows.WorkflowSyncStructure:     workflows.SyncStructure,
+		workflows.WorkflowBatch:             workflows.Batch,
 	} {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}

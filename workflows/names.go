@@ -37,7 +37,7 @@ const (
 // Types lists every workflow type a worker registers.
 var Types = []string{WorkflowProxyTransaction, WorkflowProviderOperation, WorkflowCardTransfer,
 	WorkflowWebhookIngest, WorkflowOrderedIngest, WorkflowDelivery, WorkflowOrderedDelivery, WorkflowSendMessage, WorkflowIntegrationCheck,
-	WorkflowWebhookReplay}
+	WorkflowWebhookReplay, WorkflowSync, WorkflowSyncContent, WorkflowSyncStructure, WorkflowBatch}
 
 // Operator signals of the escalation contract.
 const (

@@ -2,7 +2,10 @@ package workflows
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/switchyard-hub/switchyard/platform"
 )
@@ -85,7 +88,19 @@ type SyncProgress struct {
 	ItemsPerSecond float64
 	Error          string
 	ErrorCode      string
+	// Note is an operator's, when one resolved, aborted, paused or canceled the run.
+	Note string `json:",omitempty"`
+	// Skipped: a scheduled run found another run of the integration active and did nothing;
+	// SyncID and Status are the active run's.
+	Skipped bool `json:",omitempty"`
 }
+
+// Phases of a sync (SyncProgress.Phase).
+const (
+	PhaseMetadata = "metadata"
+	PhasePull     = "pull"
+	PhasePush     = "push"
+)
 
 // SyncContentInput syncs one item: pulls it from the site (ExternalID; a WordPress status
 // callback, sync_wordpress_content), or pushes the hub's content row (ContentID).
@@ -119,6 +134,14 @@ type SyncStructureInput struct {
 	Trigger       string
 }
 
+// SyncStructureResult is the structure recorded.
+type SyncStructureResult struct {
+	SyncID    string
+	Structure platform.SiteStructure
+	Error     string
+	ErrorCode string
+}
+
 // BatchInput runs provider operations, at most MaxConcurrent at a time, each a child
 // ProviderOperation.
 type BatchInput struct {
@@ -148,6 +171,9 @@ type BatchItem struct {
 	Error      string          `json:",omitempty"`
 	// CorrelationID is the child operation's, for its own log row.
 	CorrelationID string
+	// DataOmitted: the batch's answers passed MaxBatchData; this one's is in the operation's own
+	// log row (CorrelationID).
+	DataOmitted bool `json:",omitempty"`
 }
 
 // BatchResult is a batch's outcome: partial failure is a result.
@@ -158,4 +184,27 @@ type BatchResult struct {
 	Succeeded     int
 	Failed        int
 	Items         []BatchItem
+}
+
+// Batch limits.
+const (
+	// MaxBatchOperations bounds the operations of one batch.
+	MaxBatchOperations = 1000
+	// MaxBatchConcurrent bounds BatchInput.MaxConcurrent; DefaultBatchConcurrent applies when it
+	// is 0.
+	MaxBatchConcurrent     = 50
+	DefaultBatchConcurrent = 10
+	// MaxBatchData bounds the answers a batch's result carries (it travels in workflow history,
+	// under Temporal's payload limit); later answers are omitted.
+	MaxBatchData = 1 << 20
+)
+
+// batchNamespace is the UUIDv5 namespace of batch items' correlation ids.
+var batchNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:switchyard:batch"))
+
+// BatchItemCorrelationID is the correlation id of a batch's index-th operation: a UUIDv5 of the
+// batch's correlation id and the index, so a batch run again starts (and finds in the log) the
+// same operations.
+func BatchItemCorrelationID(batchCorrelationID string, index int) string {
+	return uuid.NewSHA1(batchNamespace, []byte(batchCorrelationID+"/"+strconv.Itoa(index))).String()
 }

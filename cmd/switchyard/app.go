@@ -415,7 +415,8 @@ func serveWith(ctx context.Context, l net.Listener, srv *http.Server, grace time
 }
 
 // newActivities builds the activities this process's workers run: the provider stack, the ISO
-// pool, and the webhook family's store, vault, platforms' client and Temporal client.
+// pool, the webhook family's store, vault, platforms' client and Temporal client, and the sync
+// family's site clients.
 func (st *stack) newActivities(e env, providers *provider.Set) *activities.Activities {
 	acts := activities.New(st.store, providers, e.Activities)
 	acts.ISO = st.isoDeps()
@@ -426,5 +427,11 @@ func (st *stack) newActivities(e env, providers *provider.Set) *activities.Activ
 		Platforms: platform.NewSender(&http.Client{Transport: tenants}, e.Activities.PlatformMaxResponseBytes),
 		Deliveries: &http.Client{Transport: tenants,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	// Sites are tenants' addresses too.
+	sites := &http.Client{Transport: tenants, Timeout: e.Activities.SiteTimeout}
+	acts.Sites = activities.Sites{Store: st.store, Vault: st.vault,
+		Client: func(in platform.Integration, cfg platform.SiteConfig) (platform.SiteClient, error) {
+			return platform.NewSiteClient(in, cfg, sites)
+		}}
 	return acts
 }
