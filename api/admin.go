@@ -167,21 +167,46 @@ func nonNil(a []string) []string {
 
 // --- paging -------------------------------------------------------------------------------
 
+// Every listing pages the same way (seed 003): ?limit (1 to 1000, default 100) and either
+// ?offset or ?starting_after, the id of the last item of the previous page (a cursor, as
+// Stripe's: the page goes on after that row in the listing's order, so rows added or removed
+// meanwhile shift nothing). The answer carries has_more and next_page (the cursor of the next
+// page, null after the last) at its top level, and again in metadata with next_url, the next
+// page's ready-made path and query.
 const (
-	defaultPageLimit = 50
-	maxPageLimit     = 500
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
 	maxPageOffset    = 1_000_000
+	// maxCursorLength bounds starting_after: every key a listing pages by is shorter.
+	maxCursorLength = 256
 )
 
-type pageMetadata struct {
-	Limit    int    `json:"limit"`
-	Offset   int    `json:"offset"`
-	HasMore  bool   `json:"has_more"`
-	NextPage string `json:"next_page,omitempty"`
+// pageKeyed is a row a listing answers: its PageKey is the id clients pass back as
+// starting_after (schema's listed rows have one).
+type pageKeyed interface{ PageKey() string }
+
+// pageEnvelope is the body of a listing's answer.
+type pageEnvelope struct {
+	Success  bool         `json:"success"`
+	Data     any          `json:"data"`
+	HasMore  bool         `json:"has_more"`
+	NextPage *string      `json:"next_page"`
+	Metadata pageMetadata `json:"metadata"`
 }
 
-// pageParams reads limit and offset. The store is asked for one row more than the limit so
-// has_more needs no count.
+// pageMetadata repeats has_more and next_page for clients that read them there.
+type pageMetadata struct {
+	Limit         int     `json:"limit"`
+	Offset        int     `json:"offset"`
+	StartingAfter string  `json:"starting_after,omitempty"`
+	HasMore       bool    `json:"has_more"`
+	NextPage      *string `json:"next_page"`
+	// NextURL is the path and query of the next page (starting_after set, offset dropped).
+	NextURL *string `json:"next_url"`
+}
+
+// pageParams reads limit, offset and starting_after (never both of the last two). The store
+// is asked for one row more than the limit (listed does that) so has_more needs no count.
 func pageParams(c *gin.Context) (schema.Page, error) {
 	page := schema.Page{Limit: defaultPageLimit}
 	if v := c.Query("limit"); v != "" {
@@ -198,33 +223,51 @@ func pageParams(c *gin.Context) (schema.Page, error) {
 		}
 		page.Offset = n
 	}
+	if _, given := c.GetQuery("starting_after"); given {
+		page.After = c.Query("starting_after")
+		switch {
+		case page.After == "" || len(page.After) > maxCursorLength:
+			return page, fieldError("starting_after", fmt.Sprintf("must be the id of an item of this listing (at most %d characters)", maxCursorLength))
+		case c.Query("offset") != "":
+			return page, fieldError("starting_after", "cannot be combined with offset: page by one or the other")
+		}
+	}
 	return page, nil
 }
 
-func writePage[R any, V any](c *gin.Context, page schema.Page, rows []R, view func(R) V) {
-	meta := pageMetadata{Limit: page.Limit, Offset: page.Offset, HasMore: len(rows) > page.Limit}
+// writePage answers a page of rows read with one row more than page.Limit: that extra row
+// only says there is more. next_page is the key of the last row answered.
+func writePage[R pageKeyed, V any](c *gin.Context, page schema.Page, rows []R, view func(R) V) {
+	meta := pageMetadata{Limit: page.Limit, Offset: page.Offset, StartingAfter: page.After,
+		HasMore: len(rows) > page.Limit}
 	if meta.HasMore {
 		rows = rows[:page.Limit]
+		next := rows[len(rows)-1].PageKey()
 		q := c.Request.URL.Query()
 		q.Set("limit", strconv.Itoa(page.Limit))
-		q.Set("offset", strconv.Itoa(page.Offset+page.Limit))
-		meta.NextPage = c.Request.URL.Path + "?" + q.Encode()
+		q.Del("offset")
+		q.Set("starting_after", next)
+		url := c.Request.URL.Path + "?" + q.Encode()
+		meta.NextPage, meta.NextURL = &next, &url
 	}
 	out := make([]V, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, view(r))
 	}
-	c.JSON(http.StatusOK, success{Success: true, Data: out, Metadata: meta})
+	c.JSON(http.StatusOK, pageEnvelope{Success: true, Data: out, HasMore: meta.HasMore, NextPage: meta.NextPage,
+		Metadata: meta})
 }
 
-// listed runs a listing with one extra row for has_more.
-func listed[R any, V any](c *gin.Context, list func(schema.Page) ([]R, error), view func(R) V) {
+// listed answers a listing: it reads the page parameters, runs list with one extra row for
+// has_more, and writes the page through view. An unknown or out-of-scope starting_after
+// (schema.ErrBadCursor) is a 400 on that field.
+func listed[R pageKeyed, V any](c *gin.Context, list func(schema.Page) ([]R, error), view func(R) V) {
 	page, err := pageParams(c)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	rows, err := list(schema.Page{Limit: page.Limit + 1, Offset: page.Offset})
+	rows, err := list(schema.Page{Limit: page.Limit + 1, Offset: page.Offset, After: page.After})
 	if err != nil {
 		writeError(c, err)
 		return
@@ -595,6 +638,8 @@ func (s *Server) signalTransaction(c *gin.Context) {
 
 // auditView is one provider attempt.
 type auditView struct {
+	// ID orders the attempts; it is the cursor (starting_after) of the next page.
+	ID        int64     `json:"id"`
 	Issuer    string    `json:"issuer"`
 	Operation string    `json:"operation"`
 	Method    string    `json:"method"`
@@ -607,28 +652,25 @@ type auditView struct {
 	At        time.Time `json:"at"`
 }
 
-// transactionAudit lists the provider attempts of an operation, oldest first.
+func newAuditView(r schema.ProviderAuditRow) auditView {
+	v := auditView{ID: r.ID, Issuer: r.Issuer, Operation: r.Operation, Method: r.Method, Host: r.Host, Path: r.Path,
+		Outcome: r.Outcome, LatencyMS: r.LatencyMS, Attempt: r.Attempt, At: r.CreatedAt}
+	if r.Status.Valid {
+		v.Status = &r.Status.Int32
+	}
+	return v
+}
+
+// transactionAudit pages through the provider attempts of an operation, oldest first.
 func (s *Server) transactionAudit(c *gin.Context) {
 	row, err := s.anyTransaction(c)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	rows, err := s.store.ProviderAuditFor(c.Request.Context(), row.CorrelationID)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	out := make([]auditView, 0, len(rows))
-	for _, r := range rows {
-		v := auditView{Issuer: r.Issuer, Operation: r.Operation, Method: r.Method, Host: r.Host, Path: r.Path,
-			Outcome: r.Outcome, LatencyMS: r.LatencyMS, Attempt: r.Attempt, At: r.CreatedAt}
-		if r.Status.Valid {
-			v.Status = &r.Status.Int32
-		}
-		out = append(out, v)
-	}
-	writeData(c, http.StatusOK, out)
+	listed(c, func(p schema.Page) ([]schema.ProviderAuditRow, error) {
+		return s.store.ListProviderAudit(c.Request.Context(), row.CorrelationID, p)
+	}, newAuditView)
 }
 
 func validStatus(s string) bool { return slices.Contains(transaction.Statuses, s) }

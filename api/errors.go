@@ -100,6 +100,8 @@ func toError(err error) *Error {
 	switch {
 	case errors.As(err, &e):
 		return e
+	case errors.Is(err, schema.ErrBadCursor):
+		return fieldError("starting_after", "names no item of this listing (unknown, deleted, or another's)")
 	case errors.Is(err, schema.ErrNotFound), errors.As(err, &notFound):
 		return newError(http.StatusNotFound, CodeNotFound, "not found")
 	case errors.Is(err, schema.ErrConflict), errors.As(err, &started):

@@ -39,7 +39,7 @@ type Store interface {
 	ListChannels(ctx context.Context, page schema.Page) ([]schema.ChannelRow, error)
 	UpdateChannel(ctx context.Context, id string, change func(*schema.ChannelRow) error) (schema.ChannelRow, error)
 	GetTransaction(ctx context.Context, id string) (schema.TransactionRow, error)
-	ProviderAuditFor(ctx context.Context, correlationID string) ([]schema.ProviderAuditRow, error)
+	ListProviderAudit(ctx context.Context, correlationID string, page schema.Page) ([]schema.ProviderAuditRow, error)
 	ListTransactions(ctx context.Context, f schema.TransactionFilter, page schema.Page) ([]schema.TransactionRow, error)
 }
 

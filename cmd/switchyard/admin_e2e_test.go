@@ -111,8 +111,11 @@ func TestAdminChannelsAndMediators(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status)
 		meta := r.json(t)["metadata"].(map[string]any)
 		require.Equal(t, true, meta["has_more"])
-		require.Contains(t, meta["next_page"], "offset=1")
 		require.Len(t, r.json(t)["data"], 1)
+		last := r.json(t)["data"].([]any)[0].(map[string]any)["id"]
+		require.Equal(t, last, meta["next_page"], "the cursor of the next page is the last item's id")
+		require.Equal(t, last, r.json(t)["next_page"])
+		require.Contains(t, meta["next_url"], "starting_after=")
 	})
 }
 
