@@ -655,8 +655,8 @@ type validateView struct {
 	Health *healthView       `json:"health,omitempty"`
 }
 
-// validateIntegration checks formats; for messaging platforms it then proves the credentials
-// with IntegrationCheck, which gets them sealed (never in clear in history).
+// validateIntegration checks formats; for messaging and site platforms it then proves the
+// credentials with IntegrationCheck, which gets them sealed (never in clear in history).
 func (s *Server) validateIntegration(c *gin.Context) {
 	if s.hub.vault == nil {
 		writeError(c, errNoVault)
@@ -685,7 +685,7 @@ func (s *Server) validateIntegration(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if !in.Platform.Messaging() {
+	if !in.Platform.Messaging() && !in.Platform.Site() {
 		writeData(c, http.StatusOK, validateView{Valid: true})
 		return
 	}

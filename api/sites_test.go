@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/workflows"
 )
 
 const sitesPath = "/api/v1/integration/sites/"
@@ -284,6 +285,19 @@ func TestSiteIntegrationsLiveInTheIntegrationsResource(t *testing.T) {
 		require.Equal(t, http.StatusOK, a.code, a.raw)
 		require.Equal(t, false, a.data()["valid"])
 		require.Contains(t, a.data()["errors"], "config.page_size")
+
+		h.checkAnswers(platform.Health{OK: true, LatencyMS: 2})
+		a = h.do("POST", integrationsPath+"validate/", owner, map[string]any{"platform": "wordpress",
+			"credentials": map[string]any{"site_url": "https://blog.example.com", "username": "editor",
+				"application_password": "abcd efgh"}})
+		require.Equal(t, http.StatusOK, a.code, a.raw)
+		require.Equal(t, true, a.data()["valid"], "the site took the credentials")
+		s := h.started()
+		require.Len(t, s, 1)
+		in := s[0].input.(workflows.CheckInput)
+		require.Equal(t, "wordpress", in.Platform)
+		require.NotContains(t, in.SealedCredentials, "abcd efgh", "never in clear in history")
+		h.onStart(nil)
 	})
 
 	t.Run("deleting a site integration leaves the site", func(t *testing.T) {
