@@ -58,6 +58,16 @@ func TestContentStoreRoutes(t *testing.T) {
 		require.Equal(t, contentID, listed["id"])
 		require.NotContains(t, listed, "body", "lists leave bodies out")
 
+		first := h.do("GET", contents+"?limit=1", owner, nil)
+		require.Equal(t, http.StatusOK, first.code, first.raw)
+		require.Equal(t, true, first.body["has_more"])
+		require.Equal(t, contentID, first.body["next_page"], "newest first; the cursor is the last item's id")
+		second := h.do("GET", contents+"?limit=1&starting_after="+contentID, owner, nil)
+		require.Equal(t, http.StatusOK, second.code, second.raw)
+		require.Len(t, second.body["data"], 1)
+		require.NotEqual(t, contentID, second.body["data"].([]any)[0].(map[string]any)["id"])
+		require.Equal(t, false, second.body["has_more"])
+
 		one := h.do("GET", path, owner, nil)
 		require.Equal(t, http.StatusOK, one.code, one.raw)
 		require.Equal(t, "<p>World</p>", one.data()["body"])
