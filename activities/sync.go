@@ -49,35 +49,39 @@ type Sites struct {
 	Client SiteClientFactory
 }
 
-// Sync event types and actions (sync_events.event_type, .action).
+// Sync event types and actions (sync_events.event_type, .action): the store's, and the
+// workflow's own.
 const (
-	SyncEventSync           = "sync"
-	SyncEventContent        = "content"
-	SyncEventMetadata       = "metadata"
-	SyncEventTestConnection = "test_connection"
+	SyncEventSync           = schema.SyncEventSync
+	SyncEventContent        = schema.SyncEventContent
+	SyncEventMetadata       = schema.SyncEventMetadata
+	SyncEventTestConnection = schema.SyncEventTestConnection
 
-	SyncActionStarted          = "started"
-	SyncActionCompleted        = "completed"
-	SyncActionFailed           = "failed"
-	SyncActionPaused           = "paused"
-	SyncActionResumed          = "resumed"
-	SyncActionCanceled         = "canceled"
-	SyncActionEscalated        = "escalated"
-	SyncActionPushed           = "pushed"
-	SyncActionDeleted          = "deleted"
-	SyncActionStructureUpdated = "structure_updated"
-	SyncActionTested           = "tested"
+	SyncActionStarted          = schema.SyncActionStarted
+	SyncActionCompleted        = schema.SyncActionCompleted
+	SyncActionFailed           = schema.SyncActionFailed
+	SyncActionPaused           = schema.SyncActionPaused
+	SyncActionResumed          = schema.SyncActionResumed
+	SyncActionCanceled         = schema.SyncActionCanceled
+	SyncActionPushed           = schema.SyncActionPushed
+	SyncActionDeleted          = schema.SyncActionDeleted
+	SyncActionStructureUpdated = schema.SyncActionStructureUpdated
+	SyncActionTested           = schema.SyncActionTested
+	// SyncActionEscalated: a sync ran out of retries and waits for an operator.
+	SyncActionEscalated = "escalated"
 )
 
-// Actions of a one-item sync beyond those ApplyContentPage and UpsertContent answer (added,
-// updated, unchanged).
+// Actions of a one-item sync: the store's (added, updated, unchanged, deleted) and pushed.
 const (
-	ContentAdded     = "added"
-	ContentUpdated   = "updated"
-	ContentUnchanged = "unchanged"
-	ContentDeleted   = "deleted"
-	ContentPushed    = "pushed"
+	ContentAdded     = schema.SyncActionAdded
+	ContentUpdated   = schema.SyncActionUpdated
+	ContentUnchanged = schema.SyncActionUnchanged
+	ContentDeleted   = schema.SyncActionDeleted
+	ContentPushed    = schema.SyncActionPushed
 )
+
+// SyncCounts are a sync run's counts, as the content store keeps them.
+type SyncCounts = schema.SyncCounts
 
 // SyncPolicy is how the worker runs a sync's steps, resolved once per run in a local activity so
 // a replay keeps the settings the run started with.
@@ -200,7 +204,7 @@ type SyncBusy struct {
 }
 
 // siteTaxonomies are the term types a metadata sync pulls, by platform.
-var siteTaxonomies = map[platform.Name][]string{platform.WordPress: {"category", "tag"}}
+var siteTaxonomies = map[platform.Name][]string{platform.WordPress: {platform.ContentCategory, platform.ContentTag}}
 
 // Sync filter names (SyncInput.Filters).
 const (
@@ -228,12 +232,12 @@ func (a *Activities) SyncBegin(ctx context.Context, in SyncBeginInput) (SyncPlan
 		return SyncPlan{}, classify(&InvalidRequestError{Reason: "the integration is inactive"})
 	}
 	if err := checkFilters(in.Filters); err != nil {
-		return SyncPlan{}, classify(err)
+		return SyncPlan{}, classifyStore(err)
 	}
 	plan := SyncPlan{Platform: string(site.integration.Platform), EscalateOnFailure: site.config.EscalateOnFailure,
 		Taxonomies: slices.Clone(siteTaxonomies[site.integration.Platform]), Policy: a.Config.syncPolicy()}
 	if plan.ContentTypes, err = filterContentTypes(in.Filters[FilterContentTypes]); err != nil {
-		return SyncPlan{}, classify(err)
+		return SyncPlan{}, classifyStore(err)
 	}
 	if len(plan.ContentTypes) == 0 {
 		plan.ContentTypes = site.client.ContentTypes()
@@ -261,7 +265,7 @@ func (a *Activities) SyncBegin(ctx context.Context, in SyncBeginInput) (SyncPlan
 		return SyncPlan{Busy: &SyncBusy{SyncID: active.ID, Status: active.Status}}, nil
 	}
 	if err != nil {
-		return SyncPlan{}, classify(err)
+		return SyncPlan{}, classifyStore(err)
 	}
 	if !transaction.SyncActive(run.Status) {
 		return SyncPlan{}, classify(&InvalidRequestError{Reason: "sync run " + in.SyncID + " has already finished"})
@@ -333,7 +337,7 @@ func (a *Activities) SetSyncStatus(ctx context.Context, in SyncStatusInput) erro
 		return classify(&InvalidRequestError{Reason: "a run is set RUNNING or PAUSED, not " + in.Status})
 	}
 	if err := a.Sites.Store.SetSyncRunStatus(ctx, in.SyncID, in.Status); err != nil {
-		return classify(err)
+		return classifyStore(err)
 	}
 	return classify(a.recordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: in.IntegrationID, ClientID: in.ClientID,
 		SyncRunID: in.SyncID, EventType: SyncEventSync, Action: action, Success: true}, operatorDetails(in.Note, in.By)))
@@ -364,7 +368,7 @@ func (a *Activities) FinishSync(ctx context.Context, in SyncFinishInput) error {
 		return classify(&InvalidRequestError{Reason: "a run ends SUCCESS, ERROR or CANCELED, not " + in.Status})
 	}
 	if _, err := a.Sites.Store.FinishSyncRun(ctx, in.SyncID, in.Status, in.Counts, in.Error); err != nil {
-		return classify(err)
+		return classifyStore(err)
 	}
 	details := operatorDetails(in.Note, in.By)
 	details["counts"] = in.Counts
@@ -495,6 +499,19 @@ func classifySite(err error, details ...any) error {
 		return temporal.NewApplicationErrorWithOptions(apiErr.Error(), transaction.ErrTypeSiteRejected, opts)
 	}
 	return classify(err, details...)
+}
+
+// classifyStore maps the content store's refusals: an item it cannot keep is invalid, and a run
+// that is no longer active (finished or freed elsewhere) cannot take more pages; neither is
+// retried. Other errors go through classify.
+func classifyStore(err error) error {
+	switch {
+	case errors.Is(err, schema.ErrInvalidContent):
+		return classify(&InvalidRequestError{Reason: err.Error()})
+	case errors.Is(err, schema.ErrConflict):
+		return classify(&InvalidRequestError{Reason: "the sync run is no longer active: " + err.Error()})
+	}
+	return classify(err)
 }
 
 // temporarySite reports whether a site's failure is worth another attempt.

@@ -64,7 +64,7 @@ func (a *Activities) SyncItem(ctx context.Context, in SyncItemInput) (SyncItemRe
 			err = fmt.Errorf("content %s: %w", in.ContentID, schema.ErrNotFound)
 		}
 		if err != nil {
-			return SyncItemResult{}, classify(err)
+			return SyncItemResult{}, classifyStore(err)
 		}
 		if row.DeletedAt != nil {
 			return SyncItemResult{}, classify(&InvalidRequestError{Reason: "the content was deleted"})
@@ -78,7 +78,7 @@ func (a *Activities) SyncItem(ctx context.Context, in SyncItemInput) (SyncItemRe
 		}
 		// The external id the site gave a new item.
 		if row, err = st.GetContent(ctx, in.ContentID); err != nil && !errors.Is(err, schema.ErrNotFound) {
-			return SyncItemResult{}, classify(err)
+			return SyncItemResult{}, classifyStore(err)
 		}
 		return SyncItemResult{Action: ContentPushed, ContentID: in.ContentID, ExternalID: row.ExternalID}, nil
 	}
@@ -86,7 +86,7 @@ func (a *Activities) SyncItem(ctx context.Context, in SyncItemInput) (SyncItemRe
 	if errors.Is(err, platform.ErrSiteItemNotFound) {
 		deleted, err := st.MarkContentDeleted(ctx, in.IntegrationID, in.SyncID, in.ContentType, in.ExternalID)
 		if err != nil {
-			return SyncItemResult{}, classify(err)
+			return SyncItemResult{}, classifyStore(err)
 		}
 		res := SyncItemResult{Action: ContentUnchanged, ExternalID: in.ExternalID}
 		if deleted {
@@ -105,7 +105,7 @@ func (a *Activities) SyncItem(ctx context.Context, in SyncItemInput) (SyncItemRe
 	}
 	action, row, err := st.UpsertContent(ctx, in.IntegrationID, in.ClientID, in.SyncID, contentItem(item))
 	if err != nil {
-		return SyncItemResult{}, classify(err)
+		return SyncItemResult{}, classifyStore(err)
 	}
 	return SyncItemResult{Action: action, ContentID: row.ID, ExternalID: row.ExternalID}, nil
 }
@@ -149,10 +149,10 @@ func (a *Activities) UpdateSiteStructure(ctx context.Context, in SiteStructureIn
 	}
 	b, err := checkStructure(*structure)
 	if err != nil {
-		return platform.SiteStructure{}, classify(err)
+		return platform.SiteStructure{}, classifyStore(err)
 	}
 	if _, err := a.Sites.Store.SetSiteStructure(ctx, in.IntegrationID, in.SyncID, b); err != nil {
-		return platform.SiteStructure{}, classify(err)
+		return platform.SiteStructure{}, classifyStore(err)
 	}
 	return *structure, nil
 }
@@ -195,7 +195,7 @@ func (a *Activities) checkSite(ctx context.Context, integrationID string, in pla
 			if errors.As(err, &invalid) {
 				return platform.Health{Error: invalid.Reason}, nil
 			}
-			return platform.Health{}, classify(err)
+			return platform.Health{}, classifyStore(err)
 		}
 		client, clientID = s.client, s.row.ClientID
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -64,6 +65,9 @@ type SyncPullResult struct {
 	Pages int
 	// ContentType is the type the pull is in (the last one when done).
 	ContentType string
+	// Failed counts the items this chunk could not store (too large, no id), each recorded as
+	// a failed sync event.
+	Failed int
 }
 
 // pageApplyTimeout bounds the write of a page already fetched when the chunk is canceled: the
@@ -85,7 +89,7 @@ func (a *Activities) SyncPull(ctx context.Context, in SyncPullInput) (SyncPullRe
 	st := a.Sites.Store
 	run, err := st.GetSyncRun(ctx, in.SyncID)
 	if err != nil {
-		return SyncPullResult{}, classify(err)
+		return SyncPullResult{}, classifyStore(err)
 	}
 	if run.IntegrationID != in.IntegrationID || !transaction.SyncActive(run.Status) {
 		return SyncPullResult{}, classify(&InvalidRequestError{Reason: "sync run " + in.SyncID + " is not an active run of the integration"})
@@ -94,7 +98,7 @@ func (a *Activities) SyncPull(ctx context.Context, in SyncPullInput) (SyncPullRe
 	if err != nil {
 		return SyncPullResult{}, classifySite(err)
 	}
-	p := &puller{a: a, in: in, client: s.client, counts: run.SyncCounts, cp: resumePoint(ctx, in, run.Checkpoint)}
+	p := &puller{a: a, in: in, client: s.client, counts: run.SyncCounts, cp: resumePoint(ctx, in, run)}
 	if in.Since != nil {
 		p.since = *in.Since
 	}
@@ -102,23 +106,26 @@ func (a *Activities) SyncPull(ctx context.Context, in SyncPullInput) (SyncPullRe
 }
 
 // resumePoint is where a chunk starts: the later of the attempt's heartbeat and the stored
-// checkpoint; a reset ignores a checkpoint another execution left (keeping its page count, so
-// the store still refuses pages it applied).
-func resumePoint(ctx context.Context, in SyncPullInput, stored json.RawMessage) SyncCheckpoint {
+// checkpoint (written with the last page applied). A reset ignores a checkpoint another
+// execution left. Pages are numbered on from the run's count of applied pages, which the store
+// checks a page's Seq against.
+func resumePoint(ctx context.Context, in SyncPullInput, run schema.SyncRunRow) SyncCheckpoint {
 	var cp SyncCheckpoint
-	if len(stored) > 0 && json.Unmarshal(stored, &cp) != nil {
+	if len(run.Checkpoint) > 0 && json.Unmarshal(run.Checkpoint, &cp) != nil {
 		cp = SyncCheckpoint{}
 	}
 	if len(cp.ContentTypes) > 0 && in.Reset && cp.Chain != in.Chain {
-		cp = SyncCheckpoint{Seq: cp.Seq}
+		cp = SyncCheckpoint{}
 	}
+	cp.Seq = run.Pages
 	var hb SyncCheckpoint
 	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &hb) == nil && len(hb.ContentTypes) > 0 &&
-		hb.Seq >= cp.Seq {
+		hb.Seq == run.Pages {
+		// The same page as the store's, maybe further on (a type swept since).
 		cp = hb
 	}
 	if len(cp.ContentTypes) == 0 {
-		cp = SyncCheckpoint{ContentTypes: in.ContentTypes, Seq: cp.Seq, FullPass: in.Since == nil && in.Status == "",
+		cp = SyncCheckpoint{ContentTypes: in.ContentTypes, Seq: run.Pages, FullPass: in.Since == nil && in.Status == "",
 			Chain: in.Chain}
 	}
 	return cp
@@ -133,6 +140,7 @@ type puller struct {
 	cp     SyncCheckpoint
 	counts schema.SyncCounts
 	pages  int
+	failed int
 	// prefetched is the page being read ahead: its type and cursor, and where it arrives.
 	prefetched *fetch
 }
@@ -243,6 +251,17 @@ func (p *puller) apply(ctx context.Context, page platform.SitePage) error {
 		if it.Type == "" {
 			it.Type = typ
 		}
+		if reason := unstorable(it); reason != "" {
+			// One item the store cannot keep must not fail the sync: it is counted and logged.
+			p.failed++
+			if err := p.a.recordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: p.in.IntegrationID,
+				ClientID: p.in.ClientID, SyncRunID: p.in.SyncID, EventType: SyncEventContent, Action: SyncActionFailed,
+				ExternalID: truncateText(it.ExternalID, 256), ErrorMessage: reason},
+				map[string]any{"content_type": it.Type}); err != nil {
+				return classifyStore(err)
+			}
+			continue
+		}
 		items = append(items, contentItem(it))
 	}
 	cp, err := json.Marshal(next)
@@ -254,7 +273,7 @@ func (p *puller) apply(ctx context.Context, page platform.SitePage) error {
 	counts, err := p.a.Sites.Store.ApplyContentPage(wctx, p.in.IntegrationID, p.in.ClientID, schema.ContentPage{
 		RunID: p.in.SyncID, Seq: next.Seq, Items: items, Checkpoint: cp})
 	if err != nil {
-		return classify(err)
+		return classifyStore(err)
 	}
 	p.cp, p.counts = next, counts
 	p.pages++
@@ -267,7 +286,7 @@ func (p *puller) sweep(ctx context.Context, contentType string) error {
 	if p.cp.FullPass {
 		n, err := p.a.Sites.Store.SweepDeleted(ctx, p.in.IntegrationID, p.in.SyncID, contentType)
 		if err != nil {
-			return classify(err)
+			return classifyStore(err)
 		}
 		p.counts.Deleted += n
 	}
@@ -278,11 +297,28 @@ func (p *puller) sweep(ctx context.Context, contentType string) error {
 }
 
 func (p *puller) result() SyncPullResult {
-	res := SyncPullResult{Checkpoint: p.cp, Done: p.cp.done(), Counts: p.counts, Pages: p.pages}
+	res := SyncPullResult{Checkpoint: p.cp, Done: p.cp.done(), Counts: p.counts, Pages: p.pages, Failed: p.failed}
 	if n := len(p.cp.ContentTypes); n > 0 {
 		res.ContentType = p.cp.ContentTypes[min(p.cp.TypeIndex, n-1)]
 	}
 	return res
+}
+
+// maxContentKey bounds an item's external id, type, status and URL in the content store.
+const maxContentKey = 8 << 10
+
+// unstorable says why the content store cannot keep an item ("" when it can).
+func unstorable(it platform.SiteItem) string {
+	switch {
+	case it.ExternalID == "" || len(it.ExternalID) > maxContentKey:
+		return fmt.Sprintf("the site gave an item without an id, or with one over %d bytes", maxContentKey)
+	case len(it.Type) > maxContentKey || len(it.Status) > maxContentKey || len(it.URL) > maxContentKey:
+		return fmt.Sprintf("the item's type, status or URL is over %d bytes", maxContentKey)
+	case len(it.Title) > schema.MaxContentTitleBytes || len(it.Body) > schema.MaxContentBodyBytes:
+		return fmt.Sprintf("the item is too large for the content store (title up to %d bytes, body up to %d)",
+			schema.MaxContentTitleBytes, schema.MaxContentBodyBytes)
+	}
+	return ""
 }
 
 // heartbeatEvery is how often a chunk heartbeats while it waits: well within its heartbeat
@@ -354,7 +390,7 @@ func (a *Activities) SyncPush(ctx context.Context, in SyncPushInput) (SyncPushRe
 		res := result(done)
 		run, err := a.Sites.Store.GetSyncRun(ctx, in.SyncID)
 		if err != nil {
-			return res, classify(err)
+			return res, classifyStore(err)
 		}
 		res.Counts = run.SyncCounts
 		return res, nil
@@ -369,7 +405,7 @@ func (a *Activities) SyncPush(ctx context.Context, in SyncPushInput) (SyncPushRe
 		}
 		rows, err := a.Sites.Store.DirtyContents(ctx, in.IntegrationID, len(refused)+pushBatch)
 		if err != nil {
-			return result(false), classify(err)
+			return result(false), classifyStore(err)
 		}
 		todo := rows[:0]
 		for _, r := range rows {
@@ -432,6 +468,12 @@ func (a *Activities) pushOne(ctx context.Context, client platform.SiteClient, ru
 		if werr == nil || errors.Is(werr, schema.ErrNotFound) {
 			// Pushed (a row deleted in the hub meanwhile has nothing left to record).
 			return nil, nil
+		}
+		if errors.Is(werr, schema.ErrInvalidContent) {
+			// The site answered without an id the store can keep: pushing again cannot help.
+			return werr, classifyStore(a.recordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: row.IntegrationID,
+				ClientID: row.ClientID, SyncRunID: runID, EventType: SyncEventContent, Action: SyncActionPushed,
+				ContentID: row.ID, ErrorMessage: werr.Error()}, nil))
 		}
 		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
 	}

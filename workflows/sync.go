@@ -12,7 +12,6 @@ import (
 
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/platform"
-	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
 )
 
@@ -235,7 +234,7 @@ func (wf *syncRun) push(ctx workflow.Context) error {
 
 // count takes the run's counts as the content store has them (the items the site refused are
 // counted by the workflow), and the rate.
-func (wf *syncRun) count(ctx workflow.Context, c schema.SyncCounts) {
+func (wf *syncRun) count(ctx workflow.Context, c activities.SyncCounts) {
 	p := &wf.progress
 	p.Pages, p.Items, p.Added, p.Updated, p.Deleted, p.Unchanged, p.Pushed = c.Pages, c.Items, c.Added, c.Updated,
 		c.Deleted, c.Unchanged, c.Pushed
@@ -468,7 +467,7 @@ func (wf *syncRun) end(ctx workflow.Context, status string, cause error, sig Ope
 	elapsed := workflow.Now(ctx).Sub(p.StartedAt)
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.FinishSync, activities.SyncFinishInput{
 		SyncID: wf.in.SyncID, IntegrationID: wf.in.IntegrationID, ClientID: wf.in.ClientID, Status: status,
-		Counts: schema.SyncCounts{Pages: p.Pages, Items: p.Items, Added: p.Added, Updated: p.Updated, Deleted: p.Deleted,
+		Counts: activities.SyncCounts{Pages: p.Pages, Items: p.Items, Added: p.Added, Updated: p.Updated, Deleted: p.Deleted,
 			Unchanged: p.Unchanged, Pushed: p.Pushed, Failed: p.Failed},
 		Error: p.Error, ErrorCode: p.ErrorCode, DurationMS: float64(elapsed.Microseconds()) / 1000, Note: sig.Note, By: sig.By,
 	}).Get(ctx, nil); err != nil {

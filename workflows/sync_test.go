@@ -18,7 +18,6 @@ import (
 
 	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/platform"
-	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
 )
@@ -141,7 +140,7 @@ func pages(total int) func(context.Context, int, activities.SyncPullInput) (acti
 	return func(_ context.Context, n int, in activities.SyncPullInput) (activities.SyncPullResult, error) {
 		done := min((n+1)*in.ChunkPages, total)
 		return activities.SyncPullResult{Done: done == total, Pages: done - n*in.ChunkPages, ContentType: "post",
-			Counts: schema.SyncCounts{Pages: done, Items: done, Added: done}}, nil
+			Counts: activities.SyncCounts{Pages: done, Items: done, Added: done}}, nil
 	}
 }
 
@@ -178,7 +177,7 @@ func TestSync(t *testing.T) {
 		f.push = func(_ context.Context, n int, in activities.SyncPushInput) (activities.SyncPushResult, error) {
 			require.Equal(t, 2*activities.PushItemsPerPage, in.MaxItems)
 			return activities.SyncPushResult{Pushed: 3, Failed: 1, Done: true,
-				Counts: schema.SyncCounts{Pages: 1, Items: 1, Added: 1, Pushed: 3}}, nil
+				Counts: activities.SyncCounts{Pages: 1, Items: 1, Added: 1, Pushed: 3}}, nil
 		}
 		env := f.env(t)
 		env.ExecuteWorkflow(workflows.Sync, syncInput(platform.DirectionBoth))
@@ -241,7 +240,7 @@ func TestSync(t *testing.T) {
 	t.Run("a continued run picks up its phase without starting the run again", func(t *testing.T) {
 		f := newFakeSync()
 		f.push = func(context.Context, int, activities.SyncPushInput) (activities.SyncPushResult, error) {
-			return activities.SyncPushResult{Pushed: 1, Done: true, Counts: schema.SyncCounts{Pages: 7, Items: 7, Pushed: 1}}, nil
+			return activities.SyncPushResult{Pushed: 1, Done: true, Counts: activities.SyncCounts{Pages: 7, Items: 7, Pushed: 1}}, nil
 		}
 		env := f.env(t)
 		in := syncInput(platform.DirectionBoth)
