@@ -485,7 +485,9 @@ func TestSyncContent(t *testing.T) {
 		env.RegisterActivity(a)
 		env.OnActivity(a.SyncPolicies, mock.Anything).Return(syncPolicy, nil)
 		env.OnActivity(a.SyncItem, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, in activities.SyncItemInput) (activities.SyncItemResult, error) { return item(in) })
+			func(_ context.Context, in activities.SyncItemInput) (activities.SyncItemResult, error) {
+				return item(in)
+			})
 		var events []activities.SyncEventInput
 		env.OnActivity(a.RecordSyncEvent, mock.Anything, mock.Anything).Return(
 			func(_ context.Context, in activities.SyncEventInput) error {
