@@ -69,7 +69,7 @@ func (a *Activities) SyncItem(ctx context.Context, in SyncItemInput) (SyncItemRe
 		if row.DeletedAt != nil {
 			return SyncItemResult{}, classify(&InvalidRequestError{Reason: "the content was deleted"})
 		}
-		refusal, err := a.pushOne(ctx, s.client, in.SyncID, row)
+		refusal, err := a.pushOne(ctx, s.client, in.SyncID, row, nil)
 		if err != nil {
 			return SyncItemResult{}, err
 		}

@@ -321,6 +321,34 @@ func unstorable(it platform.SiteItem) string {
 	return ""
 }
 
+// whileBeating runs fn, heartbeating with beat (when not nil) until it returns: a slow site is
+// not a dead worker, and a pause reaches the activity through a heartbeat's answer (fn watches
+// ctx itself).
+func whileBeating[T any](ctx context.Context, beat func(), fn func() (T, error)) (T, error) {
+	if beat == nil {
+		return fn()
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		done <- result{v, err}
+	}()
+	t := time.NewTicker(heartbeatEvery(ctx))
+	defer t.Stop()
+	for {
+		select {
+		case r := <-done:
+			return r.v, r.err
+		case <-t.C:
+			beat()
+		}
+	}
+}
+
 // heartbeatEvery is how often a chunk heartbeats while it waits: well within its heartbeat
 // timeout (the SDK sends at most one heartbeat per 80 % of it anyway).
 func heartbeatEvery(ctx context.Context) time.Duration {
@@ -420,7 +448,7 @@ func (a *Activities) SyncPush(ctx context.Context, in SyncPushInput) (SyncPushRe
 			if err := ctx.Err(); err != nil {
 				return result(false), err
 			}
-			refusal, err := a.pushOne(ctx, s.client, in.SyncID, row)
+			refusal, err := a.pushOne(ctx, s.client, in.SyncID, row, func() { activity.RecordHeartbeat(ctx, prog) })
 			if err != nil {
 				return result(false), err
 			}
@@ -438,13 +466,16 @@ func (a *Activities) SyncPush(ctx context.Context, in SyncPushInput) (SyncPushRe
 	return finish(prog.Pushed == 0)
 }
 
-// pushOne sends one content row to the site and records it pushed. A refusal is a result
-// (refused, recorded with a failed sync event); an unavailable site or store is an error.
-func (a *Activities) pushOne(ctx context.Context, client platform.SiteClient, runID string, row schema.ContentRow) (
-	refused error, err error) {
+// pushOne sends one content row to the site and records it pushed, heartbeating with beat
+// (when not nil) while the site answers. A refusal is a result (refused, recorded with a failed
+// sync event); an unavailable site or store is an error.
+func (a *Activities) pushOne(ctx context.Context, client platform.SiteClient, runID string, row schema.ContentRow,
+	beat func()) (refused error, err error) {
 	start := time.Now()
-	got, err := client.Put(ctx, platform.SiteItem{ExternalID: row.ExternalID, Type: row.ContentType, Title: row.Title,
-		Body: row.Body, Status: row.Status, URL: row.URL})
+	got, err := whileBeating(ctx, beat, func() (platform.SiteItem, error) {
+		return client.Put(ctx, platform.SiteItem{ExternalID: row.ExternalID, Type: row.ContentType, Title: row.Title,
+			Body: row.Body, Status: row.Status, URL: row.URL})
+	})
 	if err != nil {
 		if temporarySite(err) || ctx.Err() != nil || errors.Is(err, context.Canceled) {
 			return nil, classifySite(err)
