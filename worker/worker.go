@@ -26,6 +26,10 @@ type Config struct {
 	MaxConcurrentWorkflowTasks int `envconfig:"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS" default:"200"`
 	// StopTimeout is how long a stopping worker lets running activities finish.
 	StopTimeout time.Duration `envconfig:"WORKER_STOP_TIMEOUT" default:"30s"`
+	// HeartbeatThrottle is the longest an activity's heartbeat waits to be sent (the SDK sends at
+	// most one per 80 % of the heartbeat timeout otherwise). A cancellation reaches an activity
+	// in a heartbeat's answer: a paused sync's chunk stops within about this long.
+	HeartbeatThrottle time.Duration `envconfig:"WORKER_HEARTBEAT_THROTTLE" default:"2s"`
 	// TaskQueues are the queues a `switchyard worker` process serves.
 	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso,webhook,sync"`
 }
@@ -48,6 +52,7 @@ func New(c client.Client, queues []string, acts *activities.Activities, cfg Conf
 			MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentLocalActivities,
 			MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflowTasks,
 			WorkerStopTimeout:                       cfg.StopTimeout,
+			MaxHeartbeatThrottleInterval:            cfg.HeartbeatThrottle,
 		})
 		Register(w, acts)
 		out = append(out, w)
