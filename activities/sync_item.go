@@ -182,6 +182,9 @@ func checkStructure(st platform.SiteStructure) (json.RawMessage, error) {
 	return b, nil
 }
 
+// checkTimeout bounds a site's connection test.
+const checkTimeout = 25 * time.Second
+
 // checkSite tests a site integration's connection with one harmless call (a stored
 // integration, by id, or unsaved credentials) and, for a stored one, records a test_connection
 // sync event.
@@ -211,6 +214,8 @@ func (a *Activities) checkSite(ctx context.Context, integrationID string, in pla
 	if timeout <= 0 {
 		timeout = defaultSiteTimeout
 	}
+	// The check's workflow gives its local activity 30 s: the answer must come before.
+	timeout = min(timeout, checkTimeout)
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
