@@ -368,7 +368,7 @@ func (s *Server) describeSchedule(ctx context.Context, integrationID string) (*s
 		created := d.Info.CreatedAt
 		v.CreatedAt = &created
 	}
-	if !d.Info.LastUpdateAt.IsZero() {
+	if !d.Info.LastUpdateAt.IsZero() && d.Info.LastUpdateAt.Unix() > 0 { // never updated: the epoch
 		updated := d.Info.LastUpdateAt
 		v.UpdatedAt = &updated
 	}

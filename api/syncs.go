@@ -26,6 +26,7 @@ import (
 
 // SyncStore is what the sync routes read (and, for a run whose workflow is gone, write).
 type SyncStore interface {
+	StartSyncRun(ctx context.Context, r schema.SyncRunRow) (schema.SyncRunRow, error)
 	ActiveSyncRun(ctx context.Context, integrationID string) (schema.SyncRunRow, error)
 	ListSyncRuns(ctx context.Context, integrationID string, page schema.Page) ([]schema.SyncRunRow, error)
 	FinishSyncRun(ctx context.Context, id, status string, counts schema.SyncCounts, errText string) (schema.SyncRunRow, error)
@@ -323,7 +324,27 @@ func (s *Server) startSync(c *gin.Context) {
 		Fingerprint: transaction.Fingerprint(transaction.KindSync, http.MethodPost, route, params)})
 	// A later sync takes the same ID once this one closed; a running one refuses it.
 	opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	// The run's row takes the integration's slot before the workflow starts, so a pause or a
+	// cancel sent right after this answer finds the run (SyncBegin adopts the row).
+	request, _ := json.Marshal(map[string]any{"since": in.Since, "filters": in.Filters, "reset": in.Reset})
+	_, err = s.store.StartSyncRun(ctx, schema.SyncRunRow{ID: in.SyncID, IntegrationID: row.ID, ClientID: who.ID,
+		WorkflowID: workflowID, Direction: in.Direction, Trigger: in.Trigger, Status: transaction.SyncRunning,
+		Request: request})
+	if errors.Is(err, schema.ErrConflict) {
+		writeError(c, s.syncRunning(ctx, row.ID, workflowID))
+		return
+	} else if err != nil {
+		writeError(c, err)
+		return
+	}
 	_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowSync, in)
+	if err != nil {
+		// Nothing runs this row: free the slot again.
+		if _, ferr := s.store.FinishSyncRun(context.WithoutCancel(ctx), in.SyncID, transaction.SyncCanceled,
+			schema.SyncCounts{}, "the sync could not be started"); ferr != nil {
+			s.logger.Error("Freeing the slot of a sync that did not start", "sync_id", in.SyncID, "error", ferr)
+		}
+	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):

@@ -350,9 +350,17 @@ func TestSyncStartIsValidatedAndOneAtATime(t *testing.T) {
 		require.Equal(t, workflows.SyncWorkflowID(id), a.data()["workflow_id"])
 		require.Equal(t, "RUNNING", a.data()["status"])
 		require.Equal(t, integrationsPath+id+"/sync_status/", a.data()["status_url"])
+
+		// The run's row holds the slot from the answer on, before the workflow's first task.
+		run, err := h.store.ActiveSyncRun(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, in.SyncID, run.ID)
+		require.Equal(t, workflows.SyncWorkflowID(id), run.WorkflowID)
+		_, err = h.store.FinishSyncRun(context.Background(), run.ID, transaction.SyncSuccess, schema.SyncCounts{}, "")
+		require.NoError(t, err)
 	})
 
-	t.Run("a start refused by Temporal is 409 SYNC_RUNNING", func(t *testing.T) {
+	t.Run("a start refused by Temporal is 409 SYNC_RUNNING and frees the slot", func(t *testing.T) {
 		h.onStart(func(opts client.StartWorkflowOptions, _ string, _ any) (client.WorkflowRun, error) {
 			return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("running", "", "run-1")
 		})
@@ -360,6 +368,11 @@ func TestSyncStartIsValidatedAndOneAtATime(t *testing.T) {
 		require.Equal(t, http.StatusConflict, a.code, a.raw)
 		require.Equal(t, transaction.ErrorCodeSyncRunning, a.errorCode())
 		require.Equal(t, workflows.SyncWorkflowID(id), a.details()["workflow_id"])
+		_, err := h.store.ActiveSyncRun(context.Background(), id)
+		require.ErrorIs(t, err, schema.ErrNotFound, "the row made for a start that failed is closed")
+		row, err := h.store.GetIntegration(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, transaction.SyncSuccess, row.SyncStatus, "a start that failed leaves the last status")
 	})
 
 	t.Run("an active run answers 409 SYNC_RUNNING with its status and progress", func(t *testing.T) {

@@ -54,6 +54,8 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured load before each scenario")
 	levels := fs.String("concurrency", "1,32", "comma-separated concurrency levels")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API, worker and load) to this file")
+	syncPosts := fs.Int("sync-posts", 10_000, "posts of the simulated WordPress site the sync benchmark pulls")
+	syncOnly := fs.Bool("sync-only", false, "measure only the site sync")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -102,6 +104,7 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	e.API.Addr = "127.0.0.1:0"
 	e.API.ConfigCacheTTL = time.Minute
 	e.Process.EmbeddedWorker = true
+	e.Sites.WordPressPosts = *syncPosts
 	hub, err := startLocalHub(ctx, e, quiet)
 	if err != nil {
 		return err
@@ -109,6 +112,13 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	account, err := benchFixtures(ctx, hub)
 	if err != nil {
 		return err
+	}
+	if *syncOnly {
+		if err := benchSync(ctx, os.Stdout, hub); err != nil {
+			return err
+		}
+		cancel()
+		return hub.wait()
 	}
 	cbs, err := hub.st.providers.Caller(provider.IssuerCBS)
 	if err != nil {
@@ -247,6 +257,9 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		}
 	}
 	printBench(os.Stdout, names, concurrency, results)
+	if err := benchSync(ctx, os.Stdout, hub); err != nil {
+		return err
+	}
 	cancel()
 	return hub.wait()
 }

@@ -109,6 +109,8 @@ var testProviderEnv = map[string]string{
 	"DELIVERY_DISABLE_AFTER": "3", "DELIVERY_TIMEOUT": "2s", "MESSAGE_RETRY_INITIAL_INTERVAL": "100ms",
 	// Ordered queues end soon after their last event, so their runs finish within the tests.
 	"ORDERED_QUEUE_IDLE": "1s",
+	// Syncs retry fast and notice a dead worker (or a pause) within seconds.
+	"SYNC_RETRY_INITIAL_INTERVAL": "100ms", "SYNC_MAX_ATTEMPTS": "3", "SYNC_HEARTBEAT_TIMEOUT": "2s", "SITE_TIMEOUT": "5s",
 	// The simulators and the tests' subscribers are on loopback.
 	"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
 }
