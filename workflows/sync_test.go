@@ -100,21 +100,19 @@ func (f *fakeSync) env(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
-// afterPause sends signal once the run has recorded itself paused. (The test environment does
-// not move its clock on after a canceled activity, so a delayed callback would never fire.)
+// afterPause sends signal once the run has recorded itself paused.
 func (f *fakeSync) afterPause(env *testsuite.TestWorkflowEnvironment, signal string, sig workflows.OperatorSignal) {
-	go func() {
-		for range 500 {
-			f.mu.Lock()
-			paused := len(f.statuses) > 0
-			f.mu.Unlock()
-			if paused {
-				env.SignalWorkflow(signal, sig)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
+	// A timer of the test environment's clock, not a goroutine: the clock only moves on once the
+	// chunk has stopped and the run waits, paused, so the signal comes after the pause, always.
+	env.RegisterDelayedCallback(func() {
+		f.mu.Lock()
+		paused := len(f.statuses) > 0
+		f.mu.Unlock()
+		if !paused {
+			panic("the signal's time came before the sync was paused")
 		}
-	}()
+		env.SignalWorkflow(signal, sig)
+	}, time.Minute)
 }
 
 // untilCanceled heartbeats, as a chunk does, until the cancellation reaches the activity.
