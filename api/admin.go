@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -226,7 +227,7 @@ func pageParams(c *gin.Context) (schema.Page, error) {
 	if _, given := c.GetQuery("starting_after"); given {
 		page.After = c.Query("starting_after")
 		switch {
-		case page.After == "" || len(page.After) > maxCursorLength:
+		case page.After == "" || len(page.After) > maxCursorLength || !utf8.ValidString(page.After) || hasControl(page.After):
 			return page, fieldError("starting_after", fmt.Sprintf("must be the id of an item of this listing (at most %d characters)", maxCursorLength))
 		case c.Query("offset") != "":
 			return page, fieldError("starting_after", "cannot be combined with offset: page by one or the other")

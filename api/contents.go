@@ -190,13 +190,19 @@ func (s *Server) updateContent(c *gin.Context) {
 }
 
 // ownContent reads the content :content_id names, of the caller's site integration :id.
+// validContentID reports whether id can be a content row's id ("cnt_" and a UUID): short,
+// UTF-8, no control characters (PostgreSQL refuses a NUL), so anything else is a plain 404.
+func validContentID(id string) bool {
+	return id != "" && len(id) <= maxContentIDLength && utf8.ValidString(id) && !hasControl(id)
+}
+
 func (s *Server) ownContent(c *gin.Context) (schema.ContentRow, error) {
 	row, err := s.contentIntegration(c)
 	if err != nil {
 		return schema.ContentRow{}, err
 	}
 	id := c.Param("content_id")
-	if id == "" || len(id) > maxContentIDLength {
+	if !validContentID(id) {
 		return schema.ContentRow{}, errNoContentItem
 	}
 	content, err := s.store.GetContent(c.Request.Context(), id)

@@ -99,6 +99,8 @@ func TestContentStoreRoutes(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, h.do("PATCH", path, other, map[string]any{"title": "x"}).code)
 		require.Equal(t, http.StatusNotFound, h.do("POST", contents, other, map[string]any{"content_type": "post"}).code)
 		require.Equal(t, http.StatusNotFound, h.do("GET", contents+"cnt_unknown/", owner, nil).code)
+		require.Equal(t, http.StatusNotFound, h.do("GET", contents+"%00/", owner, nil).code, "a NUL is no id, not a 500")
+		require.Equal(t, http.StatusNotFound, h.do("GET", contents+"%FF/", owner, nil).code)
 
 		shop := h.do("POST", integrationsPath, owner, map[string]any{"name": "Shop", "platform": "shopify", "site_id": siteID,
 			"credentials": map[string]any{"shop_domain": "demo.myshopify.com", "access_token": "shpat_token"}})

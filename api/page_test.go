@@ -96,6 +96,8 @@ func TestListPageParametersAreChecked(t *testing.T) {
 		{"starting_after=" + strings.Repeat("x", 257), "starting_after"},
 		{"offset=2&starting_after=" + uuid.NewString(), "starting_after"},
 		{"starting_after=" + uuid.NewString(), "starting_after"},
+		{"starting_after=%00", "starting_after"},
+		{"starting_after=%FF%FE", "starting_after"},
 	} {
 		refused(t, h.do("GET", integrationsPath+"?"+c.query, owner, nil), c.field)
 	}

@@ -412,7 +412,15 @@ func (s *Server) testConnectionCollection(c *gin.Context) {
 	}
 	result := newConnectionTest(health, row.ID)
 	if !health.OK {
-		result.IntegrationID = ""
+		// A public route: a failed test counts against the caller's address like a bad key,
+		// and the answer names no address or answer of the site (a site_url pointing inside a
+		// network must not become a probe). The owner reads the reason in the sync events.
+		failedWebhook(c)
+		result = ConnectionTest{Success: false, Details: map[string]any{},
+			Message: "the site did not accept the connection test: check site_url, username and application_password"}
+		if status, ok := health.Details["status"]; ok {
+			result.Details["status"] = status
+		}
 		if existed {
 			result.IntegrationID = row.ID
 		}

@@ -159,10 +159,21 @@ func TestTestConnectionOnboardsAWordPressSite(t *testing.T) {
 		a := public(onboarding(key))
 		require.Equal(t, http.StatusBadRequest, a.code, a.raw)
 		require.Equal(t, false, a.body["success"])
-		require.Equal(t, "the site refused the credentials (401)", a.body["message"])
+		require.Contains(t, a.body["message"], "did not accept the connection test")
+		require.NotContains(t, a.raw, "refused the credentials",
+			"the public answer does not relay what the site answered (the owner reads it in the sync events)")
 		require.NotContains(t, a.body, "integration_id")
 		require.Len(t, h.started(), 1)
 		noIntegration(t)
+	})
+
+	t.Run("a failed test counts against the address like a bad key", func(t *testing.T) {
+		// wrong key, unknown site, failed test: the third failure of this address.
+		h.checkAnswers(platform.Health{OK: true, LatencyMS: 3})
+		a := public(onboarding(key))
+		require.Equal(t, http.StatusTooManyRequests, a.code, a.raw)
+		noIntegration(t)
+		from = address()
 	})
 
 	t.Run("a check that cannot be started leaves nothing either", func(t *testing.T) {

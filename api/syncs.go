@@ -400,7 +400,7 @@ func (s *Server) syncSlotFree(ctx context.Context, integrationID string) error {
 	case err != nil:
 		return err
 	}
-	if !s.workflowGone(ctx, run.WorkflowID) {
+	if !s.workflowGone(ctx, run) {
 		return s.runningError(ctx, run)
 	}
 	s.logger.Warn("Ending a sync run whose workflow is gone", "integration_id", integrationID, "sync_id", run.ID,
@@ -413,19 +413,32 @@ func (s *Server) syncSlotFree(ctx context.Context, integrationID string) error {
 	return nil
 }
 
-// workflowGone reports whether Temporal says the workflow's latest run is closed or unknown;
-// false when it cannot tell.
-func (s *Server) workflowGone(ctx context.Context, workflowID string) bool {
-	d, err := s.temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+// startGrace is how long a sync run's row may wait for its workflow: the API records the row,
+// then starts the workflow, and another request may look in between.
+const startGrace = time.Minute
+
+// workflowGone reports whether the run's workflow has ended without finishing the row: the
+// execution Temporal describes under the run's workflow ID is closed (or unknown) and is this
+// run's (it started with the row, or later), or the row has waited longer than startGrace for
+// its workflow. An earlier sync's closed execution under the same ID is not this run's. False
+// when Temporal cannot tell.
+func (s *Server) workflowGone(ctx context.Context, run schema.SyncRunRow) bool {
+	waited := time.Since(run.StartedAt) > startGrace
+	d, err := s.temporal.DescribeWorkflowExecution(ctx, run.WorkflowID, "")
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
-		return true
+		return waited
 	case err != nil:
 		return false
 	}
-	status := d.GetWorkflowExecutionInfo().GetStatus()
-	return status != enums.WORKFLOW_EXECUTION_STATUS_RUNNING && status != enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
+	info := d.GetWorkflowExecutionInfo()
+	status := info.GetStatus()
+	if status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING || status == enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
+		return false
+	}
+	ours := info.GetStartTime() != nil && !info.GetStartTime().AsTime().Before(run.StartedAt.Add(-5*time.Second))
+	return ours || waited
 }
 
 // syncRunning is the 409 of a start that found a run in the way: the active run's status when
@@ -855,7 +868,7 @@ func (s *Server) contentTarget(ctx context.Context, integrationID string, req Co
 	case req.ContentID != "" && (req.ExternalID != "" || req.ContentType != ""):
 		return fieldError("content_id", "give content_id, or external_id with content_type, not both")
 	case req.ContentID != "":
-		if _, err := uuid.Parse(req.ContentID); err != nil {
+		if !validContentID(req.ContentID) {
 			return errNoContent
 		}
 		content, err := s.store.GetContent(ctx, req.ContentID)

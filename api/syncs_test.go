@@ -412,10 +412,17 @@ func TestSyncStartIsValidatedAndOneAtATime(t *testing.T) {
 		run := h.startRun(stale, owner, workflows.SyncWorkflowID(stale)+"-terminated")
 		h.temporal.On("DescribeWorkflowExecution", mock.Anything, run.WorkflowID, "").Return(
 			nil, serviceerror.NewNotFound("workflow not found"))
+		h.temporal.On("QueryWorkflow", mock.Anything, run.WorkflowID, "", workflows.QueryProgress).Return(
+			nil, errors.New("no such workflow")).Once()
 		h.onStart(func(opts client.StartWorkflowOptions, _ string, _ any) (client.WorkflowRun, error) {
 			return fakeRun{id: opts.ID, never: true}, nil
 		})
+		// A row younger than its start grace may be a start in progress: it holds the slot.
 		a := h.do("POST", integrationsPath+stale+"/sync/", owner, map[string]any{"direction": "both"})
+		require.Equal(t, http.StatusConflict, a.code, a.raw)
+		_, err := h.store.DB().Exec(`UPDATE sync_runs SET started_at = now() - interval '2 minutes' WHERE id = $1`, run.ID)
+		require.NoError(t, err)
+		a = h.do("POST", integrationsPath+stale+"/sync/", owner, map[string]any{"direction": "both"})
 		require.Equal(t, http.StatusAccepted, a.code, a.raw)
 		ended, err := h.store.GetSyncRun(context.Background(), run.ID)
 		require.NoError(t, err)
@@ -773,7 +780,8 @@ func TestSiteStructureAndOneItemSyncs(t *testing.T) {
 			ExternalID: "42", Trigger: workflows.TriggerAPI}, in)
 		require.Equal(t, workflows.WorkflowSyncContent, h.started()[0].workflowType)
 
-		draft, err := h.store.CreateContent(context.Background(), schema.ContentRow{ID: uuid.NewString(),
+		// The id the store makes ("cnt_" and a UUID), as the content routes answer it.
+		draft, err := h.store.CreateContent(context.Background(), schema.ContentRow{
 			IntegrationID: id, ClientID: owner, ContentType: "post", Title: "Draft"})
 		require.NoError(t, err)
 		h.onStart(h.start)

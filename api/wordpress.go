@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.temporal.io/api/enums/v1"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
@@ -241,14 +243,18 @@ func (s *Server) siteWordPressIntegration(ctx context.Context, site schema.SiteR
 	return row, nil
 }
 
-// startCallback starts a callback's work under its ID (the body's hash: a repeat is refused by
-// the start and answered 200 duplicate) and answers 202 once Temporal took it.
+// startCallback starts a callback's work under its ID (the body's hash) and answers 202 once
+// Temporal took it. A repeat while the first one runs (the plugin retrying) is refused by the
+// start and answered 200 duplicate; the same body after it finished (the same post saved again)
+// is new work: the post may have changed although its callback did not.
 func (s *Server) startCallback(c *gin.Context, workflowID, workflowType string, input any, owner, label, route string) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), startTimeout)
 	defer cancel()
 	memo := transaction.Memo{Kind: transaction.KindSync, ClientID: owner, Label: label, Method: http.MethodPost,
 		Path: WordPressCallbacksBase + route}
-	_, err := s.startRun(ctx, workflowID, workflows.TaskQueueSync, workflowType, input, memo)
+	opts := startOptions(workflowID, workflows.TaskQueueSync, memo)
+	opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	_, err := s.temporal.ExecuteWorkflow(ctx, opts, workflowType, input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -75,6 +77,10 @@ func TestWordPressCallbacksStartTheirWorkOnce(t *testing.T) {
 		require.Equal(t, workflows.TaskQueueSync, s[0].opts.TaskQueue)
 		require.Equal(t, want, s[0].opts.ID)
 		require.True(t, s[0].opts.EnableEagerStart)
+		require.Equal(t, enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, s[0].opts.WorkflowIDReusePolicy,
+			"the same callback after its run finished is new work (the post changed again)")
+		require.Equal(t, enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL, s[0].opts.WorkflowIDConflictPolicy,
+			"the same callback while its run goes on is a duplicate")
 		in := s[0].input.(workflows.SyncContentInput)
 		require.NotEmpty(t, in.SyncID)
 		in.SyncID = ""
@@ -85,7 +91,7 @@ func TestWordPressCallbacksStartTheirWorkOnce(t *testing.T) {
 		require.Equal(t, transaction.KindSync, memo.Kind)
 	})
 
-	t.Run("the same body again is a duplicate", func(t *testing.T) {
+	t.Run("the same body while its run goes on is a duplicate", func(t *testing.T) {
 		h.onStart(func(opts client.StartWorkflowOptions, _ string, _ any) (client.WorkflowRun, error) {
 			return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("started", "", "run-1")
 		})

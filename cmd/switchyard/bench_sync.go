@@ -29,29 +29,36 @@ const benchSyncRounds = 3
 // per second is what Temporal's durability costs a sync.
 func benchSync(ctx context.Context, w io.Writer, hub *localHub) error {
 	b := &syncBench{hub: hub}
-	var plain, durable []float64
-	items := 0
-	for round := range benchSyncRounds {
-		n, perSec, err := b.run(ctx, fmt.Sprintf("plain-%d", round), b.plainLoop)
-		if err != nil {
-			return fmt.Errorf("the plain loop: %w", err)
-		}
-		plain = append(plain, perSec)
-		n2, perSec, err := b.run(ctx, fmt.Sprintf("sync-%d", round), b.workflow)
-		if err != nil {
-			return fmt.Errorf("the Sync workflow: %w", err)
-		}
-		if n2 != n {
-			return fmt.Errorf("the Sync workflow stored %d items, the plain loop %d", n2, n)
-		}
-		durable = append(durable, perSec)
-		items = n
+	sides := []struct {
+		name string
+		pull func(context.Context, string) error
+	}{
+		{"loop", func(ctx context.Context, id string) error { return b.plainLoop(ctx, id, false) }},
+		{"loop, fetching ahead", func(ctx context.Context, id string) error { return b.plainLoop(ctx, id, true) }},
+		{"Sync workflow", b.workflow},
 	}
-	p, d := median(plain), median(durable)
+	perSec := make([][]float64, len(sides))
+	items := -1
+	for round := range benchSyncRounds {
+		for i, side := range sides {
+			n, rate, err := b.run(ctx, fmt.Sprintf("%s-%d", side.name, round), side.pull)
+			if err != nil {
+				return fmt.Errorf("%s: %w", side.name, err)
+			}
+			if items >= 0 && n != items {
+				return fmt.Errorf("%s stored %d items, the first side %d", side.name, n, items)
+			}
+			items = n
+			perSec[i] = append(perSec[i], rate)
+		}
+	}
+	loop, ahead, durable := median(perSec[0]), median(perSec[1]), median(perSec[2])
 	fmt.Fprintf(w, "\nSite sync: %d items pulled from the WordPress simulator into the content store, median of %d rounds each:\n",
 		items, benchSyncRounds)
-	fmt.Fprintf(w, "  plain Go loop (same List + ApplyContentPage calls) %.0f items/s; Sync workflow %.0f items/s = %.0f%% of the loop (goal >= 80%%)\n",
-		p, d, 100*d/p)
+	fmt.Fprintf(w, "  plain Go loop (the same List + ApplyContentPage calls): %.0f items/s; the same loop fetching the next page while it writes: %.0f items/s\n",
+		loop, ahead)
+	fmt.Fprintf(w, "  Sync workflow (fetches ahead too): %.0f items/s = %.0f%% of the fetching-ahead loop, %.0f%% of the plain loop (goal >= 80%%)\n",
+		durable, 100*durable/ahead, 100*durable/loop)
 	return nil
 }
 
@@ -118,8 +125,9 @@ func (b *syncBench) workflow(ctx context.Context, integrationID string) error {
 	return nil
 }
 
-// plainLoop makes the calls a sync makes, in one goroutine, without Temporal.
-func (b *syncBench) plainLoop(ctx context.Context, integrationID string) error {
+// plainLoop makes the calls a sync makes, in one goroutine, without Temporal; with ahead, a
+// second goroutine fetches the next page while one is written, as the sync's activity does.
+func (b *syncBench) plainLoop(ctx context.Context, integrationID string, ahead bool) error {
 	store := b.hub.st.store
 	row, err := store.GetIntegration(ctx, integrationID)
 	if err != nil {
@@ -142,11 +150,10 @@ func (b *syncBench) plainLoop(ctx context.Context, integrationID string) error {
 	seq := 0
 	var counts schema.SyncCounts
 	for _, contentType := range site.ContentTypes() {
-		cursor := ""
-		for {
-			page, err := site.List(ctx, contentType, cursor, time.Time{})
-			if err != nil {
-				return err
+		next := fetchPages(ctx, site, contentType, ahead)
+		for page, ok := next(); ok; page, ok = next() {
+			if page.err != nil {
+				return page.err
 			}
 			items := make([]schema.ContentItem, len(page.Items))
 			for i, it := range page.Items {
@@ -159,10 +166,6 @@ func (b *syncBench) plainLoop(ctx context.Context, integrationID string) error {
 				Items: items, Checkpoint: checkpoint}); err != nil {
 				return err
 			}
-			if page.Next == "" {
-				break
-			}
-			cursor = page.Next
 		}
 		if _, err := store.SweepDeleted(ctx, row.ID, runID, contentType); err != nil {
 			return err
@@ -170,6 +173,48 @@ func (b *syncBench) plainLoop(ctx context.Context, integrationID string) error {
 	}
 	_, err = store.FinishSyncRun(ctx, runID, transaction.SyncSuccess, counts, "")
 	return err
+}
+
+type fetchedPage struct {
+	platform.SitePage
+	err error
+}
+
+// fetchPages lists every page of a content type, in order, into the channel it answers. Without
+// ahead the next page is fetched only once the reader asks for it (read waits for each fetch);
+// with ahead a goroutine fetches the next page while the reader writes the one it has.
+func fetchPages(ctx context.Context, site platform.SiteClient, contentType string, ahead bool) func() (fetchedPage, bool) {
+	cursor, done := "", false
+	fetch := func() (fetchedPage, bool) {
+		if done {
+			return fetchedPage{}, false
+		}
+		page, err := site.List(ctx, contentType, cursor, time.Time{})
+		cursor, done = page.Next, err != nil || page.Next == ""
+		return fetchedPage{page, err}, true
+	}
+	if !ahead {
+		return fetch
+	}
+	out := make(chan fetchedPage) // unbuffered: one page fetched ahead of the reader
+	go func() {
+		defer close(out)
+		for {
+			page, ok := fetch()
+			if !ok {
+				return
+			}
+			select {
+			case out <- page:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() (fetchedPage, bool) {
+		page, ok := <-out
+		return page, ok
+	}
 }
 
 func median(xs []float64) float64 {

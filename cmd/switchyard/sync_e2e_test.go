@@ -440,9 +440,11 @@ func TestWordPressCallbacks(t *testing.T) {
 	r = call("status", body, key)
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 	require.Eventually(t, func() bool { return liveContents(t, id, "post") == 1 }, 20*time.Second, 100*time.Millisecond)
-	r = call("status", body, key)
-	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-	require.Equal(t, true, r.json(t)["duplicate"], "%s", r.Body)
+	// The same callback once its run finished is the post saved again: new work, not a duplicate.
+	require.Eventually(t, func() bool {
+		r = call("status", body, key)
+		return r.Status == http.StatusAccepted
+	}, 20*time.Second, 100*time.Millisecond, "%s", r.Body)
 
 	meta := fmt.Sprintf(`{"site_id":%q,"post_types":["post","page","product"],"taxonomies":["category"],
 		"plugins":{"woocommerce":true},"timestamp":"2026-11-22T10:00:00Z"}`, siteID)
