@@ -257,6 +257,56 @@ func validContentType(t string) bool {
 	return len(t) <= maxContentTypeBytes && tokenChars(t)
 }
 
+// Sync filters: what a pull may be narrowed by.
+const (
+	// SyncFilterContentTypes names the types a pull reads, comma-separated.
+	SyncFilterContentTypes = "content_types"
+	// SyncFilterStatus keeps only the items in one status (no deletions are swept then).
+	SyncFilterStatus = "status"
+	// maxSyncFilterStatus bounds the status filter.
+	maxSyncFilterStatus = 64
+)
+
+// ParseSyncFilters checks a sync's filters and answers the content types they name, in order,
+// repeats dropped (nil when none): only content_types (comma-separated names of 1 to 64
+// characters of a-z, A-Z, 0-9, _ and -, at most MaxContentTypes) and status (at most 64 bytes)
+// are known. The error is an *InvalidError naming the filter.
+func ParseSyncFilters(filters map[string]string) ([]string, error) {
+	problems := map[string]string{}
+	for k, v := range filters {
+		switch {
+		case k != SyncFilterContentTypes && k != SyncFilterStatus:
+			field := "filters"
+			if len(k) <= maxContentTypeBytes && tokenChars(k) {
+				field += "." + k
+			}
+			problems[field] = "unknown filter; the filters are " + SyncFilterContentTypes + " and " + SyncFilterStatus
+		case k == SyncFilterStatus && len(v) > maxSyncFilterStatus:
+			problems["filters."+k] = fmt.Sprintf("at most %d bytes", maxSyncFilterStatus)
+		case k == SyncFilterContentTypes && len(v) > MaxContentTypes*(maxContentTypeBytes+1):
+			problems["filters."+k] = "too long"
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &InvalidError{Fields: problems}
+	}
+	var types []string
+	for t := range strings.SplitSeq(filters[SyncFilterContentTypes], ",") {
+		t = strings.TrimSpace(t)
+		switch {
+		case t == "" || slices.Contains(types, t):
+			continue
+		case !validContentType(t):
+			return nil, &InvalidError{Fields: map[string]string{"filters." + SyncFilterContentTypes: "a type is 1 to 64 characters of a-z, A-Z, 0-9, _ and -"}}
+		}
+		types = append(types, t)
+	}
+	if len(types) > MaxContentTypes {
+		return nil, &InvalidError{Fields: map[string]string{"filters." + SyncFilterContentTypes: fmt.Sprintf("at most %d types", MaxContentTypes)}}
+	}
+	return types, nil
+}
+
 func maxPageSize(n Name) int {
 	switch n {
 	case WordPress:
