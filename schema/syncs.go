@@ -170,6 +170,9 @@ type ContentPage struct {
 	Seq        int
 	Items      []ContentItem
 	Checkpoint json.RawMessage
+	// Failed counts the page's items the caller could not hand to the store (too large, no
+	// id): added to the run's failed count with the page, so once.
+	Failed int
 }
 
 // SyncHealth is what debug_status shows of an integration's syncs.
@@ -420,7 +423,8 @@ func (s *Store) FinishSyncRun(ctx context.Context, id, status string, counts Syn
 // changed ones (updated: the site wins, and a hub-side edit not pushed yet is overwritten
 // only when the site's item changed since the hub last saw it, which its event's details
 // note), marks the rest seen (unchanged), writes a sync event per added and updated item and
-// one "page" event, adds the counts to the run and stores the checkpoint. A page whose Seq
+// one "page" event, adds the counts (the page's Failed too) to the run and stores the
+// checkpoint. A page whose Seq
 // the run already applied changes nothing. It answers the run's counts. Items must carry an
 // external id, a type and a hash (ErrInvalidContent); one repeated in the page counts once,
 // as its last copy.
@@ -591,7 +595,7 @@ func (p *pagePlan) apply(ctx context.Context, tx *sqlx.Tx, integrationID, client
 		contentType = page.Items[0].ContentType
 	}
 	pageEvent, _ := json.Marshal(pageDetails{Seq: page.Seq, ContentType: contentType, Items: items, Added: p.added,
-		Updated: p.updated, Unchanged: len(p.unchanged)})
+		Updated: p.updated, Unchanged: len(p.unchanged), Failed: max(page.Failed, 0)})
 	var checkpoint any
 	if len(page.Checkpoint) > 0 {
 		checkpoint = []byte(page.Checkpoint)
@@ -626,12 +630,13 @@ func (p *pagePlan) apply(ctx context.Context, tx *sqlx.Tx, integrationID, client
 			ORDER BY e.ord
 		)
 		UPDATE sync_runs SET pages = $22, items = items + $23, added = added + $24, updated = updated + $25,
-			unchanged = unchanged + $26, checkpoint = COALESCE($27::jsonb, checkpoint), updated_at = now()
+			unchanged = unchanged + $26, failed = failed + $28, checkpoint = COALESCE($27::jsonb, checkpoint),
+			updated_at = now()
 		WHERE id = $3 RETURNING `+countColumns,
 		integrationID, clientID, page.RunID, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7],
 		cols[8], cols[9], cols[10], pq.StringArray(p.unchanged), SyncEventContent, SyncEventSync, SyncActionPage,
 		string(pageEvent), float64(took)/float64(time.Millisecond), n, page.Seq, items, p.added, p.updated,
-		len(p.unchanged), checkpoint)
+		len(p.unchanged), checkpoint, max(page.Failed, 0))
 	return counts, translate(err, "writing content page")
 }
 
@@ -655,6 +660,7 @@ type pageDetails struct {
 	Added       int    `json:"added"`
 	Updated     int    `json:"updated"`
 	Unchanged   int    `json:"unchanged"`
+	Failed      int    `json:"failed,omitempty"`
 }
 
 // distinctItems checks a page's items and keeps the last copy of an item repeated in it (a
@@ -707,17 +713,49 @@ func checkItem(it ContentItem) error {
 	return nil
 }
 
+// sweepable is the condition on contents (c) and the run (r: its started_at) of a live row
+// a full pass of the run ($2) did not see: not marked seen by it, and not synced since it
+// started (a one-item pull or a push of the item while the pass ran: the site has it).
+// Content created in the hub and not pushed yet (no external id) is never swept.
+const sweepable = `c.integration_id = $1 AND c.content_type = $3 AND c.external_id <> '' AND c.deleted_at IS NULL
+	AND c.seen_run <> $2 AND (c.synced_at IS NULL OR c.synced_at < r.started_at)`
+
+// SweepCandidate is a live row a full pass did not see: it is swept as deleted at the site
+// unless the site, asked for it, still has it.
+type SweepCandidate struct {
+	ID          string `db:"id"`
+	ExternalID  string `db:"external_id"`
+	ContentType string `db:"content_type"`
+}
+
+// SweepCandidates lists up to limit (1 to 1000; other values read 100) of the live content of
+// contentType SweepDeleted would mark deleted after run runID's full pass, oldest first: the
+// caller may ask the site for them first (a listing that shifted while it was paged skips
+// items). None when the run is not the integration's.
+func (s *Store) SweepCandidates(ctx context.Context, integrationID, runID, contentType string, limit int) ([]SweepCandidate, error) {
+	if limit < 1 || limit > 1000 {
+		limit = 100
+	}
+	out := []SweepCandidate{}
+	err := s.db.SelectContext(ctx, &out, `SELECT c.id, c.external_id, c.content_type FROM contents c
+		JOIN sync_runs r ON r.id = $2 AND r.integration_id = $1
+		WHERE `+sweepable+` ORDER BY c.created_at, c.id LIMIT $4`, integrationID, runID, contentType, limit)
+	return out, translate(err, "listing sweep candidates")
+}
+
 // SweepDeleted marks deleted the live content of contentType a full pass of run runID did not
 // see (deleted at the site), with a "deleted" sync event each, and adds them to the run's
-// counts. Content created in the hub and not pushed yet (no external id) is kept. A repeat
-// finds nothing left to sweep and answers 0.
+// counts. Content created in the hub and not pushed yet (no external id) is kept, and so is
+// content synced since the run started (a one-item pull or a push meanwhile: the site has
+// it). Nothing is swept for a run that is not the integration's. A repeat finds nothing left
+// to sweep and answers 0.
 func (s *Store) SweepDeleted(ctx context.Context, integrationID, runID, contentType string) (int, error) {
 	var n int
 	err := s.db.GetContext(ctx, &n, `WITH gone AS (
-			UPDATE contents SET deleted_at = now(), updated_at = now()
-			WHERE integration_id = $1 AND content_type = $3 AND external_id <> '' AND deleted_at IS NULL
-				AND seen_run <> $2
-			RETURNING id, client_id, external_id
+			UPDATE contents c SET deleted_at = now(), updated_at = now()
+			FROM sync_runs r
+			WHERE r.id = $2 AND r.integration_id = $1 AND `+sweepable+`
+			RETURNING c.id, c.client_id, c.external_id
 		), logged AS (
 			INSERT INTO sync_events (integration_id, client_id, sync_run_id, event_type, action, success, content_id,
 				external_id, details)
@@ -738,7 +776,9 @@ func (s *Store) SweepDeleted(ctx context.Context, integrationID, runID, contentT
 // UpsertContent applies one pulled item outside a paged run (sync_wordpress_content, a status
 // callback): it answers the action (added, updated, unchanged) and the row, with a sync event,
 // and adds the item to run runID's counts ("" for none). It compares as ApplyContentPage
-// does; a repeat answers unchanged.
+// does; a repeat answers unchanged. The row is marked seen by runID only when that is a sync
+// run of the integration (a one-item sync's id, which has no row, leaves seen_run as it was);
+// a full pass running meanwhile never sweeps it (it was synced after that pass started).
 func (s *Store) UpsertContent(ctx context.Context, integrationID, clientID, runID string, item ContentItem) (string, ContentRow, error) {
 	const what = "upserting content"
 	if err := checkItem(item); err != nil {
@@ -755,7 +795,9 @@ func (s *Store) UpsertContent(ctx context.Context, integrationID, clientID, runI
 		if !found {
 			err := tx.GetContext(ctx, &out, `INSERT INTO contents (id, integration_id, client_id, external_id,
 				content_type, title, body, status, url, content_hash, site_hash, seen_run, external_modified_at, synced_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, now())
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10,
+					CASE WHEN EXISTS (SELECT 1 FROM sync_runs r WHERE r.id = $11 AND r.integration_id = $2) THEN $11 ELSE '' END,
+					$12, now())
 				ON CONFLICT (integration_id, content_type, external_id) WHERE external_id <> '' DO NOTHING
 				RETURNING `+contentColumns, "cnt_"+uuid.NewString(), integrationID, clientID, item.ExternalID,
 				item.ContentType, item.Title, item.Body, item.Status, item.URL, item.Hash, runID, nullTime(item.ModifiedAt))
@@ -785,11 +827,11 @@ func (s *Store) UpsertContent(ctx context.Context, integrationID, clientID, runI
 				note = eventNote{action: SyncActionUnchanged}
 			}
 			if note.action == SyncActionUnchanged {
-				err = tx.GetContext(ctx, &out, `UPDATE contents SET seen_run = CASE WHEN $2 = '' THEN seen_run ELSE $2 END,
+				err = tx.GetContext(ctx, &out, `UPDATE contents SET seen_run = `+seenBy("$2")+`,
 					synced_at = now() WHERE id = $1 RETURNING `+contentColumns, row.ID, runID)
 			} else {
 				err = tx.GetContext(ctx, &out, `UPDATE contents SET title = $2, body = $3, status = $4, url = $5,
-					content_hash = $6, site_hash = $6, dirty = false, seen_run = CASE WHEN $7 = '' THEN seen_run ELSE $7 END,
+					content_hash = $6, site_hash = $6, dirty = false, seen_run = `+seenBy("$7")+`,
 					external_modified_at = $8, synced_at = now(), deleted_at = NULL, updated_at = now()
 					WHERE id = $1 RETURNING `+contentColumns, row.ID, item.Title, item.Body, item.Status, item.URL,
 					item.Hash, runID, nullTime(item.ModifiedAt))
@@ -812,6 +854,14 @@ func (s *Store) UpsertContent(ctx context.Context, integrationID, clientID, runI
 		return "", ContentRow{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return action, out, nil
+}
+
+// seenBy is the seen_run an update of a content row by run param sets: the run's when it is a
+// sync run of the row's integration, else (a one-item sync has no sync_runs row) the row's
+// own. A foreign id would make a full pass running meanwhile take a row it saw for unseen.
+func seenBy(param string) string {
+	return `CASE WHEN EXISTS (SELECT 1 FROM sync_runs r WHERE r.id = ` + param +
+		` AND r.integration_id = contents.integration_id) THEN ` + param + ` ELSE contents.seen_run END`
 }
 
 // lockContent reads an item by its key under a row lock.
@@ -906,7 +956,8 @@ func (s *Store) DirtyContents(ctx context.Context, integrationID string, limit i
 // pushedHash the row's content hash when the push was taken. The row stays dirty when it
 // changed again since. It writes a "pushed" sync event and adds one to run runID's pushed
 // count ("" for none), except on a repeat (the row already records this external id and
-// site hash).
+// site hash). As UpsertContent, it marks the row seen by runID only when that is a sync run
+// of the row's integration.
 func (s *Store) MarkPushed(ctx context.Context, contentID, runID string, item ContentItem, pushedHash string) error {
 	const what = "marking content pushed"
 	if item.ExternalID == "" || len(item.ExternalID) > maxKeyBytes || len(item.Hash) > maxKeyBytes ||
@@ -922,7 +973,7 @@ func (s *Store) MarkPushed(ctx context.Context, contentID, runID string, item Co
 		repeat := row.ExternalID == item.ExternalID && item.Hash != "" && row.SiteHash == item.Hash
 		if _, err := tx.ExecContext(ctx, `UPDATE contents SET external_id = $2, site_hash = $3,
 			url = COALESCE(NULLIF($4, ''), url), external_modified_at = COALESCE($5, external_modified_at),
-			seen_run = CASE WHEN $6 = '' THEN seen_run ELSE $6 END, dirty = (content_hash <> $7), synced_at = now(),
+			seen_run = `+seenBy("$6")+`, dirty = (content_hash <> $7), synced_at = now(),
 			updated_at = now() WHERE id = $1`, contentID, item.ExternalID, item.Hash, item.URL,
 			nullTime(item.ModifiedAt), runID, pushedHash); err != nil {
 			return translate(err, what)
@@ -1023,6 +1074,24 @@ func (s *Store) ListContents(ctx context.Context, integrationID string, page Pag
 // ErrReference when the integration does not exist.
 func (s *Store) RecordSyncEvent(ctx context.Context, r SyncEventRow) error {
 	return insertSyncEvent(ctx, s.db, r)
+}
+
+// RecordSyncFailure appends a failed sync event (an item the site refused, say) and, in the
+// same transaction, adds one to the failed count of run r.SyncRunID when that is a sync run
+// of the integration.
+func (s *Store) RecordSyncFailure(ctx context.Context, r SyncEventRow) error {
+	r.Success = false
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := insertSyncEvent(ctx, tx, r); err != nil {
+			return err
+		}
+		if r.SyncRunID == "" {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE sync_runs SET failed = failed + 1, updated_at = now()
+			WHERE id = $1 AND integration_id = $2`, r.SyncRunID, r.IntegrationID)
+		return translate(err, "counting a failure in sync run")
+	})
 }
 
 func insertSyncEvent(ctx context.Context, db sqlx.ExecerContext, r SyncEventRow) error {

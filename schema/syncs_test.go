@@ -495,6 +495,103 @@ func TestOneItemUpsertsAndDeletions(t *testing.T) {
 	require.ErrorIs(t, err, schema.ErrInvalidContent)
 }
 
+func TestOneItemSyncsDuringAFullPassAreNotSwept(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	f := newSiteFixture(t, s)
+	first := f.startRun(t, s)
+	_, err := s.ApplyContentPage(ctx, f.integration, f.client, schema.ContentPage{RunID: first, Seq: 1,
+		Items: []schema.ContentItem{post("1", "One", "a"), post("2", "Two", "b"), post("3", "Three", "c"),
+			post("4", "Four", "d"), post("5", "Five", "e")}})
+	require.NoError(t, err)
+	_, err = s.FinishSyncRun(ctx, first, transaction.SyncSuccess, schema.SyncCounts{}, "")
+	require.NoError(t, err)
+	hub, err := s.CreateContent(ctx, schema.ContentRow{IntegrationID: f.integration, ClientID: f.client,
+		ContentType: "post", Title: "Hub post", ContentHash: "hub-1"})
+	require.NoError(t, err)
+
+	// A full pass starts and sees 1; meanwhile one-item syncs (a WordPress status callback,
+	// sync_wordpress_content: their ids are no sync run's) pull 1 again and 3, which the pass has
+	// not reached (and will not: the site's listing has shifted), and push the hub's post.
+	pass := f.startRun(t, s)
+	_, err = s.ApplyContentPage(ctx, f.integration, f.client, schema.ContentPage{RunID: pass, Seq: 1,
+		Items: []schema.ContentItem{post("1", "One", "a")}})
+	require.NoError(t, err)
+	_, row1, err := s.UpsertContent(ctx, f.integration, f.client, "callback-run", post("1", "One!", "a"))
+	require.NoError(t, err)
+	require.Equal(t, pass, row1.SeenRun, "a one-item sync does not write a foreign seen_run")
+	_, row3, err := s.UpsertContent(ctx, f.integration, f.client, "callback-run", post("3", "Three", "c"))
+	require.NoError(t, err)
+	require.Equal(t, first, row3.SeenRun)
+	require.NoError(t, s.MarkPushed(ctx, hub.ID, "push-one", post("77", "Hub post", ""), "hub-1"))
+	_, _, err = s.UpsertContent(ctx, f.integration, f.client, "callback-run", post("9", "Nine", "new at the site"))
+	require.NoError(t, err)
+
+	candidates, err := s.SweepCandidates(ctx, f.integration, pass, "post", 10)
+	require.NoError(t, err)
+	var ids []string
+	for _, c := range candidates {
+		require.Equal(t, "post", c.ContentType)
+		ids = append(ids, c.ExternalID)
+	}
+	require.ElementsMatch(t, []string{"2", "4", "5"}, ids, "live, not seen by the pass, not synced since it started")
+	one, err := s.SweepCandidates(ctx, f.integration, pass, "post", 1)
+	require.NoError(t, err)
+	require.Len(t, one, 1)
+	none, err := s.SweepCandidates(ctx, f.integration, first, "post", 10)
+	require.NoError(t, err)
+	require.Empty(t, none, "a finished run's pass: every row was synced since it started")
+	none, err = s.SweepCandidates(ctx, "another-integration", pass, "post", 10)
+	require.NoError(t, err)
+	require.Empty(t, none)
+
+	swept, err := s.SweepDeleted(ctx, f.integration, pass, "post")
+	require.NoError(t, err)
+	require.Equal(t, 3, swept)
+	live := contentByExternal(t, s, f.integration)
+	require.Contains(t, live, "1")
+	require.Contains(t, live, "3", "synced by a one-item pull while the pass ran")
+	require.Contains(t, live, "77", "pushed while the pass ran")
+	require.Contains(t, live, "9")
+	require.NotContains(t, live, "2")
+
+	swept, err = s.SweepDeleted(ctx, "another-integration", pass, "post")
+	require.NoError(t, err)
+	require.Zero(t, swept, "a run of another integration sweeps nothing")
+}
+
+func TestSyncFailuresAreCountedOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	f := newSiteFixture(t, s)
+	run := f.startRun(t, s)
+	page := schema.ContentPage{RunID: run, Seq: 1, Items: []schema.ContentItem{post("1", "One", "a")}, Failed: 2}
+	counts, err := s.ApplyContentPage(ctx, f.integration, f.client, page)
+	require.NoError(t, err)
+	require.Equal(t, 2, counts.Failed)
+	counts, err = s.ApplyContentPage(ctx, f.integration, f.client, page)
+	require.NoError(t, err)
+	require.Equal(t, 2, counts.Failed, "a page applied again counts nothing again")
+
+	require.NoError(t, s.RecordSyncFailure(ctx, schema.SyncEventRow{IntegrationID: f.integration, ClientID: f.client,
+		SyncRunID: run, EventType: schema.SyncEventContent, Action: schema.SyncActionPushed, Success: true,
+		ContentID: "cnt_1", ErrorMessage: "the site refused it"}))
+	require.NoError(t, s.RecordSyncFailure(ctx, schema.SyncEventRow{IntegrationID: f.integration, ClientID: f.client,
+		SyncRunID: "one-item", EventType: schema.SyncEventContent, Action: schema.SyncActionPushed}))
+	log := events(t, s, f.integration)
+	require.Equal(t, "one-item", log[0].SyncRunID)
+	require.False(t, log[1].Success, "a failure is never a success")
+	require.Equal(t, "the site refused it", log[1].ErrorMessage)
+	require.ErrorIs(t, s.RecordSyncFailure(ctx, schema.SyncEventRow{IntegrationID: "nope", EventType: "content",
+		Action: "pushed"}), schema.ErrReference)
+
+	done, err := s.FinishSyncRun(ctx, run, transaction.SyncSuccess, schema.SyncCounts{Pages: 1, Failed: 1}, "")
+	require.NoError(t, err)
+	require.Equal(t, 3, done.Failed, "the pull's two and the push's one; the workflow's smaller count does not lower it")
+}
+
 func TestConcurrentUpsertsOfOneNewItemAgree(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

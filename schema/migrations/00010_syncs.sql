@@ -30,8 +30,9 @@ ALTER TABLE integrations
 CREATE UNIQUE INDEX integrations_site_platform ON integrations (client_id, site_id, platform)
     WHERE site_id IS NOT NULL;
 
--- One row per sync run (a Sync workflow and its continuations, or one item or structure
--- update). The checkpoint is written in the same transaction as the page it follows, so a
+-- One row per sync run: a Sync workflow and its continuations. One-item and structure
+-- updates (SyncContent, SyncStructure) have no row; their sync events carry their workflow
+-- run's id. The checkpoint is written in the same transaction as the page it follows, so a
 -- run resumed on another worker neither skips nor counts a page twice.
 CREATE TABLE sync_runs (
     id             text PRIMARY KEY,
