@@ -26,6 +26,7 @@ type SyncStore interface {
 	SetSyncRunStatus(ctx context.Context, id, status string) error
 	FinishSyncRun(ctx context.Context, id, status string, counts schema.SyncCounts, errText string) (schema.SyncRunRow, error)
 	ApplyContentPage(ctx context.Context, integrationID, clientID string, page schema.ContentPage) (schema.SyncCounts, error)
+	SweepCandidates(ctx context.Context, integrationID, runID, contentType string, limit int) ([]schema.SweepCandidate, error)
 	SweepDeleted(ctx context.Context, integrationID, runID, contentType string) (int, error)
 	UpsertContent(ctx context.Context, integrationID, clientID, runID string, item schema.ContentItem) (string, schema.ContentRow, error)
 	MarkContentDeleted(ctx context.Context, integrationID, runID, contentType, externalID string) (bool, error)
@@ -33,6 +34,7 @@ type SyncStore interface {
 	MarkPushed(ctx context.Context, contentID, runID string, item schema.ContentItem, pushedHash string) error
 	GetContent(ctx context.Context, id string) (schema.ContentRow, error)
 	RecordSyncEvent(ctx context.Context, r schema.SyncEventRow) error
+	RecordSyncFailure(ctx context.Context, r schema.SyncEventRow) error
 	SetSiteStructure(ctx context.Context, integrationID, runID string, structure json.RawMessage) (schema.IntegrationRow, error)
 }
 
@@ -195,6 +197,9 @@ type SyncPlan struct {
 	EscalateOnFailure bool
 	Policy            SyncPolicy
 	Busy              *SyncBusy `json:",omitempty"`
+	// Disabled is set (and nothing else) when a scheduled run finds the integration's syncs
+	// turned off (sync_enabled false): the run records nothing and is skipped.
+	Disabled bool `json:",omitempty"`
 }
 
 // SyncBusy is the run holding an integration's slot.
@@ -208,18 +213,25 @@ var siteTaxonomies = map[platform.Name][]string{platform.WordPress: {platform.Co
 
 // Sync filter names (SyncInput.Filters).
 const (
-	FilterContentTypes = "content_types"
-	FilterStatus       = "status"
+	FilterContentTypes = platform.SyncFilterContentTypes
+	FilterStatus       = platform.SyncFilterStatus
 )
 
-// maxFilterContentTypes bounds the types a filter names.
-const maxFilterContentTypes = 32
-
+// contentTypePattern is what names a content type (it goes into a site's URL paths).
 var contentTypePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
+// triggerSchedule is workflows.TriggerSchedule: a run its integration's schedule started.
+const triggerSchedule = "schedule"
+
+// msgSyncDisabled is why a run of an integration whose syncs are turned off does nothing.
+const msgSyncDisabled = "syncs are turned off for this integration (sync_enabled is false)"
+
 // SyncBegin opens a sync run: it checks the integration is the client's, a site and active,
-// resolves what the run pulls, and (unless Continued) records the run RUNNING with a "started"
-// event. Another active run of the integration is answered as Busy.
+// and (unless Continued) that its syncs are turned on (sync_enabled), checks the filters
+// (platform.ParseSyncFilters), resolves what the run pulls, and (unless Continued) records the
+// run RUNNING with a "started" event, adopting the row the API inserted. Another active run of
+// the integration is answered as Busy; a scheduled run of an integration whose syncs are
+// turned off as Disabled, any other such run is refused.
 func (a *Activities) SyncBegin(ctx context.Context, in SyncBeginInput) (SyncPlan, error) {
 	if in.SyncID == "" || in.IntegrationID == "" || in.ClientID == "" {
 		return SyncPlan{}, classify(&InvalidRequestError{Reason: "sync, integration and client are required"})
@@ -231,14 +243,20 @@ func (a *Activities) SyncBegin(ctx context.Context, in SyncBeginInput) (SyncPlan
 	if !site.integration.Active {
 		return SyncPlan{}, classify(&InvalidRequestError{Reason: "the integration is inactive"})
 	}
-	if err := checkFilters(in.Filters); err != nil {
-		return SyncPlan{}, classifyStore(err)
+	if !in.Continued && !site.row.SyncEnabled {
+		// A schedule outlives a change of sync_enabled: its runs are skipped, not failed.
+		if in.Trigger == triggerSchedule {
+			return SyncPlan{Disabled: true}, nil
+		}
+		return SyncPlan{}, classify(&InvalidRequestError{Reason: msgSyncDisabled})
+	}
+	types, err := platform.ParseSyncFilters(in.Filters)
+	if err != nil {
+		return SyncPlan{}, classify(&InvalidRequestError{Reason: filterProblem(err)})
 	}
 	plan := SyncPlan{Platform: string(site.integration.Platform), EscalateOnFailure: site.config.EscalateOnFailure,
-		Taxonomies: slices.Clone(siteTaxonomies[site.integration.Platform]), Policy: a.Config.syncPolicy()}
-	if plan.ContentTypes, err = filterContentTypes(in.Filters[FilterContentTypes]); err != nil {
-		return SyncPlan{}, classifyStore(err)
-	}
+		Taxonomies: slices.Clone(siteTaxonomies[site.integration.Platform]), Policy: a.Config.syncPolicy(),
+		ContentTypes: types}
 	if len(plan.ContentTypes) == 0 {
 		plan.ContentTypes = site.client.ContentTypes()
 	}
@@ -279,41 +297,18 @@ func (a *Activities) SyncBegin(ctx context.Context, in SyncBeginInput) (SyncPlan
 		ClientID: in.ClientID, SyncRunID: in.SyncID, EventType: SyncEventSync, Action: SyncActionStarted, Success: true}, details))
 }
 
-// checkFilters refuses filters a pull does not know, or too long to be names.
-func checkFilters(filters map[string]string) error {
-	for k, v := range filters {
-		switch {
-		case k != FilterContentTypes && k != FilterStatus:
-			return &InvalidRequestError{Reason: "unknown filter " + truncateText(k, 64) + " (content_types, status)"}
-		case k == FilterStatus && len(v) > 64:
-			return &InvalidRequestError{Reason: "filters.status: at most 64 bytes"}
-		case len(v) > maxFilterContentTypes*65:
-			return &InvalidRequestError{Reason: "filters." + k + ": too long"}
-		}
+// filterProblem is what a filters error says, without the settings prefix.
+func filterProblem(err error) string {
+	var invalid *platform.InvalidError
+	if !errors.As(err, &invalid) {
+		return err.Error()
 	}
-	return nil
-}
-
-// filterContentTypes reads a content_types filter: comma-separated type names.
-func filterContentTypes(v string) ([]string, error) {
-	if strings.TrimSpace(v) == "" {
-		return nil, nil
+	parts := make([]string, 0, len(invalid.Fields))
+	for k, v := range invalid.Fields {
+		parts = append(parts, k+": "+v)
 	}
-	var out []string
-	for _, t := range strings.Split(v, ",") {
-		t = strings.TrimSpace(t)
-		if t == "" || slices.Contains(out, t) {
-			continue
-		}
-		if !contentTypePattern.MatchString(t) {
-			return nil, &InvalidRequestError{Reason: "filters.content_types: a type is 1 to 64 characters of a-z, A-Z, 0-9, _ and -"}
-		}
-		out = append(out, t)
-	}
-	if len(out) > maxFilterContentTypes {
-		return nil, &InvalidRequestError{Reason: fmt.Sprintf("filters.content_types: at most %d types", maxFilterContentTypes)}
-	}
-	return out, nil
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
 }
 
 // SyncStatusInput pauses or resumes a sync run.
@@ -360,14 +355,20 @@ type SyncFinishInput struct {
 }
 
 // FinishSync records a run's end (the integration's sync_status, sync_error and last_sync_at
-// follow) with a "completed", "failed" or "canceled" sync event carrying the counts.
+// follow) with a "completed", "failed" or "canceled" sync event carrying the counts. A run
+// without a row (refused before it was recorded) gets its event only; a run that finished
+// already keeps its row as it stands.
 func (a *Activities) FinishSync(ctx context.Context, in SyncFinishInput) error {
 	action := map[string]string{transaction.SyncSuccess: SyncActionCompleted, transaction.SyncError: SyncActionFailed,
 		transaction.SyncCanceled: SyncActionCanceled}[in.Status]
 	if action == "" {
 		return classify(&InvalidRequestError{Reason: "a run ends SUCCESS, ERROR or CANCELED, not " + in.Status})
 	}
-	if _, err := a.Sites.Store.FinishSyncRun(ctx, in.SyncID, in.Status, in.Counts, in.Error); err != nil {
+	_, err := a.Sites.Store.FinishSyncRun(ctx, in.SyncID, in.Status, in.Counts, in.Error)
+	// A run refused before its row was recorded (a scheduled run of an inactive integration)
+	// has no row to end: its event is all there is to record.
+	missing := errors.Is(err, schema.ErrNotFound)
+	if err != nil && !missing {
 		return classifyStore(err)
 	}
 	details := operatorDetails(in.Note, in.By)
@@ -375,9 +376,14 @@ func (a *Activities) FinishSync(ctx context.Context, in SyncFinishInput) error {
 	if in.ErrorCode != "" {
 		details["error_code"] = in.ErrorCode
 	}
-	return classify(a.recordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: in.IntegrationID, ClientID: in.ClientID,
+	err = a.recordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: in.IntegrationID, ClientID: in.ClientID,
 		SyncRunID: in.SyncID, EventType: SyncEventSync, Action: action, Success: in.Status == transaction.SyncSuccess,
-		ErrorMessage: in.Error, DurationMS: in.DurationMS}, details))
+		ErrorMessage: in.Error, DurationMS: in.DurationMS}, details)
+	if missing && errors.Is(err, schema.ErrReference) {
+		// Neither the run nor its integration exists (deleted meanwhile): nothing is left to end.
+		return nil
+	}
+	return classify(err)
 }
 
 // SyncEventInput is one line of the sync event log.

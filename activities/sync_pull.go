@@ -79,8 +79,10 @@ const pageApplyTimeout = 30 * time.Second
 // starts from the later of its heartbeat (a retried attempt) and the run's stored checkpoint,
 // so no page is applied twice and a page is fetched twice only when an attempt died between
 // fetching and applying it. When a type's pages end on a full pass, the items the pass did not
-// see are marked deleted. The next page is fetched while the current one is written. A canceled
-// chunk (a pause) stops at the next page boundary.
+// see are marked deleted, once the site has been asked for the first hundred of them (one it
+// still has is kept: a listing that shifted while it was paged skips items). The next page is
+// fetched while the current one is written. A canceled chunk (a pause) stops at the next page
+// boundary.
 func (a *Activities) SyncPull(ctx context.Context, in SyncPullInput) (SyncPullResult, error) {
 	if in.SyncID == "" || in.IntegrationID == "" || in.ClientID == "" || in.ChunkPages < 1 ||
 		in.ChunkPages > maxSyncChunkPages {
@@ -244,6 +246,7 @@ func (p *puller) apply(ctx context.Context, page platform.SitePage) error {
 	}
 	items := make([]schema.ContentItem, 0, len(page.Items))
 	typ := p.cp.ContentTypes[p.cp.TypeIndex]
+	failed := 0
 	for _, it := range page.Items {
 		if p.in.Status != "" && it.Status != p.in.Status {
 			continue
@@ -252,8 +255,9 @@ func (p *puller) apply(ctx context.Context, page platform.SitePage) error {
 			it.Type = typ
 		}
 		if reason := unstorable(it); reason != "" {
-			// One item the store cannot keep must not fail the sync: it is counted and logged.
-			p.failed++
+			// One item the store cannot keep must not fail the sync: it is counted (with the
+			// page, so once) and logged.
+			failed++
 			if err := p.a.recordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: p.in.IntegrationID,
 				ClientID: p.in.ClientID, SyncRunID: p.in.SyncID, EventType: SyncEventContent, Action: SyncActionFailed,
 				ExternalID: truncateText(it.ExternalID, 256), ErrorMessage: reason},
@@ -271,29 +275,132 @@ func (p *puller) apply(ctx context.Context, page platform.SitePage) error {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pageApplyTimeout)
 	defer cancel()
 	counts, err := p.a.Sites.Store.ApplyContentPage(wctx, p.in.IntegrationID, p.in.ClientID, schema.ContentPage{
-		RunID: p.in.SyncID, Seq: next.Seq, Items: items, Checkpoint: cp})
+		RunID: p.in.SyncID, Seq: next.Seq, Items: items, Checkpoint: cp, Failed: failed})
 	if err != nil {
 		return classifyStore(err)
 	}
 	p.cp, p.counts = next, counts
 	p.pages++
+	p.failed += failed
 	return nil
 }
 
 // sweep ends a type whose pages are all applied: on a full pass, the items it did not see are
-// marked deleted (again harmlessly after a retry: they are no longer live).
+// marked deleted (again harmlessly after a retry: they are no longer live), once the site has
+// been asked for the first of them (verifySweep).
 func (p *puller) sweep(ctx context.Context, contentType string) error {
 	if p.cp.FullPass {
-		n, err := p.a.Sites.Store.SweepDeleted(ctx, p.in.IntegrationID, p.in.SyncID, contentType)
+		check, err := p.verifySweep(ctx, contentType)
+		if err != nil {
+			return err
+		}
+		st := p.a.Sites.Store
+		n, err := st.SweepDeleted(ctx, p.in.IntegrationID, p.in.SyncID, contentType)
 		if err != nil {
 			return classifyStore(err)
 		}
-		p.counts.Deleted += n
+		if err := p.noteUnchecked(ctx, contentType, check, n); err != nil {
+			return err
+		}
+		run, err := st.GetSyncRun(ctx, p.in.SyncID)
+		if err != nil {
+			return classifyStore(err)
+		}
+		p.counts = run.SyncCounts
 	}
 	p.cp.TypeIndex++
 	p.cp.Cursor, p.cp.Ended = "", false
 	activity.RecordHeartbeat(ctx, p.cp)
 	return nil
+}
+
+// sweepVerifyLimit is how many of a type's sweep candidates are asked of the site one by one
+// before a sweep. A listing that shifted while it was paged (an item deleted at the site moves
+// the later ones up a page) skips a few items that are still there; more candidates than this
+// is a mass deletion at the site, and the rest are swept unasked.
+const sweepVerifyLimit = 100
+
+// sweepCheck is what verifySweep found.
+type sweepCheck struct {
+	// Checked candidates were asked of the site; Kept of them it still has.
+	Checked, Kept int
+	// Unchecked: more candidates were left than were asked about, or the site refused to
+	// answer for single items (Refusal).
+	Unchecked bool
+	Refusal   string
+}
+
+// verifySweep asks the site for up to sweepVerifyLimit of the type's sweep candidates: an
+// item it still has is stored as it is now (seen by the run: not swept), one it does not have
+// (or has in the trash, which WordPress does not list) is left to the sweep. A site that is
+// unavailable fails the attempt (retried: the sweep starts over, with the items kept so far
+// no longer candidates); one that refuses to answer for single items stops the checks, and
+// the rest is swept as the pass found it.
+func (p *puller) verifySweep(ctx context.Context, contentType string) (sweepCheck, error) {
+	st := p.a.Sites.Store
+	candidates, err := st.SweepCandidates(ctx, p.in.IntegrationID, p.in.SyncID, contentType, sweepVerifyLimit+1)
+	if err != nil {
+		return sweepCheck{}, classifyStore(err)
+	}
+	check := sweepCheck{Unchecked: len(candidates) > sweepVerifyLimit}
+	beat := func() { activity.RecordHeartbeat(ctx, p.cp) }
+	for _, c := range candidates[:min(len(candidates), sweepVerifyLimit)] {
+		if err := ctx.Err(); err != nil {
+			return check, err
+		}
+		item, err := whileBeating(ctx, beat, func() (platform.SiteItem, error) {
+			return p.client.Get(ctx, c.ContentType, c.ExternalID)
+		})
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return check, ctx.Err()
+		case err != nil && temporarySite(err):
+			return check, classifySite(err)
+		case err != nil && !errors.Is(err, platform.ErrSiteItemNotFound):
+			check.Unchecked, check.Refusal = true, truncateText(err.Error(), 300)
+			return check, nil
+		}
+		check.Checked++
+		if err != nil || item.Status == "trash" {
+			continue // not at the site: left to the sweep
+		}
+		if item.Type == "" {
+			item.Type = c.ContentType
+		}
+		if item.ExternalID == "" {
+			item.ExternalID = c.ExternalID
+		}
+		if unstorable(item) != "" {
+			// As the pass itself would have done: an item the store cannot keep loses its row.
+			continue
+		}
+		if _, _, err := st.UpsertContent(ctx, p.in.IntegrationID, p.in.ClientID, p.in.SyncID, contentItem(item)); err != nil {
+			return check, classifyStore(err)
+		}
+		check.Kept++
+		beat()
+	}
+	return check, nil
+}
+
+// noteUnchecked records, when a sweep marked items deleted that the site was not asked about
+// (a mass deletion, or a site that refused single items), a sync event saying how many.
+func (p *puller) noteUnchecked(ctx context.Context, contentType string, c sweepCheck, swept int) error {
+	unchecked := swept - (c.Checked - c.Kept)
+	if !c.Unchecked || unchecked <= 0 {
+		return nil
+	}
+	details := map[string]any{"content_type": contentType, "deleted": swept, "checked": c.Checked, "kept": c.Kept,
+		"unchecked": unchecked, "reason": fmt.Sprintf("more than %d items of the type were not seen by the full pass: "+
+			"the first were checked at the site one by one, the rest deleted unchecked", sweepVerifyLimit)}
+	if c.Refusal != "" {
+		details["reason"] = "the site refused to answer for single items: " + c.Refusal
+	}
+	activity.GetLogger(ctx).Warn("Sweeping content the site was not asked about", "sync_id", p.in.SyncID,
+		"content_type", contentType, "unchecked", unchecked)
+	return classifyStore(p.a.recordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: p.in.IntegrationID,
+		ClientID: p.in.ClientID, SyncRunID: p.in.SyncID, EventType: SyncEventSync, Action: SyncActionDeleted, Success: true},
+		details))
 }
 
 func (p *puller) result() SyncPullResult {
@@ -467,23 +574,31 @@ func (a *Activities) SyncPush(ctx context.Context, in SyncPushInput) (SyncPushRe
 }
 
 // pushOne sends one content row to the site and records it pushed, heartbeating with beat
-// (when not nil) while the site answers. A refusal is a result (refused, recorded with a failed
-// sync event); an unavailable site or store is an error.
+// (when not nil) while the site answers. A Put once sent is finished, and recorded, even when
+// the chunk is canceled meanwhile (a pause): the site may have created the item, and a row
+// left without its external id would be created again after resume. A refusal is a result
+// (refused, recorded with a failed sync event and counted failed in the run); an unavailable
+// site or store is an error.
 func (a *Activities) pushOne(ctx context.Context, client platform.SiteClient, runID string, row schema.ContentRow,
 	beat func()) (refused error, err error) {
 	start := time.Now()
+	// The Put and what records it run to their end under the site's timeout, not the chunk's.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.siteTimeout()+pageApplyTimeout)
+	defer cancel()
 	got, err := whileBeating(ctx, beat, func() (platform.SiteItem, error) {
-		return client.Put(ctx, platform.SiteItem{ExternalID: row.ExternalID, Type: row.ContentType, Title: row.Title,
+		tctx, cancel := context.WithTimeout(pctx, a.siteTimeout())
+		defer cancel()
+		return client.Put(tctx, platform.SiteItem{ExternalID: row.ExternalID, Type: row.ContentType, Title: row.Title,
 			Body: row.Body, Status: row.Status, URL: row.URL})
 	})
 	if err != nil {
-		if temporarySite(err) || ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		if temporarySite(err) || errors.Is(err, context.Canceled) {
 			return nil, classifySite(err)
 		}
-		return err, classify(a.recordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: row.IntegrationID,
-			ClientID: row.ClientID, SyncRunID: runID, EventType: SyncEventContent, Action: SyncActionPushed, Success: false,
-			ContentID: row.ID, ExternalID: row.ExternalID, ErrorMessage: err.Error(),
-			DurationMS: float64(time.Since(start).Microseconds()) / 1000}, nil))
+		return err, classifyStore(a.Sites.Store.RecordSyncFailure(pctx, schema.SyncEventRow{IntegrationID: row.IntegrationID,
+			ClientID: row.ClientID, SyncRunID: runID, EventType: SyncEventContent, Action: SyncActionPushed,
+			ContentID: row.ID, ExternalID: row.ExternalID, ErrorMessage: truncateText(err.Error(), maxSyncEventError),
+			DurationMS: float64(time.Since(start).Microseconds()) / 1000}))
 	}
 	if got.Type == "" {
 		got.Type = row.ContentType
@@ -493,7 +608,7 @@ func (a *Activities) pushOne(ctx context.Context, client platform.SiteClient, ru
 	// keeps failing leaves the row dirty, and fails the attempt.
 	var werr error
 	for try := range 3 {
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pageApplyTimeout)
+		wctx, cancel := context.WithTimeout(pctx, pageApplyTimeout)
 		werr = a.Sites.Store.MarkPushed(wctx, row.ID, runID, contentItem(got), row.ContentHash)
 		cancel()
 		if werr == nil || errors.Is(werr, schema.ErrNotFound) {
@@ -502,11 +617,19 @@ func (a *Activities) pushOne(ctx context.Context, client platform.SiteClient, ru
 		}
 		if errors.Is(werr, schema.ErrInvalidContent) {
 			// The site answered without an id the store can keep: pushing again cannot help.
-			return werr, classifyStore(a.recordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: row.IntegrationID,
-				ClientID: row.ClientID, SyncRunID: runID, EventType: SyncEventContent, Action: SyncActionPushed,
-				ContentID: row.ID, ErrorMessage: werr.Error()}, nil))
+			return werr, classifyStore(a.Sites.Store.RecordSyncFailure(pctx, schema.SyncEventRow{
+				IntegrationID: row.IntegrationID, ClientID: row.ClientID, SyncRunID: runID, EventType: SyncEventContent,
+				Action: SyncActionPushed, ContentID: row.ID, ErrorMessage: truncateText(werr.Error(), maxSyncEventError)}))
 		}
 		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
 	}
 	return nil, classify(werr)
+}
+
+// siteTimeout is SITE_TIMEOUT, or its default.
+func (a *Activities) siteTimeout() time.Duration {
+	if a.Config.SiteTimeout > 0 {
+		return a.Config.SiteTimeout
+	}
+	return defaultSiteTimeout
 }

@@ -44,10 +44,16 @@ const simPosts = 45
 
 func newSyncFixture(t *testing.T, config platform.SiteConfig) *syncFixture {
 	t.Helper()
+	return newSyncFixtureOf(t, config, simPosts)
+}
+
+// newSyncFixtureOf is newSyncFixture with a site of posts posts.
+func newSyncFixtureOf(t *testing.T, config platform.SiteConfig, posts int) *syncFixture {
+	t.Helper()
 	ctx := context.Background()
 	var simCfg sim.SitesConfig
 	require.NoError(t, envconfig.Process("", &simCfg))
-	simCfg.WordPressPosts = simPosts
+	simCfg.WordPressPosts = posts
 	sites, err := sim.NewSites(simCfg)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
@@ -362,6 +368,59 @@ func TestSyncBegin(t *testing.T) {
 		require.NoError(t, v.Get(&plan))
 		require.Equal(t, []string{"page", "post"}, plan.ContentTypes)
 		require.Equal(t, []string{"category", "tag"}, plan.Taxonomies)
+	})
+
+	t.Run("a scheduled run of an integration whose syncs are turned off is skipped; another is refused", func(t *testing.T) {
+		off := f.createIntegration(mustSite(t, f), "abcd efgh ijkl mnop qrst uvwx", platform.SiteConfig{})
+		_, err := f.store.UpdateIntegration(ctx, off, func(r *schema.IntegrationRow) error { r.SyncEnabled = false; return nil })
+		require.NoError(t, err)
+		scheduled := uuid.NewString()
+		v, err := f.env.ExecuteActivity(f.acts.SyncBegin, activities.SyncBeginInput{SyncID: scheduled, IntegrationID: off,
+			ClientID: f.client, Direction: platform.DirectionFromExternal, Trigger: "schedule"})
+		require.NoError(t, err)
+		var plan activities.SyncPlan
+		require.NoError(t, v.Get(&plan))
+		require.True(t, plan.Disabled)
+		require.Empty(t, plan.ContentTypes)
+		_, err = f.store.GetSyncRun(ctx, scheduled)
+		require.ErrorIs(t, err, schema.ErrNotFound, "a skipped run records nothing")
+
+		_, err = f.env.ExecuteActivity(f.acts.SyncBegin, activities.SyncBeginInput{SyncID: uuid.NewString(), IntegrationID: off,
+			ClientID: f.client, Direction: platform.DirectionFromExternal, Trigger: "api"})
+		ae := appErr(t, err)
+		require.True(t, ae.NonRetryable())
+		require.Equal(t, transaction.ErrTypeInvalidRequest, ae.Type())
+		require.Contains(t, ae.Error(), "sync_enabled is false")
+
+		v, err = f.env.ExecuteActivity(f.acts.SyncBegin, activities.SyncBeginInput{SyncID: uuid.NewString(), IntegrationID: off,
+			ClientID: f.client, Direction: platform.DirectionFromExternal, Trigger: "schedule", Continued: true})
+		require.NoError(t, err, "a run under way when syncs were turned off goes on")
+		var continued activities.SyncPlan
+		require.NoError(t, v.Get(&continued))
+		require.False(t, continued.Disabled)
+		require.NotEmpty(t, continued.ContentTypes)
+	})
+
+	t.Run("ending a run that has no row records its event only", func(t *testing.T) {
+		missing := uuid.NewString()
+		_, err := f.env.ExecuteActivity(f.acts.FinishSync, activities.SyncFinishInput{SyncID: missing,
+			IntegrationID: f.integration, ClientID: f.client, Status: transaction.SyncError,
+			Error: "invalid request: the integration is inactive", ErrorCode: transaction.ErrorCodeSiteRejected})
+		require.NoError(t, err)
+		_, err = f.store.GetSyncRun(ctx, missing)
+		require.ErrorIs(t, err, schema.ErrNotFound, "no row is made")
+		events, err := f.store.ListSyncEvents(ctx, f.integration, schema.Page{Limit: 1})
+		require.NoError(t, err)
+		require.Equal(t, missing, events[0].SyncRunID)
+		require.Equal(t, activities.SyncActionFailed, events[0].Action)
+		require.Equal(t, "invalid request: the integration is inactive", events[0].ErrorMessage)
+		integ, err := f.store.GetIntegration(ctx, f.integration)
+		require.NoError(t, err)
+		require.NotEqual(t, transaction.SyncError, integ.SyncStatus, "the integration's status is its runs'")
+
+		_, err = f.env.ExecuteActivity(f.acts.FinishSync, activities.SyncFinishInput{SyncID: uuid.NewString(),
+			IntegrationID: uuid.NewString(), ClientID: f.client, Status: transaction.SyncError, Error: "gone"})
+		require.NoError(t, err, "neither the run nor its integration: nothing to end, no retry")
 	})
 
 	t.Run("bad input and another client's integration are refused", func(t *testing.T) {
