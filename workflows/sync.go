@@ -118,6 +118,9 @@ func (wf *syncRun) run(ctx workflow.Context) (SyncProgress, error) {
 	if wf.plan.Busy != nil {
 		return wf.busy()
 	}
+	if wf.plan.Disabled {
+		return wf.disabled()
+	}
 	if !wf.in.Continued {
 		wf.logger.Info("Sync started", "trigger", wf.in.Trigger)
 	}
@@ -145,17 +148,26 @@ func (wf *syncRun) run(ctx workflow.Context) (SyncProgress, error) {
 	return wf.result, nil
 }
 
-// begin resolves the run's plan and (on its first run) records it RUNNING. A continued run
-// whose integration can no longer sync (deleted, deactivated) ends ERROR: its row holds the
-// integration's slot.
+// begin resolves the run's plan and (on its first run) records it RUNNING. A refused run
+// ends its row ERROR with the reason, since the row holds the integration's slot: a continued
+// run whose integration can no longer sync (deleted, deactivated) ends with that as its
+// result; a first run (its row inserted by the API, or none yet for a scheduled run) fails
+// with the refusal after recording it.
 func (wf *syncRun) begin(ctx workflow.Context) error {
 	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.SyncBegin, activities.SyncBeginInput{
 		SyncID: wf.in.SyncID, IntegrationID: wf.in.IntegrationID, ClientID: wf.in.ClientID,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID, Direction: wf.in.Direction, Trigger: wf.in.Trigger,
 		Since: wf.in.Since, Filters: wf.in.Filters, Reset: wf.in.Reset, Continued: wf.in.Continued,
 	}).Get(ctx, &wf.plan)
-	if err != nil && wf.in.Continued {
+	switch {
+	case err == nil:
+		return nil
+	case wf.in.Continued:
 		return wf.end(ctx, transaction.SyncError, err, OperatorSignal{}, false)
+	}
+	wf.logger.Warn("Sync refused", "trigger", wf.in.Trigger, "error", syncErrorText(err))
+	if ferr := wf.end(ctx, transaction.SyncError, err, OperatorSignal{}, false); ferr != nil {
+		wf.logger.Error("Recording a refused sync failed", "error", ferr)
 	}
 	return err
 }
@@ -172,6 +184,19 @@ func (wf *syncRun) busy() (SyncProgress, error) {
 			ErrorCode: transaction.ErrorCodeSyncRunning}, nil
 	}
 	return SyncProgress{}, temporal.NewNonRetryableApplicationError(msg, transaction.ErrTypeSyncBusy, nil, *b)
+}
+
+// disabled answers a scheduled run of an integration whose syncs are turned off: skipped,
+// with nothing recorded.
+func (wf *syncRun) disabled() (SyncProgress, error) {
+	const msg = "syncs are turned off for this integration (sync_enabled is false)"
+	if wf.in.Trigger != TriggerSchedule {
+		// SyncBegin refuses any other run; a plan saying otherwise is not acted on.
+		return SyncProgress{}, temporal.NewNonRetryableApplicationError(msg, transaction.ErrTypeInvalidRequest, nil)
+	}
+	wf.logger.Info("Scheduled sync skipped: " + msg)
+	wf.status.view = StatusView{Status: transaction.StatusSuccessful, Error: msg}
+	return SyncProgress{SyncID: wf.in.SyncID, Direction: wf.in.Direction, Skipped: true, Error: msg, Note: msg}, nil
 }
 
 // metadata reads the site's structure into the integration's config.
@@ -224,7 +249,6 @@ func (wf *syncRun) push(ctx workflow.Context) error {
 			return err
 		}
 		wf.chunks++
-		wf.progress.Failed += res.Failed
 		wf.count(ctx, res.Counts)
 		if res.Done {
 			return nil
@@ -232,12 +256,12 @@ func (wf *syncRun) push(ctx workflow.Context) error {
 	}
 }
 
-// count takes the run's counts as the content store has them (the items the site refused are
-// counted by the workflow), and the rate.
+// count takes the run's counts as the content store has them (failures too: the items a pull
+// could not store and those the site refused a push), and the rate.
 func (wf *syncRun) count(ctx workflow.Context, c activities.SyncCounts) {
 	p := &wf.progress
-	p.Pages, p.Items, p.Added, p.Updated, p.Deleted, p.Unchanged, p.Pushed = c.Pages, c.Items, c.Added, c.Updated,
-		c.Deleted, c.Unchanged, c.Pushed
+	p.Pages, p.Items, p.Added, p.Updated, p.Deleted, p.Unchanged, p.Pushed, p.Failed = c.Pages, c.Items, c.Added,
+		c.Updated, c.Deleted, c.Unchanged, c.Pushed, c.Failed
 	wf.rate(ctx)
 }
 
@@ -264,28 +288,49 @@ func (wf *syncRun) beforeChunk(ctx workflow.Context) error {
 	return workflow.NewContinueAsNewError(ctx, WorkflowSync, next)
 }
 
-// takeSignals handles a pause or cancel sent while no chunk ran; a stale resume is dropped.
+// takeSignals handles the signals sent while no chunk ran: a cancel ends the run; a pause
+// (or one that reached the last chunk as it finished) is taken, unless a resume came with
+// it. Signals on different channels keep no order between them: a resume pending with a
+// pause is taken to have followed it (a resume sent before a pause is stale anyway), so a
+// quick pause and resume never leave the sync waiting for a resume already sent. Other
+// resumes are dropped.
 func (wf *syncRun) takeSignals(ctx workflow.Context) error {
 	var sig OperatorSignal
-	for wf.resumeCh.ReceiveAsync(&sig) {
-		wf.logger.Info("Ignoring resume: the sync is not paused")
-	}
+	pending := wf.pausing
+	wf.pausing = nil
 	if wf.stopCh.ReceiveAsync(&sig) {
 		return wf.end(ctx, transaction.SyncCanceled, nil, sig, false)
 	}
-	if wf.pausing != nil {
-		sig, wf.pausing = *wf.pausing, nil
-		return wf.pause(ctx, sig)
+	for {
+		var s OperatorSignal
+		switch {
+		case wf.pauseCh.ReceiveAsync(&s):
+			pending = &s
+			continue
+		case pending != nil && wf.resumeCh.ReceiveAsync(&s):
+			wf.logger.Info("Pause withdrawn: a resume followed it before it was taken", "by", s.By)
+			pending = nil
+			continue
+		}
+		break
 	}
-	if wf.pauseCh.ReceiveAsync(&sig) {
-		return wf.pause(ctx, sig)
+	for wf.resumeCh.ReceiveAsync(&sig) {
+		wf.logger.Info("Ignoring resume: the sync is not paused")
+	}
+	if pending != nil {
+		return wf.pause(ctx, *pending)
 	}
 	return nil
 }
 
+// signalRestart is what attempt answers when a pause canceled the activity and a resume then
+// withdrew it: the step runs again from the checkpoint, with no pause recorded.
+const signalRestart = "restart"
+
 // step runs one activity of the sync (a chunk, the structure) until it succeeds or the run
-// ends: a pause cancels it and, after resume, runs it again from the checkpoint; a cancel ends
-// the run; a failure after the last retry ends it ERROR or escalates.
+// ends: a pause cancels it and, after resume, runs it again from the checkpoint (at once when
+// the resume came before it stopped); a cancel ends the run; a failure after the last retry
+// ends it ERROR or escalates.
 func (wf *syncRun) step(ctx workflow.Context, options func(workflow.Context) workflow.Context, fn, arg, result any) error {
 	for {
 		stop, sig, err := wf.attempt(ctx, options, fn, arg, result)
@@ -308,6 +353,8 @@ func (wf *syncRun) step(ctx workflow.Context, options func(workflow.Context) wor
 			if err := wf.pause(ctx, sig); err != nil || wf.ended {
 				return err
 			}
+		case stop == signalRestart && temporal.IsCanceledError(err):
+			wf.logger.Info("Running the step again: its pause was withdrawn", "phase", wf.progress.Phase)
 		case err != nil:
 			if !wf.plan.EscalateOnFailure {
 				wf.logger.Error("Sync failed", "phase", wf.progress.Phase, "error", err)
@@ -324,37 +371,54 @@ func (wf *syncRun) step(ctx workflow.Context, options func(workflow.Context) wor
 
 // attempt runs the activity while listening for pause and cancel, which cancel it; it returns
 // once the activity has stopped (WaitForCancellation), so a paused sync has nothing running.
+// A resume that arrives while a pause is stopping the activity withdraws the pause
+// (signalRestart): the resume is not lost, and the sync does not wait for another.
 func (wf *syncRun) attempt(ctx workflow.Context, options func(workflow.Context) workflow.Context, fn, arg, result any) (
 	stop string, sig OperatorSignal, err error) {
 	cctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	future := workflow.ExecuteActivity(options(cctx), fn, arg)
-	done := false
+	done, canceled := false, false
+	var pausing *OperatorSignal
 	sel := workflow.NewSelector(ctx)
 	sel.AddFuture(future, func(workflow.Future) { done = true })
 	sel.AddReceive(wf.pauseCh, func(c workflow.ReceiveChannel, _ bool) {
 		var s OperatorSignal
 		c.Receive(ctx, &s)
 		if stop == "" {
-			stop, sig = SignalPause, s
+			pausing, canceled = &s, true
 			cancel()
 		}
 	})
 	sel.AddReceive(wf.stopCh, func(c workflow.ReceiveChannel, _ bool) {
 		var s OperatorSignal
 		c.Receive(ctx, &s)
-		stop, sig = SignalCancel, s
+		stop, sig, canceled = SignalCancel, s, true
 		cancel()
 	})
 	sel.AddReceive(wf.resumeCh, func(c workflow.ReceiveChannel, _ bool) {
 		var s OperatorSignal
 		c.Receive(ctx, &s)
+		if pausing != nil && stop == "" {
+			wf.logger.Info("Pause withdrawn: a resume came before the step stopped", "by", s.By)
+			pausing = nil
+			return
+		}
 		wf.logger.Info("Ignoring resume: the sync is not paused")
 	})
 	for !done {
 		sel.Select(ctx)
 	}
-	return stop, sig, future.Get(ctx, result)
+	err = future.Get(ctx, result)
+	switch {
+	case stop != "":
+		return stop, sig, err
+	case pausing != nil:
+		return SignalPause, *pausing, err
+	case canceled:
+		return signalRestart, OperatorSignal{}, err
+	}
+	return "", OperatorSignal{}, err
 }
 
 // pause records the run PAUSED and waits for resume (RUNNING again) or cancel.

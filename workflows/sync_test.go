@@ -35,6 +35,7 @@ var syncPolicy = activities.SyncPolicy{
 type fakeSync struct {
 	mu       sync.Mutex
 	plan     activities.SyncPlan
+	beginErr error
 	begins   []activities.SyncBeginInput
 	pulls    []activities.SyncPullInput
 	pushes   []activities.SyncPushInput
@@ -56,7 +57,7 @@ func (f *fakeSync) env(t *testing.T) *testsuite.TestWorkflowEnvironment {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.begins = append(f.begins, in)
-			return f.plan, nil
+			return f.plan, f.beginErr
 		})
 	env.OnActivity(a.SyncPull, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in activities.SyncPullInput) (activities.SyncPullResult, error) {
@@ -175,7 +176,7 @@ func TestSync(t *testing.T) {
 		f.push = func(_ context.Context, n int, in activities.SyncPushInput) (activities.SyncPushResult, error) {
 			require.Equal(t, 2*activities.PushItemsPerPage, in.MaxItems)
 			return activities.SyncPushResult{Pushed: 3, Failed: 1, Done: true,
-				Counts: activities.SyncCounts{Pages: 1, Items: 1, Added: 1, Pushed: 3}}, nil
+				Counts: activities.SyncCounts{Pages: 1, Items: 1, Added: 1, Pushed: 3, Failed: 1}}, nil
 		}
 		env := f.env(t)
 		env.ExecuteWorkflow(workflows.Sync, syncInput(platform.DirectionBoth))
@@ -434,6 +435,104 @@ func TestSync(t *testing.T) {
 		require.Len(t, f.statuses, 2)
 	})
 
+	t.Run("items a pull could not store are counted failed, in the result and the run's row", func(t *testing.T) {
+		f := newFakeSync()
+		f.pull = func(_ context.Context, n int, in activities.SyncPullInput) (activities.SyncPullResult, error) {
+			return activities.SyncPullResult{Done: n == 1, Pages: 2, Failed: 2, ContentType: "post",
+				Counts: activities.SyncCounts{Pages: 2 * (n + 1), Items: 5 * (n + 1), Added: 5 * (n + 1), Failed: 2 * (n + 1)}}, nil
+		}
+		env := f.env(t)
+		env.ExecuteWorkflow(workflows.Sync, syncInput(platform.DirectionFromExternal))
+		res := result[workflows.SyncProgress](t, env)
+		require.Equal(t, 4, res.Failed)
+		require.Equal(t, 4, f.finished[0].Counts.Failed)
+	})
+
+	t.Run("a run refused at its start ends its row ERROR with the reason", func(t *testing.T) {
+		for _, trigger := range []string{workflows.TriggerAPI, workflows.TriggerSchedule} {
+			f := newFakeSync()
+			f.beginErr = temporal.NewNonRetryableApplicationError("invalid request: filters.colour: unknown filter",
+				transaction.ErrTypeInvalidRequest, nil)
+			env := f.env(t)
+			in := syncInput(platform.DirectionFromExternal)
+			in.Trigger = trigger
+			env.ExecuteWorkflow(workflows.Sync, in)
+			require.True(t, env.IsWorkflowCompleted())
+			var appErr *temporal.ApplicationError
+			require.ErrorAs(t, env.GetWorkflowError(), &appErr, trigger)
+			require.Equal(t, transaction.ErrTypeInvalidRequest, appErr.Type())
+			require.Len(t, f.finished, 1, "the row the API inserted (adopted by SyncBegin) does not hold the slot")
+			require.Equal(t, "sync-1", f.finished[0].SyncID)
+			require.Equal(t, transaction.SyncError, f.finished[0].Status)
+			require.Equal(t, "invalid request: filters.colour: unknown filter", f.finished[0].Error)
+			require.Equal(t, transaction.ErrorCodeSiteRejected, f.finished[0].ErrorCode)
+			require.Empty(t, f.pulls)
+		}
+	})
+
+	t.Run("a scheduled run of an integration whose syncs are turned off is skipped", func(t *testing.T) {
+		f := newFakeSync()
+		f.plan = activities.SyncPlan{Disabled: true}
+		env := f.env(t)
+		in := syncInput(platform.DirectionFromExternal)
+		in.SyncID, in.Trigger = "", workflows.TriggerSchedule
+		env.ExecuteWorkflow(workflows.Sync, in)
+		res := result[workflows.SyncProgress](t, env)
+		require.True(t, res.Skipped)
+		require.Contains(t, res.Note, "sync_enabled is false")
+		require.Empty(t, f.pulls)
+		require.Empty(t, f.finished, "nothing was recorded, nothing is ended")
+	})
+
+	t.Run("a resume sent while a pause is stopping the chunk withdraws the pause", func(t *testing.T) {
+		f := newFakeSync()
+		var env *testsuite.TestWorkflowEnvironment
+		f.pull = func(ctx context.Context, n int, in activities.SyncPullInput) (activities.SyncPullResult, error) {
+			if n == 0 {
+				if err := untilCanceled(ctx); err != nil {
+					return activities.SyncPullResult{}, err
+				}
+				return activities.SyncPullResult{}, ctx.Err()
+			}
+			return pages(3)(ctx, 1, in)
+		}
+		env = f.env(t)
+		env.SetTestTimeout(10 * time.Second)
+		// Both signals are queued at once, while the chunk runs: the pause cancels the chunk, and
+		// the resume is taken before the chunk's cancellation comes back.
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(workflows.SignalPause, workflows.OperatorSignal{By: "ops"})
+			env.SignalWorkflow(workflows.SignalResume, workflows.OperatorSignal{By: "ops"})
+		}, 50*time.Millisecond)
+		env.ExecuteWorkflow(workflows.Sync, syncInput(platform.DirectionFromExternal))
+		res := result[workflows.SyncProgress](t, env)
+		require.Equal(t, transaction.SyncSuccess, res.Status)
+		require.Len(t, f.pulls, 2, "the chunk ran again from the checkpoint")
+		require.Equal(t, f.pulls[0], f.pulls[1])
+		require.Empty(t, f.statuses, "the pause was withdrawn before it was taken")
+	})
+
+	t.Run("a pause and a resume that reach a chunk as it finishes leave the sync running", func(t *testing.T) {
+		f := newFakeSync()
+		var env *testsuite.TestWorkflowEnvironment
+		f.pull = func(ctx context.Context, n int, in activities.SyncPullInput) (activities.SyncPullResult, error) {
+			if n == 0 {
+				// Delivered with the chunk's result: the run sees all three in one task.
+				env.SignalWorkflowSkippingWorkflowTask(workflows.SignalPause, workflows.OperatorSignal{By: "ops"})
+				env.SignalWorkflowSkippingWorkflowTask(workflows.SignalResume, workflows.OperatorSignal{By: "ops"})
+			}
+			return pages(4)(ctx, n, in)
+		}
+		env = f.env(t)
+		env.SetTestTimeout(10 * time.Second)
+		env.ExecuteWorkflow(workflows.Sync, syncInput(platform.DirectionFromExternal))
+		res := result[workflows.SyncProgress](t, env)
+		require.Equal(t, transaction.SyncSuccess, res.Status)
+		require.Equal(t, 4, res.Pages)
+		require.Len(t, f.pulls, 2)
+		require.Empty(t, f.statuses, "the pause was withdrawn before it was taken")
+	})
+
 	t.Run("a scheduled run that finds another active is skipped quietly", func(t *testing.T) {
 		f := newFakeSync()
 		f.plan = activities.SyncPlan{Busy: &activities.SyncBusy{SyncID: "sync-0", Status: transaction.SyncPaused}}
@@ -461,6 +560,7 @@ func TestSync(t *testing.T) {
 		var busy activities.SyncBusy
 		require.NoError(t, appErr.Details(&busy))
 		require.Equal(t, "sync-0", busy.SyncID)
+		require.Empty(t, f.finished, "the active run's row is not this run's to end")
 	})
 
 	t.Run("invalid input fails at once", func(t *testing.T) {
