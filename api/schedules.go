@@ -199,14 +199,8 @@ var errNoSchedule = newError(http.StatusNotFound, CodeNotFound, "this integratio
 // or replaces its spec, action and state. Its runs start Sync workflows on the sync queue;
 // one that comes while a sync still runs is skipped.
 func (s *Server) putSchedule(c *gin.Context) {
-	var req ScheduleRequest
-	if err := decodeCapped(c, maxScheduleBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	row, err := s.siteIntegration(c)
-	if err != nil {
-		writeError(c, err)
+	req, row, ok := decodeForSite[ScheduleRequest](s, c, maxScheduleBody)
+	if !ok {
 		return
 	}
 	set, err := req.settings()

@@ -243,6 +243,12 @@ func (r SyncRequest) input(now time.Time) (workflows.SyncInput, error) {
 			problems["filters."+k] = "must be text of at most " + strconv.Itoa(maxFilterValue) + " characters"
 		}
 	}
+	if len(problems) == 0 {
+		// The sync's own rules (which filters exist, type names), checked before anything starts.
+		if _, err := platform.ParseSyncFilters(r.Filters); err != nil && !mergeInvalid(problems, err) {
+			problems["filters"] = err.Error()
+		}
+	}
 	if len(problems) > 0 {
 		return in, invalidFields(problems)
 	}
@@ -278,6 +284,22 @@ func hasControl(text string) bool {
 	return false
 }
 
+// decodeForSite reads the request's capped JSON body into a T and loads the route's site
+// integration (the caller's own); false when it has answered an error.
+func decodeForSite[T any](s *Server, c *gin.Context, maxBytes int64) (T, schema.IntegrationRow, bool) {
+	var req T
+	if err := decodeCapped(c, maxBytes, &req); err != nil {
+		writeError(c, err)
+		return req, schema.IntegrationRow{}, false
+	}
+	row, err := s.siteIntegration(c)
+	if err != nil {
+		writeError(c, err)
+		return req, row, false
+	}
+	return req, row, true
+}
+
 // syncStartedView answers a sync's start.
 type syncStartedView struct {
 	SyncID     string `json:"sync_id"`
@@ -290,14 +312,8 @@ type syncStartedView struct {
 // time, so a second request while one runs (or is paused) answers 409 SYNC_RUNNING with the
 // running one's status.
 func (s *Server) startSync(c *gin.Context) {
-	var req SyncRequest
-	if err := decodeCapped(c, maxSyncBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	row, err := s.siteIntegration(c)
-	if err != nil {
-		writeError(c, err)
+	req, row, ok := decodeForSite[SyncRequest](s, c, maxSyncBody)
+	if !ok {
 		return
 	}
 	in, err := req.input(time.Now())
@@ -692,14 +708,8 @@ func (s *Server) contentTypesOf(row schema.IntegrationRow) contentTypesView {
 // updateSiteStructure records the structure a site pushed, through a SyncStructure run, and
 // answers the integration's content types once it is stored.
 func (s *Server) updateSiteStructure(c *gin.Context) {
-	var req StructureRequest
-	if err := decodeCapped(c, maxStructureBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	row, err := s.siteIntegration(c)
-	if err != nil {
-		writeError(c, err)
+	req, row, ok := decodeForSite[StructureRequest](s, c, maxStructureBody)
+	if !ok {
 		return
 	}
 	st, err := req.structure()
@@ -817,14 +827,8 @@ type ContentSyncRequest struct {
 // an item the site has (external id, or a hub content row that has one) is pulled; a hub
 // content row the site never saw is pushed.
 func (s *Server) syncWordPressContent(c *gin.Context) {
-	var req ContentSyncRequest
-	if err := decodeCapped(c, maxSyncBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	row, err := s.siteIntegration(c)
-	if err != nil {
-		writeError(c, err)
+	req, row, ok := decodeForSite[ContentSyncRequest](s, c, maxSyncBody)
+	if !ok {
 		return
 	}
 	if platform.Name(row.Platform) != platform.WordPress {
@@ -846,7 +850,7 @@ func (s *Server) syncWordPressContent(c *gin.Context) {
 	}
 	workflowID := workflows.SyncWorkflowID(row.ID) + ":content:" + in.SyncID
 	var res workflows.SyncContentResult
-	err = s.runSyncPart(c, workflowID, workflows.WorkflowSyncContent, in, transaction.Memo{Kind: transaction.KindSync,
+	err := s.runSyncPart(c, workflowID, workflows.WorkflowSyncContent, in, transaction.Memo{Kind: transaction.KindSync,
 		ClientID: who.ID, Label: labelSyncContent, Method: http.MethodPost, Path: syncRoute(row.ID, "sync_wordpress_content")},
 		in.SyncID, &res)
 	if err != nil {

@@ -266,6 +266,10 @@ func TestSyncStartIsValidatedAndOneAtATime(t *testing.T) {
 			{map[string]any{"direction": "both", "since": time.Now().Add(time.Hour).Format(time.RFC3339)}, "since"},
 			{map[string]any{"direction": "both", "filters": map[string]any{"Bad Key": "x"}}, "filters"},
 			{map[string]any{"direction": "both", "filters": map[string]any{"status": strings.Repeat("x", 2000)}}, "filters.status"},
+			// The sync's own rules, refused before anything starts (not a run that fails at once).
+			{map[string]any{"direction": "both", "filters": map[string]any{"type": "post"}}, "filters.type"},
+			{map[string]any{"direction": "both", "filters": map[string]any{"content_types": "post,bad type!"}}, "filters.content_types"},
+			{map[string]any{"direction": "both", "filters": map[string]any{"status": strings.Repeat("x", 100)}}, "filters.status"},
 		} {
 			a := h.do("POST", path, owner, tc.body)
 			require.Equal(t, http.StatusBadRequest, a.code, a.raw)
