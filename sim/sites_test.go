@@ -308,6 +308,23 @@ func TestWordPressWrites(t *testing.T) {
 	require.True(t, deleted.Deleted)
 	require.Equal(t, created.ID, deleted.Previous.ID)
 	requireWPError(t, siteCall(t, http.MethodGet, one, "", auth...), http.StatusNotFound, "rest_post_invalid_id")
+
+	t.Run("pages have the same write routes under /pages", func(t *testing.T) {
+		pages := srv.URL + "/wordpress/wp-json/wp/v2/pages"
+		a := siteCall(t, http.MethodPost, pages, `{"title":"About us","status":"publish"}`, auth...)
+		require.Equal(t, http.StatusCreated, a.status, string(a.raw))
+		var page wpPostView
+		a.decode(t, &page)
+		require.Equal(t, pages+"/"+strconv.Itoa(page.ID), a.header.Get("Location"))
+		a = siteCall(t, http.MethodPost, a.header.Get("Location"), `{"title":"About the hub"}`, auth...)
+		require.Equal(t, http.StatusOK, a.status, string(a.raw))
+		a.decode(t, &page)
+		require.Equal(t, "About the hub", page.Title.Rendered)
+		requireWPError(t, siteCall(t, http.MethodPost, posts+"/"+strconv.Itoa(page.ID), `{"title":"x"}`, auth...),
+			http.StatusNotFound, "rest_post_invalid_id")
+		_, n := wpListAll(t, pages+"?per_page=100")
+		require.Equal(t, 21, n)
+	})
 }
 
 // shopifyProductView is the part of a product the tests read.

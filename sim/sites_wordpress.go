@@ -136,15 +136,16 @@ func (wp *wordPress) register(mux *http.ServeMux, guard func(http.HandlerFunc) h
 	const root = "/wordpress" + wpRESTRoot
 	mux.HandleFunc("GET /wordpress/wp-json/{$}", guard(wp.index))
 	mux.HandleFunc("GET /wordpress/wp-json", guard(wp.index))
-	mux.HandleFunc("GET "+root+"/posts", guard(wp.list("post")))
-	mux.HandleFunc("POST "+root+"/posts", guard(wp.create))
-	mux.HandleFunc("GET "+root+"/posts/{id}", guard(wp.get("post")))
-	for _, method := range []string{"POST", "PUT", "PATCH"} {
-		mux.HandleFunc(method+" "+root+"/posts/{id}", guard(wp.update))
+	// Posts and pages have the same routes under their REST bases.
+	for typ, base := range map[string]string{"post": "/posts", "page": "/pages"} {
+		mux.HandleFunc("GET "+root+base, guard(wp.list(typ)))
+		mux.HandleFunc("POST "+root+base, guard(wp.create(typ)))
+		mux.HandleFunc("GET "+root+base+"/{id}", guard(wp.get(typ)))
+		for _, method := range []string{"POST", "PUT", "PATCH"} {
+			mux.HandleFunc(method+" "+root+base+"/{id}", guard(wp.update(typ)))
+		}
+		mux.HandleFunc("DELETE "+root+base+"/{id}", guard(wp.delete(typ)))
 	}
-	mux.HandleFunc("DELETE "+root+"/posts/{id}", guard(wp.delete))
-	mux.HandleFunc("GET "+root+"/pages", guard(wp.list("page")))
-	mux.HandleFunc("GET "+root+"/pages/{id}", guard(wp.get("page")))
 	mux.HandleFunc("GET "+root+"/categories", guard(wp.listTerms("category")))
 	mux.HandleFunc("GET "+root+"/tags", guard(wp.listTerms("post_tag")))
 	mux.HandleFunc("GET "+root+"/types", guard(wp.types))
@@ -514,69 +515,87 @@ func (wp *wordPress) bumpLocked() time.Time {
 	return t
 }
 
-func (wp *wordPress) create(w http.ResponseWriter, r *http.Request) {
-	if !wp.requireAuth(w, r) {
-		return
+// restBase is the REST base of a post type.
+func restBase(typ string) string {
+	if typ == "page" {
+		return "/pages"
 	}
-	in, ok := readPostRequest(w, r)
-	if !ok {
-		return
-	}
-	wp.mu.Lock()
-	defer wp.mu.Unlock()
-	wp.nextID++
-	p := &wpPost{ID: wp.nextID, Type: "post", Status: "draft", Categories: []int{1}}
-	p.Date = wp.bumpLocked()
-	p.Modified = p.Date
-	in.apply(p, wp.slugsLocked())
-	wp.posts[p.ID] = p
-	site := siteBase(r, siteWordPress)
-	w.Header().Set("Location", site+wpRESTRoot+"/posts/"+strconv.Itoa(p.ID))
-	writeJSON(w, http.StatusCreated, p.json(site))
+	return "/posts"
 }
 
-func (wp *wordPress) update(w http.ResponseWriter, r *http.Request) {
-	if !wp.requireAuth(w, r) {
-		return
+// create makes a post or a page (a draft unless the request says otherwise).
+func (wp *wordPress) create(typ string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !wp.requireAuth(w, r) {
+			return
+		}
+		in, ok := readPostRequest(w, r)
+		if !ok {
+			return
+		}
+		wp.mu.Lock()
+		defer wp.mu.Unlock()
+		wp.nextID++
+		p := &wpPost{ID: wp.nextID, Type: typ, Status: "draft"}
+		if typ == "post" {
+			p.Categories = []int{1}
+		}
+		p.Date = wp.bumpLocked()
+		p.Modified = p.Date
+		in.apply(p, wp.slugsLocked())
+		wp.posts[p.ID] = p
+		site := siteBase(r, siteWordPress)
+		w.Header().Set("Location", site+wpRESTRoot+restBase(typ)+"/"+strconv.Itoa(p.ID))
+		writeJSON(w, http.StatusCreated, p.json(site))
 	}
-	in, ok := readPostRequest(w, r)
-	if !ok {
-		return
-	}
-	wp.mu.Lock()
-	defer wp.mu.Unlock()
-	p, ok := wp.find(w, r, "post")
-	if !ok {
-		return
-	}
-	in.apply(p, wp.slugsLocked())
-	p.Modified = wp.bumpLocked()
-	writeJSON(w, http.StatusOK, p.json(siteBase(r, siteWordPress)))
 }
 
-// delete trashes a post, or deletes it for good with force=true.
-func (wp *wordPress) delete(w http.ResponseWriter, r *http.Request) {
-	if !wp.requireAuth(w, r) {
-		return
-	}
-	force, _ := strconv.ParseBool(r.URL.Query().Get("force"))
-	wp.mu.Lock()
-	defer wp.mu.Unlock()
-	p, ok := wp.find(w, r, "post")
-	if !ok {
-		return
-	}
-	site := siteBase(r, siteWordPress)
-	switch {
-	case force:
-		delete(wp.posts, p.ID)
-		writeJSON(w, http.StatusOK, map[string]any{"deleted": true, "previous": p.json(site)})
-	case p.Status == "trash":
-		wpError(w, http.StatusGone, "rest_already_trashed", "The post has already been deleted.", nil)
-	default:
-		p.Status, p.Slug = "trash", p.Slug+"__trashed"
+func (wp *wordPress) update(typ string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !wp.requireAuth(w, r) {
+			return
+		}
+		in, ok := readPostRequest(w, r)
+		if !ok {
+			return
+		}
+		wp.mu.Lock()
+		defer wp.mu.Unlock()
+		p, ok := wp.find(w, r, typ)
+		if !ok {
+			return
+		}
+		in.apply(p, wp.slugsLocked())
 		p.Modified = wp.bumpLocked()
-		writeJSON(w, http.StatusOK, p.json(site))
+		writeJSON(w, http.StatusOK, p.json(siteBase(r, siteWordPress)))
+	}
+}
+
+// delete trashes a post or page, or deletes it for good with force=true.
+func (wp *wordPress) delete(typ string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !wp.requireAuth(w, r) {
+			return
+		}
+		force, _ := strconv.ParseBool(r.URL.Query().Get("force"))
+		wp.mu.Lock()
+		defer wp.mu.Unlock()
+		p, ok := wp.find(w, r, typ)
+		if !ok {
+			return
+		}
+		site := siteBase(r, siteWordPress)
+		switch {
+		case force:
+			delete(wp.posts, p.ID)
+			writeJSON(w, http.StatusOK, map[string]any{"deleted": true, "previous": p.json(site)})
+		case p.Status == "trash":
+			wpError(w, http.StatusGone, "rest_already_trashed", "The post has already been deleted.", nil)
+		default:
+			p.Status, p.Slug = "trash", p.Slug+"__trashed"
+			p.Modified = wp.bumpLocked()
+			writeJSON(w, http.StatusOK, p.json(site))
+		}
 	}
 }
 

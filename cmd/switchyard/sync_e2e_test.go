@@ -246,11 +246,21 @@ func TestSiteSyncs(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 		created := r.data(t)["id"].(string)
 
+		var pageID, pageExternal string
+		require.NoError(t, h.store.DB().QueryRow(`SELECT id, external_id FROM contents WHERE integration_id = $1
+			AND content_type = 'page' ORDER BY external_id LIMIT 1`, id).Scan(&pageID, &pageExternal))
+		pageTitle := "A page edited in the hub " + uuid.NewString()[:8]
+		r = h.do(t, asDemo("PATCH", "/integrations/"+id+"/contents/"+pageID+"/", fmt.Sprintf(`{"title":%q}`, pageTitle)))
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+
 		run := waitSync(t, id, startSync(t, id, `{"direction":"to_external"}`))
 		require.Equal(t, "SUCCESS", run["status"], "%v", run)
-		require.Equal(t, 2, counts(run, "pushed")["pushed"])
+		require.Equal(t, map[string]int{"pushed": 3, "failed": 0}, counts(run, "pushed", "failed"), "%v", run)
+		status, b := simSite(t, "GET", "/wordpress/wp-json/wp/v2/pages/"+pageExternal+"?context=edit", "", true)
+		require.Equal(t, http.StatusOK, status, "%s", b)
+		require.Contains(t, string(b), pageTitle, "pages are pushed to their own REST base")
 
-		status, b := simSite(t, "GET", "/wordpress/wp-json/wp/v2/posts/"+fmt.Sprint(posts[0]["id"])+"?context=edit", "", true)
+		status, b = simSite(t, "GET", "/wordpress/wp-json/wp/v2/posts/"+fmt.Sprint(posts[0]["id"])+"?context=edit", "", true)
 		require.Equal(t, http.StatusOK, status, "%s", b)
 		require.Contains(t, string(b), title, "the site holds the hub's edit")
 		var externalID string
