@@ -363,7 +363,11 @@ func NewSiteClient(in Integration, cfg SiteConfig, hc *http.Client) (SiteClient,
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultSiteTimeout}
 	}
-	h := newSiteHTTP(in, hc)
+	// A redirect is the site's answer, never followed: Go would carry X-Shopify-Access-Token or
+	// a custom site's key header to whatever host the site names, and turn a push into a GET.
+	noRedirects := *hc
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	h := newSiteHTTP(in, &noRedirects)
 	switch in.Platform {
 	case WordPress:
 		return newWordPressSite(in, cfg, h), nil

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -712,4 +713,26 @@ func TestSiteAnswersAreCapped(t *testing.T) {
 	_, err = c.Put(context.Background(), platform.SiteItem{Type: "article", Body: strings.Repeat("y", platform.MaxSiteAnswerBytes)})
 	require.Equal(t, "request_too_large", requireAPIError(t, err).Code)
 	require.False(t, errors.Is(err, platform.ErrSiteItemNotFound))
+}
+
+func TestSiteClientsNeverFollowARedirect(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer other.Close()
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer site.Close()
+
+	c := siteClient(t, shopify(site.URL, "shpat_redirect_token"), platform.SiteConfig{})
+	_, err := c.List(context.Background(), "product", "", time.Time{})
+	apiErr := requireAPIError(t, err)
+	require.Equal(t, http.StatusFound, apiErr.Status, "the redirect is the site's answer")
+	_, err = c.Put(context.Background(), platform.SiteItem{Type: "product", Title: "x"})
+	require.Error(t, err)
+	require.Zero(t, elsewhere.Load(), "the access token never went to the host the site named")
 }

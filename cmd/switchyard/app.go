@@ -428,10 +428,7 @@ func (st *stack) newActivities(e env, providers *provider.Set) *activities.Activ
 		Deliveries: &http.Client{Transport: tenants,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	// Sites are tenants' addresses too.
-	// A redirect is the site's answer, not followed: Go would carry X-Shopify-Access-Token or a
-	// custom site's key header to whatever host the site names, and turn a push into a GET.
-	sites := &http.Client{Transport: tenants, Timeout: e.Activities.SiteTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	sites := &http.Client{Transport: tenants, Timeout: e.Activities.SiteTimeout} // redirects: see NewSiteClient
 	acts.Sites = activities.Sites{Store: st.store, Vault: st.vault,
 		Client: func(in platform.Integration, cfg platform.SiteConfig) (platform.SiteClient, error) {
 			return platform.NewSiteClient(in, cfg, sites)
