@@ -414,8 +414,11 @@ func (s *Server) testConnectionCollection(c *gin.Context) {
 	if !health.OK {
 		// A public route: a failed test counts against the caller's address like a bad key,
 		// and the answer names no address or answer of the site (a site_url pointing inside a
-		// network must not become a probe). The owner reads the reason in the sync events.
+		// network must not become a probe). The reason goes to the hub's log (and, for an
+		// integration that stays, to its sync events).
 		failedWebhook(c)
+		logger(c).Warn("A site's connection test failed", "site_id", site.ID, "integration_id", row.ID,
+			"kept", existed, "reason", health.Error)
 		result = ConnectionTest{Success: false, Details: map[string]any{},
 			Message: "the site did not accept the connection test: check site_url, username and application_password"}
 		if status, ok := health.Details["status"]; ok {

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.temporal.io/sdk/converter"
+
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"go.temporal.io/api/enums/v1"
@@ -453,6 +455,13 @@ func (s *Server) workflowGone(ctx context.Context, run schema.SyncRunRow) bool {
 	if status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING || status == enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
 		return false
 	}
+	// The API starts a sync with its sync id as SwitchyardCorrelationId: that names the
+	// execution's run. Without it (a scheduled run: its workflow ID is its own), the start time.
+	var syncID string
+	if p := info.GetSearchAttributes().GetIndexedFields()[workflows.CorrelationIDKey.GetName()]; p != nil &&
+		converter.GetDefaultDataConverter().FromPayload(p, &syncID) == nil && syncID != "" {
+		return syncID == run.ID || waited
+	}
 	ours := info.GetStartTime() != nil && !info.GetStartTime().AsTime().Before(run.StartedAt.Add(-5*time.Second))
 	return ours || waited
 }
@@ -535,7 +544,7 @@ func (s *Server) signalSync(signal string) gin.HandlerFunc {
 				return
 			}
 		}
-		if utf8.RuneCountInString(req.Note) > maxSignalNote || !utf8.ValidString(req.Note) {
+		if utf8.RuneCountInString(req.Note) > maxSignalNote || !utf8.ValidString(req.Note) || hasControl(req.Note) {
 			writeError(c, fieldError("note", "must be text of at most "+strconv.Itoa(maxSignalNote)+" characters"))
 			return
 		}

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -411,6 +414,36 @@ func TestSyncStartIsValidatedAndOneAtATime(t *testing.T) {
 		require.Empty(t, h.started())
 	})
 
+	t.Run("a closed execution under the run's ID is the run's only when it names the run", func(t *testing.T) {
+		busy := h.makeSyncSite(owner, platform.WordPress, true, true, "")
+		run := h.startRun(busy, owner, workflows.SyncWorkflowID(busy)+"-reused")
+		closed := func(syncID string) *workflowservice.DescribeWorkflowExecutionResponse {
+			p, err := converter.GetDefaultDataConverter().ToPayload(syncID)
+			require.NoError(t, err)
+			return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+				Status: enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, StartTime: timestamppb.Now(),
+				SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{
+					workflows.CorrelationIDKey.GetName(): p}}}}
+		}
+		// The previous sync's execution, closed a moment ago, while this run's start is on its
+		// way: the slot stays taken.
+		h.temporal.On("DescribeWorkflowExecution", mock.Anything, run.WorkflowID, "").Return(closed("an-earlier-sync"), nil).Once()
+		h.temporal.On("QueryWorkflow", mock.Anything, run.WorkflowID, "", workflows.QueryProgress).Return(
+			nil, errors.New("closed")).Once()
+		a := h.do("POST", integrationsPath+busy+"/sync/", owner, map[string]any{"direction": "both"})
+		require.Equal(t, http.StatusConflict, a.code, a.raw)
+		// This run's own execution, closed without finishing the row: the slot is freed.
+		h.temporal.On("DescribeWorkflowExecution", mock.Anything, run.WorkflowID, "").Return(closed(run.ID), nil).Once()
+		h.onStart(func(opts client.StartWorkflowOptions, _ string, _ any) (client.WorkflowRun, error) {
+			return fakeRun{id: opts.ID, never: true}, nil
+		})
+		a = h.do("POST", integrationsPath+busy+"/sync/", owner, map[string]any{"direction": "both"})
+		require.Equal(t, http.StatusAccepted, a.code, a.raw)
+		ended, err := h.store.GetSyncRun(context.Background(), run.ID)
+		require.NoError(t, err)
+		require.Equal(t, transaction.SyncError, ended.Status)
+	})
+
 	t.Run("a run whose workflow is gone does not hold the slot", func(t *testing.T) {
 		stale := h.makeSyncSite(owner, platform.WordPress, true, true, "")
 		run := h.startRun(stale, owner, workflows.SyncWorkflowID(stale)+"-terminated")
@@ -462,6 +495,8 @@ func TestSyncSignalsReachTheActiveRun(t *testing.T) {
 
 	a := h.do("POST", path+"pause/", owner, map[string]any{"note": strings.Repeat("n", 1001)})
 	require.Equal(t, http.StatusBadRequest, a.code, a.raw)
+	a = h.do("POST", path+"pause/", owner, map[string]any{"note": "a\u0000b"})
+	require.Equal(t, http.StatusBadRequest, a.code, "a note with a control character: %s", a.raw)
 	a = h.do("POST", path+"pause/", other, nil)
 	require.Equal(t, http.StatusNotFound, a.code, a.raw)
 

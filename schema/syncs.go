@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -1078,14 +1079,24 @@ func (s *Store) RecordSyncEvent(ctx context.Context, r SyncEventRow) error {
 
 // RecordSyncFailure appends a failed sync event (an item the site refused, say) and, in the
 // same transaction, adds one to the failed count of run r.SyncRunID when that is a sync run
-// of the integration.
+// of the integration and the run has not counted that item's failure yet.
 func (s *Store) RecordSyncFailure(ctx context.Context, r SyncEventRow) error {
 	r.Success = false
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// An item refused again in the same run (a later chunk, or the chunk run again after a
+		// pause, tries it anew) is logged again but counted once.
+		var again bool
+		if r.SyncRunID != "" && r.ContentID != "" {
+			if err := tx.GetContext(ctx, &again, `SELECT EXISTS (SELECT 1 FROM sync_events WHERE sync_run_id = $1
+				AND integration_id = $2 AND content_id = $3 AND action = $4 AND NOT success)`,
+				r.SyncRunID, r.IntegrationID, r.ContentID, r.Action); err != nil {
+				return translate(err, "reading the run's failures")
+			}
+		}
 		if err := insertSyncEvent(ctx, tx, r); err != nil {
 			return err
 		}
-		if r.SyncRunID == "" {
+		if r.SyncRunID == "" || again {
 			return nil
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE sync_runs SET failed = failed + 1, updated_at = now()
@@ -1104,9 +1115,45 @@ func insertSyncEvent(ctx context.Context, db sqlx.ExecerContext, r SyncEventRow)
 	_, err := db.ExecContext(ctx, `INSERT INTO sync_events (integration_id, client_id, sync_run_id, event_type, action,
 		success, content_id, external_id, details, error_message, duration_ms)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, r.IntegrationID, r.ClientID, r.SyncRunID, r.EventType,
-		r.Action, r.Success, r.ContentID, r.ExternalID, jsonOrEmpty(r.Details), capText(r.ErrorMessage, maxErrorBytes),
-		r.DurationMS)
+		r.Action, r.Success, cleanText(r.ContentID), cleanText(r.ExternalID), storableJSON(jsonOrEmpty(r.Details)),
+		capText(cleanText(r.ErrorMessage), maxErrorBytes), r.DurationMS)
 	return translate(err, "recording sync event")
+}
+
+// storableJSON makes a JSON document storable as jsonb, which refuses the escaped NUL (\u0000)
+// that a note or a site's text may carry: every string in it is cleaned as cleanText does.
+// An event that cannot be written would be retried for ever by the workflow recording it.
+func storableJSON(doc json.RawMessage) json.RawMessage {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return doc
+	}
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return doc
+	}
+	out, err := json.Marshal(cleanJSONStrings(v))
+	if err != nil {
+		return doc
+	}
+	return out
+}
+
+func cleanJSONStrings(v any) any {
+	switch t := v.(type) {
+	case string:
+		return cleanText(t)
+	case []any:
+		for i := range t {
+			t[i] = cleanJSONStrings(t[i])
+		}
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[cleanText(k)] = cleanJSONStrings(e)
+		}
+		return out
+	}
+	return v
 }
 
 // ListSyncEvents pages through an integration's sync events, newest first. A cursor must name

@@ -575,15 +575,18 @@ func TestSyncFailuresAreCountedOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, counts.Failed, "a page applied again counts nothing again")
 
-	require.NoError(t, s.RecordSyncFailure(ctx, schema.SyncEventRow{IntegrationID: f.integration, ClientID: f.client,
-		SyncRunID: run, EventType: schema.SyncEventContent, Action: schema.SyncActionPushed, Success: true,
-		ContentID: "cnt_1", ErrorMessage: "the site refused it"}))
+	for range 3 { // refused again by later chunks of the same run: logged each time, counted once
+		require.NoError(t, s.RecordSyncFailure(ctx, schema.SyncEventRow{IntegrationID: f.integration, ClientID: f.client,
+			SyncRunID: run, EventType: schema.SyncEventContent, Action: schema.SyncActionPushed, Success: true,
+			ContentID: "cnt_1", ErrorMessage: "the site refused it"}))
+	}
 	require.NoError(t, s.RecordSyncFailure(ctx, schema.SyncEventRow{IntegrationID: f.integration, ClientID: f.client,
 		SyncRunID: "one-item", EventType: schema.SyncEventContent, Action: schema.SyncActionPushed}))
 	log := events(t, s, f.integration)
 	require.Equal(t, "one-item", log[0].SyncRunID)
 	require.False(t, log[1].Success, "a failure is never a success")
 	require.Equal(t, "the site refused it", log[1].ErrorMessage)
+	require.Equal(t, "cnt_1", log[3].ContentID)
 	require.ErrorIs(t, s.RecordSyncFailure(ctx, schema.SyncEventRow{IntegrationID: "nope", EventType: "content",
 		Action: "pushed"}), schema.ErrReference)
 
@@ -640,6 +643,16 @@ func TestSiteStructureAndHealth(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.RecordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: f.integration, ClientID: f.client,
 		SyncRunID: run, EventType: schema.SyncEventSync, Action: schema.SyncActionFailed, ErrorMessage: "boom"}))
+	// A note with a NUL (an operator's signal) is stored, cleaned: jsonb refuses \u0000, and an
+	// event that cannot be written would hold its workflow for ever.
+	require.NoError(t, s.RecordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: f.integration, ClientID: f.client,
+		SyncRunID: run, EventType: schema.SyncEventSync, Action: schema.SyncActionPaused, Success: true, ErrorMessage: "a\x00b",
+		Details: json.RawMessage(`{"note":"x\u0000y","by":["o\u0000ps"]}`)}))
+	var details, message string
+	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT details::text, error_message FROM sync_events
+		WHERE sync_run_id = $1 AND action = 'paused'`, run).Scan(&details, &message))
+	require.JSONEq(t, `{"note":"xy","by":["ops"]}`, details)
+	require.Equal(t, "ab", message)
 	require.Error(t, s.RecordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: f.integration}), "no type or action")
 	require.ErrorIs(t, s.RecordSyncEvent(ctx, schema.SyncEventRow{IntegrationID: "nope", EventType: "sync",
 		Action: "started"}), schema.ErrReference)
@@ -649,7 +662,7 @@ func TestSiteStructureAndHealth(t *testing.T) {
 	h, err := s.IntegrationSyncHealth(ctx, f.integration)
 	require.NoError(t, err)
 	require.Len(t, h.LastRuns, 1)
-	require.Equal(t, 5, h.Events, "structure, two added, a page, a failure")
+	require.Equal(t, 6, h.Events, "structure, two added, a page, a pause, a failure")
 	require.Equal(t, 1, h.Errors)
 	require.NotNil(t, h.LastSuccessAt)
 	require.Equal(t, 1, h.Dirty)

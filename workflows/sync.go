@@ -353,8 +353,10 @@ func (wf *syncRun) step(ctx workflow.Context, options func(workflow.Context) wor
 			if err := wf.pause(ctx, sig); err != nil || wf.ended {
 				return err
 			}
-		case stop == signalRestart && temporal.IsCanceledError(err):
-			wf.logger.Info("Running the step again: its pause was withdrawn", "phase", wf.progress.Phase)
+		case stop == signalRestart && err != nil:
+			// Whatever the attempt ended with after our cancel (the cancel itself, or a failure
+			// that raced it), it goes again from the checkpoint, as after a pause.
+			wf.logger.Info("Running the step again: its pause was withdrawn", "phase", wf.progress.Phase, "error", err)
 		case err != nil:
 			if !wf.plan.EscalateOnFailure {
 				wf.logger.Error("Sync failed", "phase", wf.progress.Phase, "error", err)

@@ -121,6 +121,8 @@ CREATE TABLE sync_events (
     created_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX sync_events_integration ON sync_events (integration_id, id DESC);
+-- A run's failures, so an item refused again in the same run is counted once.
+CREATE INDEX sync_events_run_failures ON sync_events (sync_run_id, content_id) WHERE NOT success;
 
 -- Syncs and batches are logged like every transaction.
 ALTER TABLE transactions DROP CONSTRAINT transactions_kind_check,
