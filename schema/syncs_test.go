@@ -669,18 +669,26 @@ func TestSiteStructureAndHealth(t *testing.T) {
 	require.Equal(t, 3, h.Contents)
 }
 
-// BenchmarkApplyContentPage applies pages of 100 new posts, then the same pages unchanged.
-func BenchmarkApplyContentPage(b *testing.B) {
+// benchIntegration opens the store (closed with the benchmark) and makes a client and a
+// WordPress integration of its own.
+func benchIntegration(b *testing.B) (*schema.Store, string, schema.IntegrationRow) {
 	ctx := context.Background()
 	s, err := schema.Open(ctx, schema.Config{URL: dbURL, MaxOpenConns: 5, MaxIdleConns: 5})
 	require.NoError(b, err)
-	defer s.Close()
+	b.Cleanup(func() { _ = s.Close() })
 	client := "bench-" + uuid.NewString()[:8]
 	_, err = s.CreateClient(ctx, schema.ClientRow{ClientID: client, Name: client, SecretHash: "x", IsActive: true})
 	require.NoError(b, err)
 	integ, err := s.CreateIntegration(ctx, schema.IntegrationRow{ID: uuid.NewString(), ClientID: client, Name: "b",
 		Platform: "wordpress", Credentials: "k"})
 	require.NoError(b, err)
+	return s, client, integ
+}
+
+// BenchmarkApplyContentPage applies pages of 100 new posts, then the same pages unchanged.
+func BenchmarkApplyContentPage(b *testing.B) {
+	ctx := context.Background()
+	s, client, integ := benchIntegration(b)
 	run, err := s.StartSyncRun(ctx, schema.SyncRunRow{IntegrationID: integ.ID, ClientID: client, WorkflowID: "w",
 		Direction: "from_external"})
 	require.NoError(b, err)
@@ -703,15 +711,7 @@ func BenchmarkApplyContentPage(b *testing.B) {
 // same pages as one bare multi-row upsert, with no comparison, events, counts or checkpoint.
 func BenchmarkPlainContentUpsert(b *testing.B) {
 	ctx := context.Background()
-	s, err := schema.Open(ctx, schema.Config{URL: dbURL, MaxOpenConns: 5, MaxIdleConns: 5})
-	require.NoError(b, err)
-	defer s.Close()
-	client := "bench-" + uuid.NewString()[:8]
-	_, err = s.CreateClient(ctx, schema.ClientRow{ClientID: client, Name: client, SecretHash: "x", IsActive: true})
-	require.NoError(b, err)
-	integ, err := s.CreateIntegration(ctx, schema.IntegrationRow{ID: uuid.NewString(), ClientID: client, Name: "b",
-		Platform: "wordpress", Credentials: "k"})
-	require.NoError(b, err)
+	s, client, integ := benchIntegration(b)
 	body := strings.Repeat("lorem ipsum ", 200)
 	for i := 0; b.Loop(); i++ {
 		cols := make([]pq.StringArray, 6)
