@@ -60,3 +60,22 @@ const (
 
 // SyncActive reports whether a sync run in this status holds its integration's one slot.
 func SyncActive(status string) bool { return status == SyncRunning || status == SyncPaused }
+
+// Statuses of an outbox message (outbox.status, seed 001's lk_status).
+const (
+	OutboxQueued     = "QUEUED"
+	OutboxSent       = "SENT"
+	OutboxDelivered  = "DELIVERED"
+	OutboxFailed     = "FAILED"
+	OutboxSuppressed = "SUPPRESSED"
+)
+
+// Dispositions of an emitted notification event (notification_events.disposition).
+const (
+	NotificationProcessing = "processing"
+	// NotificationQueued: its messages are in the outbox.
+	NotificationQueued = "queued"
+	// NotificationSuppressed: no message was made (no active rule, no recipient, no channel).
+	NotificationSuppressed = "suppressed"
+	NotificationFailed     = "failed"
+)

@@ -34,6 +34,11 @@ const (
 	KindSync Kind = "sync"
 	// KindBatch is a batch of provider operations run with bounded concurrency.
 	KindBatch Kind = "batch"
+	// KindNotification is one emitted event taken through the notification flow (rules,
+	// recipients, preferences, channels, templates) into outbox messages.
+	KindNotification Kind = "notification"
+	// KindOutbox is one outbox message delivered on its channel (SMS, e-mail, push, in-app).
+	KindOutbox Kind = "outbox"
 )
 
 // Kinds lists the kinds a client polls through the transaction log, in the order a status read
@@ -44,7 +49,7 @@ var Kinds = []Kind{KindProxy, KindOperation, KindISO, KindMessage, KindBatch}
 // the short prefixes their first runs were started under, so a repeat still joins them.
 var workflowPrefix = map[Kind]string{KindProxy: "tx", KindOperation: "op", KindISO: "iso",
 	KindMessage: "message", KindWebhook: "webhook", KindDelivery: "delivery", KindSync: "sync",
-	KindBatch: "batch"}
+	KindBatch: "batch", KindNotification: "notification", KindOutbox: "outbox"}
 
 // WorkflowID is the workflow ID of a transaction: "<prefix of kind>:<correlation id>"
 // (tx:, op:, iso:). The correlation id is a UUID, random or derived from the client and its
