@@ -36,3 +36,24 @@ func TestInFlightKeepsTheMostRequestsServedAtOnce(t *testing.T) {
 	f.enter("cbs")()
 	require.Equal(t, map[string]map[string]int{"cbs": {"in_flight": 0, "max": 1}}, read())
 }
+
+func TestRecordsCountRepeatsOfAKey(t *testing.T) {
+	rs := newRecords()
+	id, fresh := rs.add("key-1", map[string]any{"to": "+255700000001"})
+	require.True(t, fresh)
+	again, fresh := rs.add("key-1", map[string]any{"to": "+255700000001"})
+	require.False(t, fresh)
+	require.Equal(t, id, again, "a repeat of the key is the same message")
+	_, fresh = rs.add("", map[string]any{"to": "+255700000002"})
+	require.True(t, fresh)
+	_, fresh = rs.add("", map[string]any{"to": "+255700000002"})
+	require.True(t, fresh, "without a key every request is a message")
+
+	rec := httptest.NewRecorder()
+	rs.serve(rec, httptest.NewRequest(http.MethodGet, "/_sim/sms/messages", nil))
+	var list []map[string]any
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &list))
+	require.Len(t, list, 3)
+	require.EqualValues(t, 2, list[0]["received"], "two requests carried key-1")
+	require.EqualValues(t, 1, list[1]["received"])
+}

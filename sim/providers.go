@@ -412,7 +412,8 @@ func (p *Providers) billerPackages(w http.ResponseWriter, r *http.Request) {
 
 // --- messaging ------------------------------------------------------------------------------
 
-// records keeps what a messaging simulator received, deduplicated by Idempotency-Key.
+// records keeps what a messaging simulator received, deduplicated by Idempotency-Key: each
+// message says how many requests carried its key ("received"), so a test can tell a repeat.
 type records struct {
 	mu    sync.Mutex
 	list  []map[string]any
@@ -421,16 +422,21 @@ type records struct {
 
 func newRecords() *records { return &records{byKey: map[string]string{}} }
 
-// add records a message under key unless the key was seen; it returns the message id and
-// whether it is new.
+// add records a message under key unless the key was seen (then it counts the repeat); it
+// returns the message id and whether it is new.
 func (rs *records) add(key string, msg map[string]any) (string, bool) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if id, ok := rs.byKey[key]; ok && key != "" {
+		for _, m := range rs.list {
+			if m["message_id"] == id {
+				m["received"] = m["received"].(int) + 1
+			}
+		}
 		return id, false
 	}
 	id := randomID()
-	msg["message_id"], msg["idempotency_key"] = id, key
+	msg["message_id"], msg["idempotency_key"], msg["received"] = id, key, 1
 	rs.list = append(rs.list, msg)
 	if key != "" {
 		rs.byKey[key] = id
@@ -440,9 +446,8 @@ func (rs *records) add(key string, msg map[string]any) (string, bool) {
 
 func (rs *records) serve(w http.ResponseWriter, _ *http.Request) {
 	rs.mu.Lock()
-	out := append([]map[string]any{}, rs.list...)
-	rs.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	defer rs.mu.Unlock()
+	writeJSON(w, http.StatusOK, rs.list)
 }
 
 func (p *Providers) sendSMS(w http.ResponseWriter, r *http.Request) {
