@@ -37,6 +37,8 @@ CREATE TABLE event_catalog (
     active         boolean NOT NULL DEFAULT true,
     -- a JSON Schema of the payload (optional; checked on emit when set)
     payload_schema jsonb NOT NULL DEFAULT '{}',
+    -- written by the demo seed (switchyard seed --reset deletes these only)
+    is_demo        boolean NOT NULL DEFAULT false,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
 );
@@ -50,6 +52,7 @@ CREATE TABLE template (
     subject    text NOT NULL DEFAULT '',
     body       text NOT NULL,
     active     boolean NOT NULL DEFAULT true,
+    is_demo    boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (event_code, channel, language)
@@ -67,6 +70,7 @@ CREATE TABLE notification_user (
     roles      text[] NOT NULL DEFAULT '{}',
     on_call    boolean NOT NULL DEFAULT false,
     active     boolean NOT NULL DEFAULT true,
+    is_demo    boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (actor_type, user_id)
@@ -99,10 +103,12 @@ CREATE TABLE event_rule (
     max_attempts     integer NOT NULL DEFAULT 3 CHECK (max_attempts BETWEEN 1 AND 50),
     critical         boolean NOT NULL DEFAULT false,
     active           boolean NOT NULL DEFAULT true,
+    is_demo          boolean NOT NULL DEFAULT false,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX event_rule_event ON event_rule (event_code) WHERE active;
+CREATE INDEX event_rule_list ON event_rule (event_code, id);
 
 CREATE TABLE event_rule_channel (
     rule_id text NOT NULL REFERENCES event_rule (id) ON DELETE CASCADE,
@@ -181,6 +187,8 @@ CREATE TABLE delivery_log (
     created_at          timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX delivery_log_outbox ON delivery_log (outbox_id, id);
+-- an attempt is logged once, however often its activity runs
+CREATE UNIQUE INDEX delivery_log_attempt ON delivery_log (outbox_id, attempt);
 
 CREATE TABLE in_app_message (
     id         text PRIMARY KEY,
@@ -194,6 +202,19 @@ CREATE TABLE in_app_message (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX in_app_message_user ON in_app_message (client_id, user_id, created_at DESC, id DESC);
+
+-- The codes the hub's code relies on (outbox statuses, channels it delivers on, priorities the
+-- rules name); the demo seed writes the same rows again and adds nothing the code needs.
+INSERT INTO lk_module (code, name) VALUES ('IDENTITY', 'Identity'), ('PAYMENTS', 'Payments'),
+    ('SWITCHYARD', 'Switchyard'), ('SYNC', 'Content sync');
+INSERT INTO lk_channel (code, name) VALUES ('SMS', 'SMS'), ('EMAIL', 'E-mail'), ('IN_APP', 'In-app'),
+    ('PUSH', 'Push');
+INSERT INTO lk_status (code, name) VALUES ('QUEUED', 'Queued'), ('SENT', 'Sent'), ('DELIVERED', 'Delivered'),
+    ('FAILED', 'Failed'), ('SUPPRESSED', 'Suppressed');
+INSERT INTO lk_priority (code, name, rank) VALUES ('LOW', 'Low', 10), ('NORMAL', 'Normal', 20), ('HIGH', 'High', 30),
+    ('CRITICAL', 'Critical', 40);
+INSERT INTO lk_actor_type (code, name) VALUES ('USER', 'User'), ('STAFF', 'Staff'), ('CUSTOMER', 'Customer'),
+    ('SYSTEM', 'System');
 
 ALTER TABLE transactions DROP CONSTRAINT transactions_kind_check,
     ADD CONSTRAINT transactions_kind_check CHECK (kind IN ('proxy', 'operation', 'iso', 'message', 'sync', 'batch',
