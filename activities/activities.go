@@ -79,6 +79,9 @@ type Config struct {
 	// SyncContinueAsNewChunks is how many chunks one run of a sync takes before it continues as
 	// new (its history stays small; the checkpoint is in the database).
 	SyncContinueAsNewChunks int `envconfig:"SYNC_CONTINUE_AS_NEW_CHUNKS" default:"10"`
+
+	// Notification is the notification family's transports and pace (NOTIFICATION_*).
+	Notification NotificationConfig
 }
 
 // Upstream answer limits: a body (MAX_UPSTREAM_RESPONSE_BYTES at most this) and headers
@@ -94,6 +97,9 @@ func (c Config) Validate() error {
 		c.MessageSendBudget < c.MessageTimeout {
 		return errors.New("DELIVERY_TIMEOUT, DELIVERY_RETRY_BUDGET and MESSAGE_TIMEOUT must be positive, MESSAGE_MAX_ATTEMPTS " +
 			"at least 1 and MESSAGE_SEND_BUDGET at least MESSAGE_TIMEOUT")
+	}
+	if err := c.Notification.Validate(); err != nil {
+		return err
 	}
 	if err := c.validateSync(); err != nil {
 		return err
@@ -128,8 +134,10 @@ type Activities struct {
 	// Messaging serves the webhook family: inbound webhooks, deliveries, sends.
 	Messaging Messaging
 	// Sites serves the sync family: site integrations, syncs, their content store.
-	Sites  Sites
-	Config Config
+	Sites Sites
+	// Notifications serves the notification family: emits, deliveries, escalations.
+	Notifications Notifications
+	Config        Config
 }
 
 // New builds Activities with an HTTP client tuned for forwarding: no client-level timeout (each

@@ -184,7 +184,14 @@ func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) e
 			in.Kind == transaction.KindOperation)
 		o.ResponseBodySize = len(in.Response.Body)
 	}
-	return classify(a.Store.UpdateTransaction(ctx, o))
+	if err := a.Store.UpdateTransaction(ctx, o); err != nil {
+		return classify(err)
+	}
+	if in.Status == transaction.StatusEscalated &&
+		(in.Kind == transaction.KindProxy || in.Kind == transaction.KindISO) {
+		a.emitTransactionEscalated(ctx, in)
+	}
+	return nil
 }
 
 // LoadChannel reads a channel as it is now, so an operator's fix (a new endpoint, say) applies

@@ -31,12 +31,12 @@ type Config struct {
 	// in a heartbeat's answer: a paused sync's chunk stops within about this long.
 	HeartbeatThrottle time.Duration `envconfig:"WORKER_HEARTBEAT_THROTTLE" default:"2s"`
 	// TaskQueues are the queues a `switchyard worker` process serves.
-	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso,webhook,sync"`
+	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso,webhook,sync,notification"`
 }
 
 // Queues lists every task queue and what runs on it.
 var Queues = []string{workflows.TaskQueueProxy, workflows.TaskQueueIntegration, workflows.TaskQueueISO,
-	workflows.TaskQueueWebhook, workflows.TaskQueueSync}
+	workflows.TaskQueueWebhook, workflows.TaskQueueSync, workflows.TaskQueueNotification}
 
 // New builds one worker per task queue in queues, each with every workflow and activity
 // registered (a queue only ever receives its own). The API runs them for eager starts;
@@ -89,6 +89,10 @@ func RegisterWorkflows(r interface {
 		workflows.WorkflowSyncContent:       workflows.SyncContent,
 		workflows.WorkflowSyncStructure:     workflows.SyncStructure,
 		workflows.WorkflowBatch:             workflows.Batch,
+		workflows.WorkflowNotify:            workflows.Notify,
+
+		workflows.WorkflowNotificationDelivery:   workflows.NotificationDelivery,
+		workflows.WorkflowNotificationEscalation: workflows.NotificationEscalation,
 	} {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}

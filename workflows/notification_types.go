@@ -1,18 +1,19 @@
 package workflows
 
 import (
-	"encoding/json"
 	"time"
+
+	"github.com/switchyard-hub/switchyard/activities"
 )
 
 // TaskQueueNotification carries the notification family: emits, deliveries and escalations.
-const TaskQueueNotification = "notification"
+const TaskQueueNotification = activities.NotificationTaskQueue
 
 // Workflow types of the notification family.
 const (
 	// WorkflowNotify takes one emitted event through rules, recipients, preferences, channels
 	// and templates into outbox messages, and starts a delivery per message.
-	WorkflowNotify = "Notify"
+	WorkflowNotify = activities.NotifyWorkflowType
 	// WorkflowNotificationDelivery delivers one outbox message (waiting out quiet hours).
 	WorkflowNotificationDelivery = "NotificationDelivery"
 	// WorkflowNotificationEscalation tells the on-call recipients of a critical message that
@@ -31,24 +32,17 @@ func NotificationWorkflowID(notificationID string) string { return "notification
 func OutboxWorkflowID(outboxID string) string { return "outbox:" + outboxID }
 
 // NotificationEscalationWorkflowID is the ID of a failed message's escalation.
-func NotificationEscalationWorkflowID(outboxID string) string { return "notification-escalation:" + outboxID }
+func NotificationEscalationWorkflowID(outboxID string) string {
+	return "notification-escalation:" + outboxID
+}
 
 // Recipient names one person of the directory (notification_user).
-type Recipient struct {
-	ActorType string `json:"actor_type"`
-	UserID    string `json:"user_id"`
-}
+type Recipient = activities.Recipient
 
 // NotifyInput is one emit: the event, its payload and, optionally, explicit recipients that
-// replace the rules' recipient policies.
-type NotifyInput struct {
-	NotificationID string
-	ClientID       string
-	EventCode      string
-	Payload        json.RawMessage
-	Recipients     []Recipient `json:",omitempty"`
-	IdempotencyKey string
-}
+// replace the rules' recipient policies. The activities own it: the hub's own escalations start
+// Notify from an activity.
+type NotifyInput = activities.NotifyInput
 
 // NotifyMessage is one outbox message an emit made.
 type NotifyMessage struct {
@@ -90,6 +84,9 @@ type NotificationDeliveryResult struct {
 type NotificationEscalationInput struct {
 	OutboxID string
 	ClientID string
+	// Round and Notified carry an escalation over continue-as-new.
+	Round    int `json:",omitempty"`
+	Notified int `json:",omitempty"`
 }
 
 // NotificationEscalationResult is how an escalation ended: acknowledged, retried (the message

@@ -1,0 +1,91 @@
+package workflows
+
+import (
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchyard-hub/switchyard/activities"
+	"github.com/switchyard-hub/switchyard/transaction"
+)
+
+// Notify takes one emitted event through the catalogue, its active rules, their recipients,
+// the recipients' preferences, the channels and the templates (one local activity: short
+// database reads and writes), then starts a NotificationDelivery per queued message and ends
+// once they have started: deliveries outlive the emit (a quiet-hours wait, retries). An
+// unknown or inactive event ends failed, one without an active rule suppressed: results, not
+// errors.
+func Notify(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
+	if in.NotificationID == "" || in.EventCode == "" {
+		return NotifyResult{}, temporal.NewNonRetryableApplicationError("notification id and event code are required",
+			transaction.ErrTypeInvalidInput, nil)
+	}
+	logger := workflow.GetLogger(ctx)
+	status, err := track(ctx, logger, transaction.KindNotification, in.ClientID, "", in.NotificationID)
+	if err != nil {
+		return NotifyResult{}, err
+	}
+	var plan activities.NotificationPlan
+	if err := workflow.ExecuteLocalActivity(notifyStoreOptions(ctx), a.PlanNotification,
+		activities.PlanNotificationInput{Notify: in, At: workflow.Now(ctx)}).Get(ctx, &plan); err != nil {
+		status.show(ctx, StatusView{Status: transaction.StatusFailed, Error: err.Error()}, transaction.StatusFailed)
+		return NotifyResult{}, err
+	}
+	res := NotifyResult{NotificationID: in.NotificationID, Disposition: plan.Disposition, Reason: plan.Reason}
+	for _, m := range plan.Messages {
+		res.Messages = append(res.Messages, NotifyMessage{OutboxID: m.OutboxID, Channel: m.Channel, Recipient: m.Recipient,
+			Status: m.Status, Error: m.Error})
+	}
+	if plan.Disposition != "" {
+		status.show(ctx, StatusView{Status: transaction.StatusSuccessful}, transaction.StatusSuccessful)
+		return res, nil
+	}
+	if err := startDeliveries(ctx, in.ClientID, plan.Messages); err != nil {
+		return NotifyResult{}, err
+	}
+	res.Disposition = transaction.NotificationQueued
+	if err := workflow.ExecuteLocalActivity(notifyStoreOptions(ctx), a.FinishNotification, activities.FinishNotificationInput{
+		NotificationID: in.NotificationID, Disposition: res.Disposition, Messages: len(plan.Messages)}).Get(ctx, nil); err != nil {
+		return NotifyResult{}, err
+	}
+	status.show(ctx, StatusView{Status: transaction.StatusSuccessful}, transaction.StatusSuccessful)
+	return res, nil
+}
+
+// startDeliveries starts a NotificationDelivery (abandoned on close) per message still to
+// deliver, and waits until each has started. A delivery already started (a repeated emit, a
+// repeated escalation round) is left as it is.
+func startDeliveries(ctx workflow.Context, clientID string, msgs []activities.PlannedMessage) error {
+	var futures []workflow.ChildWorkflowFuture
+	for _, m := range msgs {
+		if m.Status != transaction.OutboxQueued || m.Final {
+			continue
+		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            OutboxWorkflowID(m.OutboxID),
+			TaskQueue:             TaskQueueNotification,
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		})
+		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, WorkflowNotificationDelivery,
+			NotificationDeliveryInput{OutboxID: m.OutboxID, ClientID: clientID, NotBefore: m.NotBefore}))
+	}
+	for _, f := range futures {
+		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// notifyStoreOptions are the local activity options of the family's database steps.
+func notifyStoreOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{transaction.ErrTypeNotFound, transaction.ErrTypeInvalidRequest}},
+	})
+}
