@@ -228,6 +228,13 @@ func startWorkers(st *stack, e env, queues []string) (stop func(), err error) {
 		return nil, err
 	}
 	acts := st.newActivities(e, providers)
+	// The notification family's transports: NOTIFICATION_* when set, else the hub's issuers.
+	transports, err := activities.NewNotificationTransports(e.Activities.Notification, providers,
+		provider.NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		return nil, fmt.Errorf("notification transports: %w", err)
+	}
+	acts.Notifications = activities.Notifications{Store: st.store, Transports: transports, Temporal: st.temporal}
 	workers, err := worker.New(st.temporal, queues, acts, e.Worker)
 	if err != nil {
 		return nil, err
