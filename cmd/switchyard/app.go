@@ -284,6 +284,12 @@ func runSeed(ctx context.Context, e env, logger *slog.Logger, reset bool) error 
 	if err := seedIntegrations(ctx, store, e, logger); err != nil {
 		return err
 	}
+	nsum, err := api.SeedNotifications(ctx, store, e.Seed, reset)
+	if err != nil {
+		return err
+	}
+	logger.Info("Demo notification data seeded", "events", nsum.Events, "rules", nsum.Rules,
+		"templates", nsum.Templates, "recipients", nsum.Recipients, "preferences", nsum.Preferences)
 	// The simulators' data lives in their own tables, which their migrations create.
 	if _, err := sim.Migrate(ctx, store.DB().DB); err != nil {
 		return err
