@@ -62,6 +62,10 @@ type Config struct {
 	// BatchWait is how long a batch (POST /api/v1/integration/batch) waits for its outcome
 	// before answering 202; unset (zero), INTEGRATION_TIMEOUT, the typed routes' wait.
 	BatchWait time.Duration `envconfig:"BATCH_SYNC_WAIT"`
+	// NotificationEmitWait is how long POST /api/notification/emit/ waits for the Notify run's
+	// outcome before answering 202 with the emit's status URL. Zero (a Config built in code) is
+	// the default, 5s.
+	NotificationEmitWait time.Duration `envconfig:"NOTIFICATION_EMIT_WAIT" default:"5s"`
 	// MaxRequestBodyBytes rejects larger request bodies with 413 before anything is stored.
 	MaxRequestBodyBytes int64 `envconfig:"MAX_REQUEST_BODY_BYTES" default:"1048576"`
 	// ConfigCacheTTL is how long clients and channels are cached between database reads.
@@ -164,6 +168,9 @@ func (c Config) Validate() error {
 	if c.BatchWait < 0 {
 		return fmt.Errorf("BATCH_SYNC_WAIT must not be negative")
 	}
+	if c.NotificationEmitWait < 0 {
+		return fmt.Errorf("NOTIFICATION_EMIT_WAIT must not be negative")
+	}
 	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
 		return fmt.Errorf("API_READ_TIMEOUT, API_WRITE_TIMEOUT and API_IDLE_TIMEOUT must not be negative")
 	}
@@ -173,8 +180,8 @@ func (c Config) Validate() error {
 	if (c.AuthFailureLimit > 0 || c.AuthFailureIPLimit > 0 || c.WebhookFailureIPLimit > 0) && c.AuthFailureWindow < time.Second {
 		return fmt.Errorf("AUTH_FAILURE_WINDOW=%s must be at least 1s", c.AuthFailureWindow)
 	}
-	if wait := max(c.ForwardTimeout.Duration(), c.IntegrationTimeout, c.BatchWait); c.WriteTimeout > 0 && c.WriteTimeout < wait+writeTimeoutMargin {
-		return fmt.Errorf("API_WRITE_TIMEOUT=%s must be at least %s above the longest sync wait (MEDIATOR_FORWARD_TIMEOUT, INTEGRATION_TIMEOUT, BATCH_SYNC_WAIT: %s)",
+	if wait := max(c.ForwardTimeout.Duration(), c.IntegrationTimeout, c.BatchWait, c.NotificationEmitWait); c.WriteTimeout > 0 && c.WriteTimeout < wait+writeTimeoutMargin {
+		return fmt.Errorf("API_WRITE_TIMEOUT=%s must be at least %s above the longest sync wait (MEDIATOR_FORWARD_TIMEOUT, INTEGRATION_TIMEOUT, BATCH_SYNC_WAIT, NOTIFICATION_EMIT_WAIT: %s)",
 			c.WriteTimeout, writeTimeoutMargin, wait)
 	}
 	return nil

@@ -245,7 +245,7 @@ func demoRecords(cfg SeedConfig) ([]ClientSpec, []MediatorSpec, []ChannelSpec) {
 	echo := cfg.MediatorPrefix + ":echo"
 	down := cfg.MediatorPrefix + ":down"
 	upstream := strings.TrimRight(cfg.UpstreamURL, "/")
-	every := []string{PermissionISOTransfer, PermissionSimulatorReports, PermissionIntegrations}
+	every := []string{PermissionISOTransfer, PermissionSimulatorReports, PermissionIntegrations, PermissionNotifications}
 	for _, op := range provider.Catalogue {
 		every = append(every, op.Permission)
 	}

@@ -26,6 +26,7 @@ type Store interface {
 	Buckets
 	IntegrationStore
 	SyncStore
+	NotificationStore
 	Ping(ctx context.Context) error
 	CreateClient(ctx context.Context, c schema.ClientRow) (schema.ClientRow, error)
 	ListClients(ctx context.Context, page schema.Page) ([]schema.ClientRow, error)
@@ -146,10 +147,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	admin := r.Group("/api/v1/admin", adminAuth(cfg.AdminToken))
 	s.registerAdmin(admin)
 	s.registerAdminIntegrations(admin)
+	s.registerAdminNotifications(admin)
 
 	s.registerIntegration(r)
 	s.registerIntegrations(r)
 	s.registerBatch(r)
+	s.registerNotifications(r)
 	if deps.Codec != nil {
 		s.registerCodec(r, deps.Codec)
 	}
