@@ -99,7 +99,7 @@ func TestNotificationAdminCRUDIsValidated(t *testing.T) {
 		require.Equal(t, "event_code", a.body["details"].(map[string]any)["field"])
 		a = h.do("POST", notifyAdm+"rules/", "admin", map[string]any{"event_code": code, "recipient_policy": "explicit",
 			"recipient_config": map[string]any{"users": []map[string]string{{"actor_type": "USER", "user_id": "u-1"}}},
-			"channels": []string{"SMS", "EMAIL"}, "max_attempts": 5, "critical": true})
+			"channels":         []string{"SMS", "EMAIL"}, "max_attempts": 5, "critical": true})
 		require.Equal(t, http.StatusCreated, a.code, a.raw)
 		id := a.data()["id"].(string)
 		require.ElementsMatch(t, []any{"SMS", "EMAIL"}, a.data()["channels"])
