@@ -157,7 +157,8 @@ type keyedRow[R any] struct {
 // PageKey is the row's cursor.
 func (k keyedRow[R]) PageKey() string { return k.key }
 
-// listedBy answers a listing of rows whose page key is key(row).
+// listedBy answers a listing of rows whose page key is key(row) (rows without a PageKey of
+// their own: the recipient directory's).
 func listedBy[R, V any](c *gin.Context, list func(schema.Page) ([]R, error), key func(R) string, view func(R) V) {
 	listed(c, func(p schema.Page) ([]keyedRow[R], error) {
 		rows, err := list(p)
@@ -574,9 +575,9 @@ func (s *Server) listNotificationEvents(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	listedBy(c, func(p schema.Page) ([]schema.EventCatalogRow, error) {
+	listed(c, func(p schema.Page) ([]schema.EventCatalogRow, error) {
 		return s.store.ListCatalogEvents(c.Request.Context(), f, p)
-	}, func(r schema.EventCatalogRow) string { return r.Code }, newCatalogEventView)
+	}, newCatalogEventView)
 }
 
 func (s *Server) listNotificationRules(c *gin.Context) {
@@ -589,9 +590,9 @@ func (s *Server) listNotificationRules(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	listedBy(c, func(p schema.Page) ([]schema.RuleRow, error) {
+	listed(c, func(p schema.Page) ([]schema.RuleRow, error) {
 		return s.store.ListRules(c.Request.Context(), f, p)
-	}, func(r schema.RuleRow) string { return r.ID }, newRuleView)
+	}, newRuleView)
 }
 
 func (s *Server) listNotificationTemplates(c *gin.Context) {
@@ -611,9 +612,9 @@ func (s *Server) listNotificationTemplates(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	listedBy(c, func(p schema.Page) ([]schema.TemplateRow, error) {
+	listed(c, func(p schema.Page) ([]schema.TemplateRow, error) {
 		return s.store.ListTemplates(c.Request.Context(), f, p)
-	}, func(r schema.TemplateRow) string { return r.ID }, newTemplateView)
+	}, newTemplateView)
 }
 
 // --- preferences -----------------------------------------------------------------------------
@@ -1016,9 +1017,9 @@ func (s *Server) listOutbox(c *gin.Context) {
 		return
 	}
 	f.Due = due != nil && *due
-	listedBy(c, func(p schema.Page) ([]schema.OutboxRow, error) {
+	listed(c, func(p schema.Page) ([]schema.OutboxRow, error) {
 		return s.store.ListOutbox(c.Request.Context(), f, p)
-	}, func(r schema.OutboxRow) string { return r.ID }, newOutboxView)
+	}, newOutboxView)
 }
 
 // ownOutbox reads the caller's outbox message named by :id.
@@ -1040,9 +1041,9 @@ func (s *Server) listDeliveryLogs(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	listedBy(c, func(p schema.Page) ([]schema.DeliveryLogRow, error) {
+	listed(c, func(p schema.Page) ([]schema.DeliveryLogRow, error) {
 		return s.store.ListDeliveryLogs(c.Request.Context(), row.ID, p)
-	}, func(r schema.DeliveryLogRow) string { return strconv.FormatInt(r.ID, 10) }, newDeliveryLogView)
+	}, newDeliveryLogView)
 }
 
 // processView is what a reconciliation pass did.
@@ -1171,9 +1172,9 @@ func (s *Server) listInbox(c *gin.Context) {
 		return
 	}
 	who := currentClient(c)
-	listedBy(c, func(p schema.Page) ([]schema.InAppMessageRow, error) {
+	listed(c, func(p schema.Page) ([]schema.InAppMessageRow, error) {
 		return s.store.ListInbox(c.Request.Context(), who.ID, userID, unread != nil && *unread, p)
-	}, func(r schema.InAppMessageRow) string { return r.ID }, newInboxView)
+	}, newInboxView)
 }
 
 // markInboxRead marks the caller's inbox message read (the first read time stays). The route
