@@ -33,6 +33,7 @@ const NotificationBase = "/api/notification"
 // NotificationStore is what the notification routes read and write.
 type NotificationStore interface {
 	NotificationLookups(ctx context.Context) (schema.Lookups, error)
+	ListNotificationUsers(ctx context.Context, page schema.Page) ([]schema.NotificationUserRow, error)
 	ListCatalogEvents(ctx context.Context, f schema.EventFilter, page schema.Page) ([]schema.EventCatalogRow, error)
 	GetCatalogEvent(ctx context.Context, code string) (schema.EventCatalogRow, error)
 	CreateCatalogEvent(ctx context.Context, r schema.EventCatalogRow) (schema.EventCatalogRow, error)

@@ -58,12 +58,6 @@ var (
 	phonePattern = regexp.MustCompile(`^\+?[0-9]{6,20}$`)
 )
 
-// recipientLister is the store's listing and removal of the recipient directory; a store
-// without it answers the recipient listing 501.
-type recipientLister interface {
-	ListNotificationUsers(ctx context.Context, page schema.Page) ([]schema.NotificationUserRow, error)
-}
-
 // registerAdminNotifications wires the notification module's admin routes: CRUD of the event
 // catalog, rules (with their channels), templates and the recipient directory, and the
 // escalation signals of a failed critical message.
@@ -874,13 +868,8 @@ func recipientKey(c *gin.Context) (string, string, error) {
 }
 
 func (s *Server) listRecipients(c *gin.Context) {
-	lister, ok := s.store.(recipientLister)
-	if !ok {
-		writeError(c, newError(http.StatusNotImplemented, CodeUnavailable, "this store cannot list the recipient directory"))
-		return
-	}
 	listedBy(c, func(p schema.Page) ([]schema.NotificationUserRow, error) {
-		return lister.ListNotificationUsers(c.Request.Context(), p)
+		return s.store.ListNotificationUsers(c.Request.Context(), p)
 	}, func(r schema.NotificationUserRow) string { return r.ActorType + "/" + r.UserID }, newDirectoryRecipientView)
 }
 

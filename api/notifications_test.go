@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,30 @@ func TestNotificationAdminCRUDIsValidated(t *testing.T) {
 		require.Equal(t, false, a.data()["active"])
 		require.Equal(t, false, a.data()["on_call"])
 		require.Equal(t, http.StatusNotFound, h.do("GET", notifyAdm+"recipients/STAFF/nobody-"+user+"/", "admin", nil).code)
+
+		// The directory pages by actor type and user id; the cursor names a recipient.
+		var seen []string
+		next := ""
+		for range 100 {
+			path := notifyAdm + "recipients/?limit=1"
+			if next != "" {
+				path += "&starting_after=" + url.QueryEscape(next)
+			}
+			a = h.do("GET", path, "admin", nil)
+			require.Equal(t, http.StatusOK, a.code, a.raw)
+			for _, r := range a.body["data"].([]any) {
+				m := r.(map[string]any)
+				seen = append(seen, m["actor_type"].(string)+"/"+m["user_id"].(string))
+			}
+			if a.body["has_more"] != true {
+				break
+			}
+			next = a.body["next_page"].(string)
+		}
+		require.Contains(t, seen, "STAFF/"+user)
+		require.IsIncreasing(t, seen, "in order, none twice")
+		a = h.do("GET", notifyAdm+"recipients/?starting_after=STAFF/nobody-"+user, "admin", nil)
+		require.Equal(t, http.StatusBadRequest, a.code, a.raw)
 	})
 
 	t.Run("clients need the permission and admins the token", func(t *testing.T) {

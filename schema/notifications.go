@@ -804,6 +804,30 @@ func (s *Store) UsersWithRole(ctx context.Context, role string) ([]NotificationU
 	return out, nil
 }
 
+// ListNotificationUsers pages through the recipient directory by actor type and user id; a
+// cursor is "<actor type>/<user id>" of a recipient.
+func (s *Store) ListNotificationUsers(ctx context.Context, page Page) ([]NotificationUserRow, error) {
+	const what = "listing recipients"
+	actorType, userID := "", ""
+	if page.After != "" {
+		var ok bool
+		if actorType, userID, ok = strings.Cut(page.After, "/"); !ok || actorType == "" || userID == "" {
+			return nil, fmt.Errorf("%s: %w", what, ErrBadCursor)
+		}
+	}
+	// The cursor must name a recipient (as every listing's must), checked first: the keyset
+	// below compares values, so an unknown one would still find rows.
+	if err := s.checkCursor(ctx, what, page, 0,
+		`SELECT EXISTS (SELECT 1 FROM notification_user WHERE actor_type = $1 AND user_id = $2)`, actorType, userID); err != nil {
+		return nil, err
+	}
+	out := []NotificationUserRow{}
+	err := s.db.SelectContext(ctx, &out, `SELECT `+nuserColumns+` FROM notification_user
+		WHERE ($3 = '' OR (actor_type, user_id) > ($3, $4))
+		ORDER BY actor_type, user_id LIMIT $1 OFFSET $2`, page.Limit, page.Offset, actorType, userID)
+	return out, translate(err, what)
+}
+
 // OnCallUsers lists the active recipients on call.
 func (s *Store) OnCallUsers(ctx context.Context) ([]NotificationUserRow, error) {
 	out := []NotificationUserRow{}
