@@ -111,6 +111,9 @@ var testProviderEnv = map[string]string{
 	"ORDERED_QUEUE_IDLE": "1s",
 	// Syncs retry fast and notice a dead worker (or a pause) within seconds.
 	"SYNC_RETRY_INITIAL_INTERVAL": "100ms", "SYNC_MAX_ATTEMPTS": "3", "SYNC_HEARTBEAT_TIMEOUT": "2s", "SITE_TIMEOUT": "5s",
+	// Notifications retry fast, and escalations re-notify every 2 s.
+	"NOTIFICATION_RETRY_INITIAL_INTERVAL": "100ms", "NOTIFICATION_RETRY_MAX_INTERVAL": "300ms",
+	"NOTIFICATION_ESCALATION_RENOTIFY": "2s", "SMS_BREAKER_OPEN_TIMEOUT": "1s",
 	// The simulators and the tests' subscribers are on loopback.
 	"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
 }
