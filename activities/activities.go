@@ -76,6 +76,10 @@ type Config struct {
 	SyncRetryInitialInterval time.Duration `envconfig:"SYNC_RETRY_INITIAL_INTERVAL" default:"1s"`
 	// SyncChunkPages is how many pages one sync activity applies before it reports back.
 	SyncChunkPages int `envconfig:"SYNC_CHUNK_PAGES" default:"50"`
+	// SyncFetchAhead makes a pull fetch the next page while it writes one: faster (about 1.5×
+	// against the simulator), but a worker that dies mid-page makes its successor fetch two
+	// pages again instead of one.
+	SyncFetchAhead bool `envconfig:"SYNC_FETCH_AHEAD" default:"false"`
 	// SyncContinueAsNewChunks is how many chunks one run of a sync takes before it continues as
 	// new (its history stays small; the checkpoint is in the database).
 	SyncContinueAsNewChunks int `envconfig:"SYNC_CONTINUE_AS_NEW_CHUNKS" default:"10"`

@@ -143,7 +143,8 @@ type puller struct {
 	counts schema.SyncCounts
 	pages  int
 	failed int
-	// prefetched is the page being read ahead: its type and cursor, and where it arrives.
+	// prefetched is the page being read ahead (SYNC_FETCH_AHEAD): its type and cursor, and
+	// where it arrives.
 	prefetched *fetch
 }
 
@@ -190,7 +191,7 @@ func (p *puller) run(ctx context.Context) (SyncPullResult, error) {
 			return p.result(), classify(&InvalidRequestError{Reason: "the site answered the same page again (cursor " +
 				truncateText(page.Next, 64) + ")"})
 		}
-		if page.Next != "" && p.pages+1 < p.in.ChunkPages {
+		if p.a.Config.SyncFetchAhead && page.Next != "" && p.pages+1 < p.in.ChunkPages {
 			p.prefetched = p.fetch(fctx, typ, page.Next)
 		}
 		if err := p.apply(ctx, page); err != nil {

@@ -227,6 +227,18 @@ func TestSyncPull(t *testing.T) {
 		})
 	})
 
+	t.Run("fetching ahead (SYNC_FETCH_AHEAD) applies the same pages, each fetched once", func(t *testing.T) {
+		f := newSyncFixture(t, platform.SiteConfig{PageSize: 10})
+		f.acts.Config.SyncFetchAhead = true
+		id, plan := f.begin(platform.DirectionFromExternal)
+		in := activities.SyncPullInput{SyncID: id, IntegrationID: f.integration, ClientID: f.client,
+			ContentTypes: plan.ContentTypes, Chain: "run-a", ChunkPages: 3}
+		res, _ := f.pullAll(in)
+		require.Equal(t, 7, res.Counts.Pages)
+		require.Equal(t, simPosts+20, res.Counts.Added)
+		f.requireEachPageOnce(7)
+	})
+
 	t.Run("a retried attempt resumes from the later of its heartbeat and the store", func(t *testing.T) {
 		f := newSyncFixture(t, platform.SiteConfig{PageSize: 10, ContentTypes: []string{"post"}})
 		id, plan := f.begin(platform.DirectionFromExternal)

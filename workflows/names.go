@@ -37,7 +37,8 @@ const (
 // Types lists every workflow type a worker registers.
 var Types = []string{WorkflowProxyTransaction, WorkflowProviderOperation, WorkflowCardTransfer,
 	WorkflowWebhookIngest, WorkflowOrderedIngest, WorkflowDelivery, WorkflowOrderedDelivery, WorkflowSendMessage, WorkflowIntegrationCheck,
-	WorkflowWebhookReplay, WorkflowSync, WorkflowSyncContent, WorkflowSyncStructure, WorkflowBatch}
+	WorkflowWebhookReplay, WorkflowSync, WorkflowSyncContent, WorkflowSyncStructure, WorkflowBatch, WorkflowNotify,
+	WorkflowNotificationDelivery, WorkflowNotificationEscalation}
 
 // Operator signals of the escalation contract.
 const (
