@@ -191,6 +191,10 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		return err
 	}
 	defer stopHooks()
+	notify, err := newBenchNotify(ctx, hub, httpClient)
+	if err != nil {
+		return err
+	}
 	// The start-only floor is what a webhook's answer waits for: an eager start, no result.
 	startOnly := func(ctx context.Context) error {
 		seq.Lock()
@@ -233,6 +237,8 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		{"floor, start only", startOnly},
 		{"webhook accept", hooks.accept},
 		{"webhook delivered", hooks.delivered},
+		{"notification emit", notify.accept},
+		{"notification delivered", notify.delivered},
 	}
 
 	names := make([]string, len(scenarios))
@@ -313,7 +319,8 @@ func benchFixtures(ctx context.Context, hub *localHub) (string, error) {
 		return "", err
 	}
 	if _, err := store.CreateClient(ctx, schema.ClientRow{ClientID: benchClient, Name: "Benchmark", SecretHash: hash,
-		Permissions: []string{provider.OpAccountBalance, api.PermissionISOTransfer}, IsActive: true}); err != nil &&
+		Permissions: []string{provider.OpAccountBalance, api.PermissionISOTransfer, api.PermissionNotifications},
+		IsActive:    true}); err != nil &&
 		!errors.Is(err, schema.ErrConflict) {
 		return "", err
 	}
@@ -461,6 +468,14 @@ func printBench(w io.Writer, names []string, concurrency []int, results map[stri
 			100*accept.throughput/starts.throughput, starts.throughput)
 		fmt.Fprintf(w, "  c=%-3d webhook delivered (POST to the subscriber's 2xx) p50 %s = %.2fx the floor p50; %.0f deliveries/s\n",
 			c, ms(delivered.p50), float64(delivered.p50)/float64(floor.p50), delivered.throughput)
+	}
+	for _, c := range concurrency {
+		floor, emit, delivered := results["temporal floor"][c], results["notification emit"][c], results["notification delivered"][c]
+		fmt.Fprintf(w, "  c=%-3d notification emit (answered: planned, queued, delivery started) p50 %s = %.2fx the floor p50; %.0f emits/s = %.0f%% of the floor's\n",
+			c, ms(emit.p50), float64(emit.p50)/float64(floor.p50), emit.throughput, 100*emit.throughput/floor.throughput)
+		fmt.Fprintf(w, "  c=%-3d notification delivered (emit to the in-app message) p50 %s = %.2fx the floor p50; %.0f messages/s = %.0f%% of the floor's\n",
+			c, ms(delivered.p50), float64(delivered.p50)/float64(floor.p50), delivered.throughput,
+			100*delivered.throughput/floor.throughput)
 	}
 }
 
