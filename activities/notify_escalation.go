@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -74,10 +76,10 @@ func (a *Activities) emitTransactionEscalated(ctx context.Context, in RecordOutc
 	}
 	logger := activity.GetLogger(ctx)
 	id := "escalated-" + in.CorrelationID
-	payload := fmt.Sprintf(`{"correlation_id":%q,"kind":%q,"status":%q,"attempts":%d,"error":%q,"error_code":%q}`,
-		in.CorrelationID, in.Kind, in.Status, in.Attempts, truncateText(in.Error, 500), in.ErrorCode)
+	payload, _ := json.Marshal(map[string]any{"correlation_id": in.CorrelationID, "kind": in.Kind, "status": in.Status,
+		"attempts": in.Attempts, "error": strings.ToValidUTF8(truncateText(in.Error, 500), ""), "error_code": in.ErrorCode})
 	row, _, err := n.Store.CreateNotificationEvent(ctx, schema.NotificationEventRow{ID: id, ClientID: hubClientID,
-		EventCode: EventTransactionEscalated, Payload: []byte(payload), IdempotencyKey: id,
+		EventCode: EventTransactionEscalated, Payload: payload, IdempotencyKey: id,
 		WorkflowID: transaction.WorkflowID(transaction.KindNotification, id), Disposition: transaction.NotificationProcessing})
 	if err != nil {
 		logger.Error("Recording the escalation's notification failed", "correlation_id", in.CorrelationID, "error", err.Error())

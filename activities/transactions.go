@@ -187,6 +187,9 @@ func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) e
 	if err := a.Store.UpdateTransaction(ctx, o); err != nil {
 		return classify(err)
 	}
+	if in.Kind == "" {
+		in.Kind = transaction.KindProxy // proxied transactions name no kind
+	}
 	if in.Status == transaction.StatusEscalated &&
 		(in.Kind == transaction.KindProxy || in.Kind == transaction.KindISO) {
 		a.emitTransactionEscalated(ctx, in)

@@ -227,14 +227,10 @@ func startWorkers(st *stack, e env, queues []string) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	acts := st.newActivities(e, providers)
-	// The notification family's transports: NOTIFICATION_* when set, else the hub's issuers.
-	transports, err := activities.NewNotificationTransports(e.Activities.Notification, providers,
-		provider.NewMetrics(prometheus.NewRegistry()))
+	acts, err := st.newActivities(e, providers)
 	if err != nil {
-		return nil, fmt.Errorf("notification transports: %w", err)
+		return nil, err
 	}
-	acts.Notifications = activities.Notifications{Store: st.store, Transports: transports, Temporal: st.temporal}
 	workers, err := worker.New(st.temporal, queues, acts, e.Worker)
 	if err != nil {
 		return nil, err
@@ -430,7 +426,7 @@ func serveWith(ctx context.Context, l net.Listener, srv *http.Server, grace time
 // newActivities builds the activities this process's workers run: the provider stack, the ISO
 // pool, the webhook family's store, vault, platforms' client and Temporal client, and the sync
 // family's site clients.
-func (st *stack) newActivities(e env, providers *provider.Set) *activities.Activities {
+func (st *stack) newActivities(e env, providers *provider.Set) (*activities.Activities, error) {
 	acts := activities.New(st.store, providers, e.Activities)
 	acts.ISO = st.isoDeps()
 	// Tenants choose these addresses: no client-level timeout (each call has its own deadline),
@@ -446,5 +442,16 @@ func (st *stack) newActivities(e env, providers *provider.Set) *activities.Activ
 		Client: func(in platform.Integration, cfg platform.SiteConfig) (platform.SiteClient, error) {
 			return platform.NewSiteClient(in, cfg, sites)
 		}}
-	return acts
+	// The notification family's transports: NOTIFICATION_* when set, else the hub's issuers.
+	var issuers activities.IssuerCallers
+	if providers != nil { // a worker without the provider stack sends only in-app messages
+		issuers = providers
+	}
+	transports, err := activities.NewNotificationTransports(e.Activities.Notification, issuers,
+		provider.NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		return nil, fmt.Errorf("notification transports: %w", err)
+	}
+	acts.Notifications = activities.Notifications{Store: st.store, Transports: transports, Temporal: st.temporal}
+	return acts, nil
 }

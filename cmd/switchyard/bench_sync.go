@@ -32,7 +32,10 @@ const benchSyncRounds = 3
 func benchSync(ctx context.Context, w io.Writer, hub *localHub) error {
 	b := &syncBench{hub: hub}
 	// A worker of its own runs the workflow with SYNC_FETCH_AHEAD, on a queue of its own.
-	acts := hub.st.newActivities(hub.env, hub.st.providers)
+	acts, err := hub.st.newActivities(hub.env, hub.st.providers)
+	if err != nil {
+		return err
+	}
 	acts.Config.SyncFetchAhead = true
 	ahead := sdkworker.New(hub.st.temporal, benchSyncAheadQueue, sdkworker.Options{})
 	worker.Register(ahead, acts)

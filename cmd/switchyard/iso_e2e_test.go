@@ -314,7 +314,10 @@ func startHelperWorker(t *testing.T, queue string, env ...string) (*exec.Cmd, *s
 
 // startWorkersOn runs one worker on an arbitrary queue (tests only; real queues go through worker.New).
 func startWorkersOn(st *stack, e env, queue string) (func(), error) {
-	acts := st.newActivities(e, st.providers)
+	acts, err := st.newActivities(e, st.providers)
+	if err != nil {
+		return nil, err
+	}
 	w := sdkworker.New(st.temporal, queue, sdkworker.Options{})
 	worker.Register(w, acts)
 	return w.Stop, w.Start()

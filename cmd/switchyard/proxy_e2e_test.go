@@ -241,6 +241,14 @@ func TestEscalationSignals(t *testing.T) {
 		}, 10*time.Second, 200*time.Millisecond)
 		out := temporalCLI(t, "workflow", "query", "--workflow-id", "tx:"+id, "--type", "status")
 		require.Contains(t, out, `"status":"escalated"`)
+		// On-call hears of it through the notification module (the demo rule of
+		// switchyard.transaction.escalated: SMS and e-mail to whoever is on call).
+		require.Eventually(t, func() bool {
+			var sent int
+			_ = h.store.DB().Get(&sent, `SELECT count(*) FROM outbox WHERE notification_id = $1
+				AND event_code = 'switchyard.transaction.escalated' AND status = 'SENT'`, "escalated-"+id)
+			return sent >= 2
+		}, 20*time.Second, 100*time.Millisecond, "the escalation was announced to on-call: %s", notificationState(t, "escalated-"+id))
 		temporalCLI(t, "workflow", "signal", "--workflow-id", "tx:"+id, "--name", "abort")
 		h.waitStatus(t, id, transaction.StatusFailed)
 	})
@@ -332,4 +340,19 @@ func TestStatusBeforeTheFirstWriteComesFromTemporal(t *testing.T) {
 
 	other := h.do(t, request{method: "GET", path: "/transactions/" + id + "/"}.asClient("demo-partner", "partner-secret"))
 	require.Equal(t, http.StatusNotFound, other.Status)
+}
+
+// notificationState describes an emit and its messages, for a failure's message.
+func notificationState(t *testing.T, notificationID string) string {
+	t.Helper()
+	var rows []struct {
+		Disposition, Reason string
+	}
+	_ = h.store.DB().Select(&rows, `SELECT disposition, reason FROM notification_event WHERE id = $1`, notificationID)
+	var msgs []struct {
+		UserID, Channel, Status, Error string
+	}
+	_ = h.store.DB().Select(&msgs, `SELECT user_id AS userid, channel, status, error FROM outbox WHERE notification_id = $1`,
+		notificationID)
+	return fmt.Sprintf("emit %+v, messages %+v", rows, msgs)
 }

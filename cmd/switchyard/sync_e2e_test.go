@@ -546,7 +546,9 @@ func TestSyncResumesAfterItsWorkerIsKilled(t *testing.T) {
 	simSite(t, "DELETE", "/_sim/sites/faults", "", false)
 
 	second := sdkworker.New(h.temporal, queue, sdkworker.Options{})
-	worker.Register(second, h.st.newActivities(h.env, h.st.providers))
+	acts, err := h.st.newActivities(h.env, h.st.providers)
+	require.NoError(t, err)
+	worker.Register(second, acts)
 	require.NoError(t, second.Start())
 	defer second.Stop()
 

@@ -84,7 +84,9 @@ func TestDeliverySurvivesAWorkerKilledMidPost(t *testing.T) {
 
 	// Another worker takes the delivery over once the killed attempt times out.
 	second := sdkworker.New(h.temporal, queue, sdkworker.Options{})
-	worker.Register(second, h.st.newActivities(h.env, nil))
+	acts, err := h.st.newActivities(h.env, nil)
+	require.NoError(t, err)
+	worker.Register(second, acts)
 	require.NoError(t, second.Start())
 	defer second.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
