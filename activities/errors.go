@@ -46,6 +46,10 @@ func classify(err error, details ...any) error {
 	case errors.Is(err, schema.ErrNotFound):
 		opts.NonRetryable = true
 		return temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeNotFound, opts)
+	case errors.Is(err, schema.ErrInvalidNotification), errors.Is(err, schema.ErrInvalidContent):
+		// The store refused what it was given (too long, malformed): asking again is no use.
+		opts.NonRetryable = true
+		return temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeInvalidRequest, opts)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}

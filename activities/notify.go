@@ -365,8 +365,16 @@ func (a *Activities) planRecipient(ctx context.Context, in PlanNotificationInput
 		msg := PlannedMessage{OutboxID: saved.ID, Channel: saved.Channel,
 			Recipient: Recipient{ActorType: saved.ActorType, UserID: saved.UserID}, Status: saved.Status,
 			Final: saved.Final, Error: saved.Error, New: created}
-		if created && !saved.Final {
-			msg.NotBefore = notBefore
+		if !saved.Final && saved.Status == transaction.OutboxQueued {
+			// A plan run again (a retry, a worker that died before its result was recorded)
+			// finds its rows made: their wait is the row's, so quiet hours hold either way.
+			switch {
+			case created:
+				msg.NotBefore = notBefore
+			case saved.NextAttemptAt != nil:
+				next := *saved.NextAttemptAt
+				msg.NotBefore = &next
+			}
 		}
 		msgs = append(msgs, msg)
 	}
@@ -465,8 +473,8 @@ func quietHoursEnd(p schema.PreferenceRow, at time.Time) (time.Time, bool, error
 	}
 	local := at.In(loc)
 	now := local.Hour()*60 + local.Minute()
-	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
-	endToday := midnight.Add(time.Duration(end) * time.Minute)
+	// Clock time, not elapsed time: on a day the clocks change, 07:00 is still 07:00.
+	endToday := time.Date(local.Year(), local.Month(), local.Day(), end/60, end%60, 0, 0, loc)
 	switch {
 	case start < end && now >= start && now < end:
 		return endToday.UTC(), true, nil

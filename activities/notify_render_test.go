@@ -65,6 +65,15 @@ func TestQuietHoursEnd(t *testing.T) {
 		require.NoError(t, err)
 		require.False(t, inside)
 	})
+	t.Run("on the day the clocks go forward, 07:00 is still 07:00", func(t *testing.T) {
+		ny := schema.PreferenceRow{QuietHoursStart: "22:00", QuietHoursEnd: "07:00", TimeZone: "America/New_York"}
+		// 2030-03-10 is the spring-forward Sunday: 02:00 local does not exist; 05:00 local is EDT (UTC-4).
+		end, inside, err := quietHoursEnd(ny, time.Date(2030, 3, 10, 9, 0, 0, 0, time.UTC))
+		require.NoError(t, err)
+		require.True(t, inside)
+		loc, _ := time.LoadLocation("America/New_York")
+		require.Equal(t, "07:00", end.In(loc).Format("15:04"))
+	})
 	t.Run("an unknown time zone is an error", func(t *testing.T) {
 		_, _, err := quietHoursEnd(schema.PreferenceRow{QuietHoursStart: "22:00", QuietHoursEnd: "07:00", TimeZone: "Mars/Base"},
 			time.Now())

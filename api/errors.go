@@ -102,6 +102,9 @@ func toError(err error) *Error {
 		return e
 	case errors.Is(err, schema.ErrBadCursor):
 		return fieldError("starting_after", "names no item of this listing (unknown, deleted, or another's)")
+	case errors.Is(err, schema.ErrInvalidNotification):
+		// The store's own bounds (bytes, not characters) refused what the route let through.
+		return newError(http.StatusBadRequest, CodeValidation, err.Error())
 	case errors.Is(err, schema.ErrNotFound), errors.As(err, &notFound):
 		return newError(http.StatusNotFound, CodeNotFound, "not found")
 	case errors.Is(err, schema.ErrConflict), errors.As(err, &started):

@@ -854,6 +854,9 @@ func (r *EmitRequest) check(header string, actorTypes map[string]bool) error {
 // NOTIFICATION_EMIT_WAIT for the run's outcome: 200 with the disposition and messages, or 202
 // with where to read them. A repeat of the client's idempotency key answers the first emit
 // (nothing new is made); the same key with another event or payload is 422.
+// hubEventPrefix starts the events only the hub emits.
+const hubEventPrefix = "switchyard."
+
 func (s *Server) emit(c *gin.Context) {
 	var req EmitRequest
 	if err := decodeCapped(c, maxEmitBody, &req); err != nil {
@@ -868,6 +871,12 @@ func (s *Server) emit(c *gin.Context) {
 	}
 	if err := req.check(c.GetHeader("Idempotency-Key"), lookupCodes(lookups, lookupActorType)); err != nil {
 		writeError(c, err)
+		return
+	}
+	if strings.HasPrefix(req.EventCode, hubEventPrefix) {
+		// The hub's own events (a transaction escalated: critical, to whoever is on call) are
+		// the hub's to emit.
+		writeError(c, newError(http.StatusForbidden, CodeForbidden, "events "+hubEventPrefix+"* are emitted by the hub only"))
 		return
 	}
 	who := currentClient(c)
@@ -1110,24 +1119,39 @@ func (s *Server) processOutbox(c *gin.Context) {
 	writeData(c, http.StatusOK, view)
 }
 
-// reconcile restarts one queued message's delivery when none is running.
+// workflowRunning reports whether the workflow runs; known is false when Temporal could not
+// tell (an unknown workflow is not running).
+func (s *Server) workflowRunning(ctx context.Context, workflowID string) (running, known bool) {
+	d, err := s.temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		return false, true
+	case err != nil:
+		s.logger.Warn("Describing a message's workflow failed", "workflow_id", workflowID, "error", err.Error())
+		return false, false
+	}
+	status := d.GetWorkflowExecutionInfo().GetStatus()
+	return status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING || status == enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED, true
+}
+
+// reconcile restarts one queued message's delivery when neither it nor the message's
+// escalation is running.
 func (s *Server) reconcile(ctx context.Context, row schema.OutboxRow, view *processView) {
 	if time.Since(row.CreatedAt) < processGrace {
 		view.Recent++
 		return
 	}
 	workflowID := workflows.OutboxWorkflowID(row.ID)
-	d, err := s.temporal.DescribeWorkflowExecution(ctx, workflowID, "")
-	var notFound *serviceerror.NotFound
-	switch {
-	case errors.As(err, &notFound):
-	case err != nil:
-		s.logger.Warn("Describing a queued message's delivery failed", "outbox_id", row.ID, "error", err.Error())
-		view.Unknown++
-		return
-	default:
-		status := d.GetWorkflowExecutionInfo().GetStatus()
-		if status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING || status == enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
+	// The message's delivery, or its escalation (whose retry sends the message itself), may be
+	// at work: then nothing is restarted.
+	for _, owner := range []string{workflowID, workflows.NotificationEscalationWorkflowID(row.ID)} {
+		running, known := s.workflowRunning(ctx, owner)
+		if !known {
+			view.Unknown++
+			return
+		}
+		if running {
 			view.Running++
 			return
 		}
@@ -1144,7 +1168,7 @@ func (s *Server) reconcile(ctx context.Context, row schema.OutboxRow, view *proc
 	// The same ID again once the earlier delivery closed; a running one refuses it.
 	opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 	opts.TypedSearchAttributes = notificationSearchAttributes(transaction.KindOutbox, row.ClientID, row.ID)
-	_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowNotificationDelivery, in)
+	_, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowNotificationDelivery, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):

@@ -259,7 +259,16 @@ func TestEmitStartsNotifyAndIsIdempotent(t *testing.T) {
 		a := h.do("POST", notifyBase+"emit/", owner, map[string]any{"event_code": code, "idempotency_key": "a"},
 			"Idempotency-Key", "b")
 		require.Equal(t, http.StatusBadRequest, a.code, a.raw)
+		a = h.do("POST", notifyBase+"emit/", owner, map[string]any{"event_code": "switchyard.transaction.escalated",
+			"payload": map[string]any{"error": "page the on-call staff"}})
+		require.Equal(t, http.StatusForbidden, a.code, "the hub's own events are the hub's: %s", a.raw)
 		require.Empty(t, h.started())
+	})
+
+	t.Run("a user id within the route's characters but over the store's bytes is a 400, not a 500", func(t *testing.T) {
+		a := h.do("POST", notifyBase+"preferences/USER/"+strings.Repeat("é", 200)+"/", owner,
+			map[string]any{"language": "sw"})
+		require.Equal(t, http.StatusBadRequest, a.code, a.raw)
 	})
 
 	key := "emit-" + uuid.NewString()
@@ -361,11 +370,18 @@ func TestOutboxProcessRestartsOnlyDeliveriesThatAreGone(t *testing.T) {
 	gone := h.queued(owner, code, time.Hour)
 	closed := h.queued(owner, code, time.Hour)
 	running := h.queued(owner, code, time.Hour)
+	escalating := h.queued(owner, code, time.Hour)
 	h.queued(owner, code, 0) // too recent to be touched
 	theirs := h.queued(other, code, time.Hour)
 	h.describeAs(workflows.OutboxWorkflowID(gone.ID), enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED)
 	h.describeAs(workflows.OutboxWorkflowID(closed.ID), enums.WORKFLOW_EXECUTION_STATUS_TERMINATED)
 	h.describeAs(workflows.OutboxWorkflowID(running.ID), enums.WORKFLOW_EXECUTION_STATUS_RUNNING)
+	// A message whose delivery ended but whose escalation is retrying it: its escalation sends.
+	h.describeAs(workflows.OutboxWorkflowID(escalating.ID), enums.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+	h.describeAs(workflows.NotificationEscalationWorkflowID(escalating.ID), enums.WORKFLOW_EXECUTION_STATUS_RUNNING)
+	for _, m := range []schema.OutboxRow{gone, closed} {
+		h.describeAs(workflows.NotificationEscalationWorkflowID(m.ID), enums.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED)
+	}
 	h.onStart(func(opts client.StartWorkflowOptions, _ string, _ any) (client.WorkflowRun, error) {
 		return fakeRun{id: opts.ID}, nil
 	})
@@ -373,9 +389,9 @@ func TestOutboxProcessRestartsOnlyDeliveriesThatAreGone(t *testing.T) {
 	a := h.do("POST", notifyBase+"outbox/process/", owner, nil)
 	require.Equal(t, http.StatusOK, a.code, a.raw)
 	d := a.data()
-	require.EqualValues(t, 4, d["examined"])
+	require.EqualValues(t, 5, d["examined"])
 	require.EqualValues(t, 2, d["restarted"])
-	require.EqualValues(t, 1, d["running"])
+	require.EqualValues(t, 2, d["running"], "the running delivery, and the message its escalation retries")
 	require.EqualValues(t, 1, d["recent"])
 	require.ElementsMatch(t, []any{gone.ID, closed.ID}, d["restarts"])
 	starts := h.started()
@@ -397,7 +413,7 @@ func TestOutboxProcessRestartsOnlyDeliveriesThatAreGone(t *testing.T) {
 		a := h.do("POST", notifyBase+"outbox/process/", owner, map[string]any{})
 		require.Equal(t, http.StatusOK, a.code, a.raw)
 		require.EqualValues(t, 0, a.data()["restarted"])
-		require.EqualValues(t, 3, a.data()["running"])
+		require.EqualValues(t, 4, a.data()["running"])
 	})
 
 	t.Run("a final or sent message is not examined", func(t *testing.T) {
@@ -407,7 +423,7 @@ func TestOutboxProcessRestartsOnlyDeliveriesThatAreGone(t *testing.T) {
 		h.onStart(nil)
 		a := h.do("POST", notifyBase+"outbox/process/", owner, nil)
 		require.Equal(t, http.StatusOK, a.code, a.raw)
-		require.EqualValues(t, 2, a.data()["examined"])
+		require.EqualValues(t, 3, a.data()["examined"], "the running, the escalating and the recent one")
 		require.Empty(t, h.started())
 	})
 

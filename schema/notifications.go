@@ -1190,6 +1190,11 @@ func (s *Store) RecordNotificationAttempt(ctx context.Context, a DeliveryAttempt
 			// Logged already (a retried activity), or older than the attempt the row mirrors.
 			return nil
 		}
+		if out.Status == transaction.OutboxSent || out.Status == transaction.OutboxDelivered {
+			// A message that went out stays so: a late or concurrent attempt is logged, never
+			// mirrored (it would reopen the message for another send).
+			return nil
+		}
 		delivered := l.Status == transaction.OutboxSent || l.Status == transaction.OutboxDelivered
 		return translate(tx.GetContext(ctx, &out, `UPDATE outbox SET attempt_count = $2, status = $3, final = $4,
 			escalation_required = $5, next_attempt_at = $6, provider = CASE WHEN $7 = '' THEN provider ELSE $7 END,

@@ -510,6 +510,21 @@ func TestAnAttemptIsRecordedOnce(t *testing.T) {
 	require.Equal(t, transaction.OutboxSent, row.Status)
 	require.True(t, sentAt.Equal(*row.SentAt))
 
+	// A later attempt that failed (a second sender, a failure recorded after the send) is
+	// logged, but a message that went out is never reopened.
+	row, err = s.RecordNotificationAttempt(ctx, schema.DeliveryAttempt{Log: schema.DeliveryLogRow{OutboxID: msg.ID,
+		Attempt: 3, Status: transaction.OutboxFailed, Error: strings.Repeat("é", 10_000)}, Status: transaction.OutboxFailed,
+		Final: true, EscalationRequired: true})
+	require.NoError(t, err)
+	require.Equal(t, transaction.OutboxSent, row.Status)
+	require.Equal(t, 2, row.AttemptCount)
+	require.False(t, row.EscalationRequired, "a late failure does not escalate a message that went out")
+	require.True(t, sentAt.Equal(*row.SentAt), "the first send time stays")
+	late, err := s.ListDeliveryLogs(ctx, msg.ID, schema.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, late, 3)
+	require.LessOrEqual(t, len(late[2].Error), 4<<10, "error texts are cut")
+
 	for name, bad := range map[string]schema.DeliveryAttempt{
 		"attempt 0":     {Log: schema.DeliveryLogRow{OutboxID: msg.ID, Status: transaction.OutboxSent}, Status: transaction.OutboxSent},
 		"a log QUEUED":  {Log: schema.DeliveryLogRow{OutboxID: msg.ID, Attempt: 3, Status: transaction.OutboxQueued}, Status: transaction.OutboxQueued},
@@ -522,15 +537,6 @@ func TestAnAttemptIsRecordedOnce(t *testing.T) {
 	_, err = s.RecordNotificationAttempt(ctx, schema.DeliveryAttempt{Log: schema.DeliveryLogRow{OutboxID: "no-such-message",
 		Attempt: 1, Status: transaction.OutboxSent}, Status: transaction.OutboxSent})
 	require.ErrorIs(t, err, schema.ErrNotFound)
-
-	long := schema.DeliveryAttempt{Log: schema.DeliveryLogRow{OutboxID: msg.ID, Attempt: 3,
-		Status: transaction.OutboxFailed, Error: strings.Repeat("é", 10_000)}, Status: transaction.OutboxFailed, Final: true,
-		EscalationRequired: true}
-	row, err = s.RecordNotificationAttempt(ctx, long)
-	require.NoError(t, err)
-	require.LessOrEqual(t, len(row.Error), 4<<10, "error texts are cut")
-	require.True(t, row.EscalationRequired)
-	require.True(t, sentAt.Equal(*row.SentAt), "the first send time stays")
 
 	for i := 4; i <= 5; i++ {
 		_, err := s.RecordNotificationAttempt(ctx, schema.DeliveryAttempt{Log: schema.DeliveryLogRow{OutboxID: msg.ID,

@@ -42,7 +42,8 @@ func NotificationEscalation(ctx workflow.Context, in NotificationEscalationInput
 	res := NotificationEscalationResult{OutboxID: in.OutboxID, Notified: in.Notified}
 	round := in.Round
 	for rounds := 0; ; rounds++ {
-		if rounds == escalationRoundsPerRun {
+		if rounds >= escalationRoundsPerRun && !signalsPending(ctx, SignalAck, SignalRetry, SignalAbort) {
+			// Signals that came meanwhile are taken first: a new run would not see them.
 			in.Round, in.Notified = round, res.Notified
 			return NotificationEscalationResult{}, workflow.NewContinueAsNewError(ctx, WorkflowNotificationEscalation, in)
 		}
@@ -109,4 +110,14 @@ func NotificationEscalation(ctx workflow.Context, in NotificationEscalationInput
 			return res, nil
 		}
 	}
+}
+
+// signalsPending reports whether any of the named signals waits to be received.
+func signalsPending(ctx workflow.Context, names ...string) bool {
+	for _, name := range names {
+		if workflow.GetSignalChannel(ctx, name).Len() > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -27,11 +27,22 @@ func Notify(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	if err != nil {
 		return NotifyResult{}, err
 	}
+	// An emit that cannot be planned or started is recorded failed with the reason, so it never
+	// stays "processing" (its repeat would only find the failed run).
+	failed := func(err error) (NotifyResult, error) {
+		status.show(ctx, StatusView{Status: transaction.StatusFailed, Error: err.Error()}, transaction.StatusFailed)
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		if ferr := workflow.ExecuteLocalActivity(notifyStoreOptions(dctx), a.FinishNotification,
+			activities.FinishNotificationInput{NotificationID: in.NotificationID, Disposition: transaction.NotificationFailed,
+				Reason: errorText(err)}).Get(dctx, nil); ferr != nil {
+			logger.Error("Recording a failed emit failed", "notification_id", in.NotificationID, "error", ferr)
+		}
+		return NotifyResult{}, err
+	}
 	var plan activities.NotificationPlan
 	if err := workflow.ExecuteLocalActivity(notifyStoreOptions(ctx), a.PlanNotification,
 		activities.PlanNotificationInput{Notify: in, At: workflow.Now(ctx)}).Get(ctx, &plan); err != nil {
-		status.show(ctx, StatusView{Status: transaction.StatusFailed, Error: err.Error()}, transaction.StatusFailed)
-		return NotifyResult{}, err
+		return failed(err)
 	}
 	res := NotifyResult{NotificationID: in.NotificationID, Disposition: plan.Disposition, Reason: plan.Reason}
 	for _, m := range plan.Messages {
@@ -43,7 +54,7 @@ func Notify(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 		return res, nil
 	}
 	if err := startDeliveries(ctx, in.ClientID, plan.Messages); err != nil {
-		return NotifyResult{}, err
+		return failed(err)
 	}
 	res.Disposition = transaction.NotificationQueued
 	if err := workflow.ExecuteLocalActivity(notifyStoreOptions(ctx), a.FinishNotification, activities.FinishNotificationInput{

@@ -85,6 +85,20 @@ func TestNotify(t *testing.T) {
 		require.NoError(t, env.GetWorkflowError())
 	})
 
+	t.Run("an emit that cannot be planned is recorded failed with the reason, not left processing", func(t *testing.T) {
+		env := notifyEnv(t)
+		env.OnActivity(na.PlanNotification, mock.Anything, mock.Anything).Return(activities.NotificationPlan{},
+			temporal.NewNonRetryableApplicationError("a rendered body over 256 KiB", transaction.ErrTypeInvalidRequest, nil))
+		var finished activities.FinishNotificationInput
+		env.OnActivity(na.FinishNotification, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.FinishNotificationInput) error { finished = in; return nil })
+		env.ExecuteWorkflow(workflows.WorkflowNotify, workflows.NotifyInput{NotificationID: "n1", ClientID: "c", EventCode: "e"})
+		require.Error(t, env.GetWorkflowError())
+		require.Equal(t, "n1", finished.NotificationID)
+		require.Equal(t, transaction.NotificationFailed, finished.Disposition)
+		require.Contains(t, finished.Reason, "256 KiB")
+	})
+
 	t.Run("an emit without an id is refused", func(t *testing.T) {
 		env := notifyEnv(t)
 		env.ExecuteWorkflow(workflows.WorkflowNotify, workflows.NotifyInput{EventCode: "e"})
