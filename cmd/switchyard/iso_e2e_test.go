@@ -314,7 +314,11 @@ func startHelperWorker(t *testing.T, queue string, env ...string) (*exec.Cmd, *s
 
 // startWorkersOn runs one worker on an arbitrary queue (tests only; real queues go through worker.New).
 func startWorkersOn(st *stack, e env, queue string) (func(), error) {
-	acts, err := st.newActivities(e, st.providers)
+	providers, err := st.workerProviders(e)
+	if err != nil {
+		return nil, err
+	}
+	acts, err := st.newActivities(e, providers)
 	if err != nil {
 		return nil, err
 	}

@@ -12,9 +12,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
+	"github.com/switchyard-hub/switchyard/worker"
+	"github.com/switchyard-hub/switchyard/workflows"
 )
 
 // notifyAdmin calls the notification admin API.
@@ -355,4 +360,69 @@ func TestNotificationQuietHours(t *testing.T) {
 	require.True(t, waiting.NextAttemptAt.After(time.Now()), "it waits for the end of the quiet hours")
 	delivered := waitOutbox(t, id, 4*time.Minute, final(transaction.OutboxDelivered))
 	require.False(t, delivered.SentAt.Before(*waiting.NextAttemptAt), "delivered after the quiet hours")
+}
+
+// TestNotificationDeliverySurvivesAWorkerRestart: the worker sending a message dies while the
+// SMS gateway holds its request; another worker takes the delivery over once the attempt times
+// out. The message is SENT, and the gateway has it once: the retry carries the same
+// Idempotency-Key (the outbox message's).
+func TestNotificationDeliverySurvivesAWorkerRestart(t *testing.T) {
+	const queue = "notify-restart-test"
+	ctx := context.Background()
+	child, stderr := startHelperWorker(t, queue)
+	f := newNotifyFixture(t)
+	user := f.recipient(t, "restart", false)
+	recipient, err := h.store.GetNotificationUser(ctx, "USER", user)
+	require.NoError(t, err)
+
+	notificationID := uuid.NewString()
+	_, _, err = h.store.CreateNotificationEvent(ctx, schema.NotificationEventRow{ID: notificationID, ClientID: demoClient,
+		EventCode: f.event, Payload: json.RawMessage(`{}`), WorkflowID: workflows.NotificationWorkflowID(notificationID),
+		Disposition: transaction.NotificationQueued})
+	require.NoError(t, err)
+	key := activities.MessageIdempotencyKey(notificationID, "restart-rule", "USER", user, "SMS")
+	msg, _, err := h.store.InsertOutbox(ctx, schema.OutboxRow{ID: activities.OutboxIDFor(key), NotificationID: notificationID,
+		ClientID: demoClient, EventCode: f.event, IdempotencyKey: key, ActorType: "USER", UserID: user, Channel: "SMS",
+		RecipientAddress: recipient.Phone, Language: "en", Body: "Held by the gateway " + f.tag, Priority: "NORMAL",
+		Status: transaction.OutboxQueued, MaxAttempts: 3})
+	require.NoError(t, err)
+
+	resp, err := http.NewRequest(http.MethodDelete, h.simURL+"/_sim/providers/concurrency", nil)
+	require.NoError(t, err)
+	res, err := http.DefaultClient.Do(resp)
+	require.NoError(t, err)
+	res.Body.Close()
+	fault(t, `{"target":"sms","latency":"3s","count":1}`)
+	t.Cleanup(func() { clearFaults(t) })
+
+	run, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.OutboxWorkflowID(msg.ID),
+		TaskQueue: queue, WorkflowTaskTimeout: 2 * time.Second}, workflows.WorkflowNotificationDelivery,
+		workflows.NotificationDeliveryInput{OutboxID: msg.ID, ClientID: demoClient})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		var conc map[string]map[string]int
+		simJSON(t, "/_sim/providers/concurrency", &conc)
+		return conc["sms"]["in_flight"] > 0
+	}, 20*time.Second, 20*time.Millisecond, "the helper worker's send never reached the gateway: %s", stderr.String())
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait()
+
+	second := sdkworker.New(h.temporal, queue, sdkworker.Options{})
+	acts, err := h.st.newActivities(h.env, h.st.providers)
+	require.NoError(t, err)
+	worker.Register(second, acts)
+	require.NoError(t, second.Start())
+	defer second.Stop()
+
+	var out workflows.NotificationDeliveryResult
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	require.NoError(t, run.Get(wctx, &out))
+	require.Equal(t, transaction.OutboxSent, out.Status, "%+v", out)
+	row := waitOutbox(t, msg.ID, 10*time.Second, final(transaction.OutboxSent))
+	require.GreaterOrEqual(t, row.AttemptCount, 1)
+	messages, requests := smsTo(t, recipient.Phone)
+	require.Equal(t, 1, messages, "sent once: the gateway saw one message for the key")
+	require.GreaterOrEqual(t, requests, 1)
+	t.Logf("the gateway got %d request(s) for the message's key", requests)
 }
