@@ -49,7 +49,9 @@ func (a *Activities) PlanEscalationRound(ctx context.Context, in EscalationRound
 			}
 			key := MessageIdempotencyKey(failed.ID, "escalation:"+strconv.Itoa(in.Round), u.ActorType, u.UserID, channel)
 			id := OutboxIDFor(key)
-			row := schema.OutboxRow{ID: id, NotificationID: failed.NotificationID, ClientID: failed.ClientID,
+			// Filed under the hub's own client: on-call staff's addresses and messages are not
+			// the failed message's client's to read.
+			row := schema.OutboxRow{ID: id, NotificationID: failed.NotificationID, ClientID: hubClientID,
 				EventCode: EventNotificationEscalated, IdempotencyKey: key, ActorType: u.ActorType, UserID: u.UserID,
 				Channel: channel, RecipientAddress: address, Language: "en", Subject: subject, Body: body,
 				Priority: "CRITICAL", Status: transaction.OutboxQueued, MaxAttempts: max(failed.MaxAttempts, 1),
