@@ -122,6 +122,8 @@ type PlannedMessage struct {
 	New bool
 	// NotBefore is the end of the recipient's quiet hours when the message must wait.
 	NotBefore *time.Time `json:",omitempty"`
+	// Escalate: a critical message that failed for good at planning; its escalation starts.
+	Escalate bool `json:",omitempty"`
 }
 
 // NotificationPlan is what an emit comes to: a disposition and reason when it ends here
@@ -355,6 +357,11 @@ func (a *Activities) planRecipient(ctx context.Context, in PlanNotificationInput
 				row.Status, row.Final, row.Error = transaction.OutboxFailed, true, err.Error()
 			}
 		}
+		if row.Final && rule.Critical {
+			// A critical message that can never go (no template, a missing placeholder) failed
+			// for good as surely as one whose gateway stayed down: on-call hears of it.
+			row.EscalationRequired = true
+		}
 		if notBefore != nil && !row.Final {
 			row.NextAttemptAt = notBefore
 		}
@@ -364,7 +371,8 @@ func (a *Activities) planRecipient(ctx context.Context, in PlanNotificationInput
 		}
 		msg := PlannedMessage{OutboxID: saved.ID, Channel: saved.Channel,
 			Recipient: Recipient{ActorType: saved.ActorType, UserID: saved.UserID}, Status: saved.Status,
-			Final: saved.Final, Error: saved.Error, New: created}
+			Final: saved.Final, Error: saved.Error, New: created,
+			Escalate: saved.Final && saved.EscalationRequired && saved.Status == transaction.OutboxFailed}
 		if !saved.Final && saved.Status == transaction.OutboxQueued {
 			// A plan run again (a retry, a worker that died before its result was recorded)
 			// finds its rows made: their wait is the row's, so quiet hours hold either way.

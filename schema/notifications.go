@@ -1047,11 +1047,12 @@ func (s *Store) InsertOutbox(ctx context.Context, r OutboxRow) (OutboxRow, bool,
 	var out OutboxRow
 	err := s.db.GetContext(ctx, &out, `INSERT INTO outbox (id, notification_id, client_id, event_code, rule_id,
 		idempotency_key, actor_type, user_id, channel, recipient_address, language, subject, body, priority, status,
-		max_attempts, next_attempt_at, final, critical, workflow_id, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+		max_attempts, next_attempt_at, final, critical, workflow_id, error, escalation_required)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 		ON CONFLICT DO NOTHING RETURNING `+outboxColumns, r.ID, r.NotificationID, r.ClientID, r.EventCode, r.RuleID,
 		r.IdempotencyKey, r.ActorType, r.UserID, r.Channel, r.RecipientAddress, r.Language, r.Subject, r.Body,
-		r.Priority, r.Status, r.MaxAttempts, r.NextAttemptAt, r.Final, r.Critical, r.WorkflowID, r.Error)
+		r.Priority, r.Status, r.MaxAttempts, r.NextAttemptAt, r.Final, r.Critical, r.WorkflowID, r.Error,
+		r.EscalationRequired)
 	if err == nil {
 		return out, true, nil
 	}

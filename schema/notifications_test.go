@@ -431,6 +431,14 @@ func TestEmitsAndOutboxAreIdempotent(t *testing.T) {
 	require.Equal(t, "outbox:"+out.ID, out.WorkflowID)
 	require.Equal(t, 3, out.MaxAttempts)
 	require.True(t, out.Critical)
+	require.False(t, out.EscalationRequired)
+	failedKey := schema.OutboxRow{NotificationID: first.ID, ClientID: client, EventCode: f.event,
+		IdempotencyKey: first.ID + ":rule:USER:u-1001:EMAIL", ActorType: "USER", UserID: "u-1001", Channel: "EMAIL",
+		Status: transaction.OutboxFailed, Final: true, Critical: true, EscalationRequired: true,
+		Error: "missing placeholder: code"}
+	failed, _, err := s.InsertOutbox(ctx, failedKey)
+	require.NoError(t, err)
+	require.True(t, failed.EscalationRequired, "a message queued failed for good keeps its escalation mark")
 	dup, created, err := s.InsertOutbox(ctx, msg)
 	require.NoError(t, err)
 	require.False(t, created, "the same key makes no second message")
@@ -452,7 +460,7 @@ func TestEmitsAndOutboxAreIdempotent(t *testing.T) {
 
 	msgs, err := s.MessagesOfNotification(ctx, first.ID)
 	require.NoError(t, err)
-	require.Len(t, msgs, 1)
+	require.Len(t, msgs, 2, "the SMS and the failed e-mail")
 	require.NoError(t, s.FinishNotificationEvent(ctx, first.ID, transaction.NotificationQueued, "", 1))
 	done, err := s.GetNotificationEvent(ctx, first.ID)
 	require.NoError(t, err)

@@ -56,6 +56,9 @@ func Notify(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	if err := startDeliveries(ctx, in.ClientID, plan.Messages); err != nil {
 		return failed(err)
 	}
+	if err := startEscalations(ctx, in.ClientID, plan.Messages); err != nil {
+		return failed(err)
+	}
 	res.Disposition = transaction.NotificationQueued
 	if err := workflow.ExecuteLocalActivity(notifyStoreOptions(ctx), a.FinishNotification, activities.FinishNotificationInput{
 		NotificationID: in.NotificationID, Disposition: res.Disposition, Messages: len(plan.Messages)}).Get(ctx, nil); err != nil {
@@ -69,19 +72,49 @@ func Notify(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 // deliver, and waits until each has started. A delivery already started (a repeated emit, a
 // repeated escalation round) is left as it is.
 func startDeliveries(ctx workflow.Context, clientID string, msgs []activities.PlannedMessage) error {
-	var futures []workflow.ChildWorkflowFuture
+	var starts []childStart
 	for _, m := range msgs {
-		if m.Status != transaction.OutboxQueued || m.Final {
-			continue
+		if m.Status == transaction.OutboxQueued && !m.Final {
+			starts = append(starts, childStart{OutboxWorkflowID(m.OutboxID), WorkflowNotificationDelivery,
+				NotificationDeliveryInput{OutboxID: m.OutboxID, ClientID: clientID, NotBefore: m.NotBefore}})
 		}
+	}
+	return startAbandoned(ctx, starts)
+}
+
+// startEscalations starts the escalation (abandoned on close) of each critical message that
+// failed for good at planning, and waits until each has started; one already started (a
+// repeated emit) is left as it is.
+func startEscalations(ctx workflow.Context, clientID string, msgs []activities.PlannedMessage) error {
+	var starts []childStart
+	for _, m := range msgs {
+		if m.Escalate {
+			starts = append(starts, childStart{NotificationEscalationWorkflowID(m.OutboxID), WorkflowNotificationEscalation,
+				NotificationEscalationInput{OutboxID: m.OutboxID, ClientID: clientID}})
+		}
+	}
+	return startAbandoned(ctx, starts)
+}
+
+// childStart is one child workflow to start.
+type childStart struct {
+	id, workflowType string
+	input            any
+}
+
+// startAbandoned starts children on the notification queue that outlive this run (ABANDON),
+// each once (REJECT_DUPLICATE: one already started is left as it is), and waits until all
+// have started.
+func startAbandoned(ctx workflow.Context, starts []childStart) error {
+	futures := make([]workflow.ChildWorkflowFuture, 0, len(starts))
+	for _, c := range starts {
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:            OutboxWorkflowID(m.OutboxID),
+			WorkflowID:            c.id,
 			TaskQueue:             TaskQueueNotification,
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		})
-		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, WorkflowNotificationDelivery,
-			NotificationDeliveryInput{OutboxID: m.OutboxID, ClientID: clientID, NotBefore: m.NotBefore}))
+		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, c.workflowType, c.input))
 	}
 	for _, f := range futures {
 		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {

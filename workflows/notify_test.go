@@ -85,6 +85,26 @@ func TestNotify(t *testing.T) {
 		require.NoError(t, env.GetWorkflowError())
 	})
 
+	t.Run("a critical message that failed at planning starts its escalation", func(t *testing.T) {
+		env := notifyEnv(t)
+		env.OnActivity(na.PlanNotification, mock.Anything, mock.Anything).Return(activities.NotificationPlan{Messages: []activities.PlannedMessage{
+			{OutboxID: "ob_9", Channel: "SMS", Status: transaction.OutboxFailed, Final: true, Escalate: true,
+				Error: "missing placeholder: code"},
+			{OutboxID: "ob_8", Channel: "EMAIL", Status: transaction.OutboxFailed, Final: true, Error: "missing placeholder: code"},
+		}}, nil)
+		var escalated []workflows.NotificationEscalationInput
+		env.OnWorkflow(workflows.WorkflowNotificationEscalation, mock.Anything, mock.Anything).Return(
+			func(_ workflow.Context, in workflows.NotificationEscalationInput) (workflows.NotificationEscalationResult, error) {
+				escalated = append(escalated, in)
+				return workflows.NotificationEscalationResult{OutboxID: in.OutboxID, Outcome: "acknowledged"}, nil
+			})
+		env.OnActivity(na.FinishNotification, mock.Anything, mock.Anything).Return(nil)
+		env.ExecuteWorkflow(workflows.WorkflowNotify, workflows.NotifyInput{NotificationID: "n1", ClientID: "c", EventCode: "e"})
+		require.NoError(t, env.GetWorkflowError())
+		require.Equal(t, []workflows.NotificationEscalationInput{{OutboxID: "ob_9", ClientID: "c"}}, escalated,
+			"the critical one only")
+	})
+
 	t.Run("an emit that cannot be planned is recorded failed with the reason, not left processing", func(t *testing.T) {
 		env := notifyEnv(t)
 		env.OnActivity(na.PlanNotification, mock.Anything, mock.Anything).Return(activities.NotificationPlan{},

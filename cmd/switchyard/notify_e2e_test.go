@@ -325,6 +325,19 @@ func TestCriticalNotificationFailureEscalates(t *testing.T) {
 		}, 20*time.Second, 200*time.Millisecond, "an aborted escalation takes no more signals: %s", r.Body)
 	})
 
+	t.Run("a critical message that cannot be rendered escalates too", func(t *testing.T) {
+		before := onCallMessages()
+		d := f.emit(t, map[string]any{"user_id": user}) // no "ref": a missing placeholder
+		id := messagesByChannel(t, d)["SMS"]
+		row := waitOutbox(t, id, 20*time.Second, final(transaction.OutboxFailed))
+		require.True(t, row.EscalationRequired)
+		require.Contains(t, row.Error, "ref")
+		require.Eventually(t, func() bool { return onCallMessages() > before }, 20*time.Second, 100*time.Millisecond,
+			"on-call is told")
+		r := notifyAdmin(t, "POST", "/outbox/"+id+"/signals/ack", map[string]any{"note": "template fixed"})
+		require.Less(t, r.Status, 300, "%s", r.Body)
+	})
+
 	t.Run("retry delivers once the gateway is back", func(t *testing.T) {
 		id := failed()
 		clearFaults(t)
