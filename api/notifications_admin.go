@@ -113,6 +113,52 @@ func (s *Server) adminLookups(c *gin.Context) (schema.Lookups, bool) {
 	return l, true
 }
 
+// adminRequest is the body of an admin create or update of a notification record: it applies
+// itself to the record's row (absent fields kept on update), checking codes against the
+// lookups.
+type adminRequest[R any] interface {
+	apply(row *R, create bool, l schema.Lookups) error
+}
+
+// newAdminRow reads a create body and builds the row it describes; false when it has answered
+// an error.
+func newAdminRow[Req adminRequest[R], R any](s *Server, c *gin.Context) (R, bool) {
+	var req Req
+	var row R
+	if err := decodeCapped(c, maxNotificationAdminBody, &req); err != nil {
+		writeError(c, err)
+		return row, false
+	}
+	l, ok := s.adminLookups(c)
+	if !ok {
+		return row, false
+	}
+	if err := req.apply(&row, true, l); err != nil {
+		writeError(c, err)
+		return row, false
+	}
+	return row, true
+}
+
+// adminChange reads an update body, then checks the route's key (key), and answers the change
+// the body makes to a row; false when it has answered an error.
+func adminChange[Req adminRequest[R], R any](s *Server, c *gin.Context, key func() error) (func(*R) error, bool) {
+	var req Req
+	if err := decodeCapped(c, maxNotificationAdminBody, &req); err != nil {
+		writeError(c, err)
+		return nil, false
+	}
+	if err := key(); err != nil {
+		writeError(c, err)
+		return nil, false
+	}
+	l, ok := s.adminLookups(c)
+	if !ok {
+		return nil, false
+	}
+	return func(r *R) error { return req.apply(r, false, l) }, true
+}
+
 // keepField refuses a PATCH that tries to change a record's key.
 func keepField(problems map[string]string, field string, given *string, current string) {
 	if given != nil && *given != current {
@@ -209,18 +255,8 @@ var (
 )
 
 func (s *Server) createCatalogEvent(c *gin.Context) {
-	var req CatalogEventRequest
-	if err := decodeCapped(c, maxNotificationAdminBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	l, ok := s.adminLookups(c)
+	row, ok := newAdminRow[CatalogEventRequest, schema.EventCatalogRow](s, c)
 	if !ok {
-		return
-	}
-	var row schema.EventCatalogRow
-	if err := req.apply(&row, true, l); err != nil {
-		writeError(c, err)
 		return
 	}
 	created, err := s.store.CreateCatalogEvent(c.Request.Context(), row)
@@ -244,23 +280,15 @@ func (s *Server) getCatalogEvent(c *gin.Context) {
 }
 
 func (s *Server) updateCatalogEvent(c *gin.Context) {
-	var req CatalogEventRequest
-	if err := decodeCapped(c, maxNotificationAdminBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	code, err := eventCode(c)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	l, ok := s.adminLookups(c)
+	var code string
+	change, ok := adminChange[CatalogEventRequest, schema.EventCatalogRow](s, c, func() (err error) {
+		code, err = eventCode(c)
+		return err
+	})
 	if !ok {
 		return
 	}
-	row, err := s.store.UpdateCatalogEvent(c.Request.Context(), code, func(r *schema.EventCatalogRow) error {
-		return req.apply(r, false, l)
-	})
+	row, err := s.store.UpdateCatalogEvent(c.Request.Context(), code, change)
 	if err != nil {
 		writeError(c, notFoundAs(storeRefusal(err, "module"), "event"))
 		return
@@ -488,18 +516,8 @@ func (s *Server) eventExists(ctx context.Context, code string) error {
 }
 
 func (s *Server) createRule(c *gin.Context) {
-	var req RuleRequest
-	if err := decodeCapped(c, maxNotificationAdminBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	l, ok := s.adminLookups(c)
+	row, ok := newAdminRow[RuleRequest, schema.RuleRow](s, c)
 	if !ok {
-		return
-	}
-	var row schema.RuleRow
-	if err := req.apply(&row, true, l); err != nil {
-		writeError(c, err)
 		return
 	}
 	ctx := c.Request.Context()
@@ -528,21 +546,15 @@ func (s *Server) getRule(c *gin.Context) {
 }
 
 func (s *Server) updateRule(c *gin.Context) {
-	var req RuleRequest
-	if err := decodeCapped(c, maxNotificationAdminBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	id, err := ruleID(c, errNoRule)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	l, ok := s.adminLookups(c)
+	var id string
+	change, ok := adminChange[RuleRequest, schema.RuleRow](s, c, func() (err error) {
+		id, err = ruleID(c, errNoRule)
+		return err
+	})
 	if !ok {
 		return
 	}
-	row, err := s.store.UpdateRule(c.Request.Context(), id, func(r *schema.RuleRow) error { return req.apply(r, false, l) })
+	row, err := s.store.UpdateRule(c.Request.Context(), id, change)
 	if err != nil {
 		writeError(c, notFoundAs(storeRefusal(err, "channels"), "rule"))
 		return
@@ -671,18 +683,8 @@ func placeholderProblem(text string) string {
 }
 
 func (s *Server) createTemplate(c *gin.Context) {
-	var req TemplateRequest
-	if err := decodeCapped(c, maxNotificationAdminBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	l, ok := s.adminLookups(c)
+	row, ok := newAdminRow[TemplateRequest, schema.TemplateRow](s, c)
 	if !ok {
-		return
-	}
-	var row schema.TemplateRow
-	if err := req.apply(&row, true, l); err != nil {
-		writeError(c, err)
 		return
 	}
 	ctx := c.Request.Context()
@@ -712,23 +714,15 @@ func (s *Server) getTemplate(c *gin.Context) {
 }
 
 func (s *Server) updateTemplate(c *gin.Context) {
-	var req TemplateRequest
-	if err := decodeCapped(c, maxNotificationAdminBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	id, err := ruleID(c, errNoTemplate)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	l, ok := s.adminLookups(c)
+	var id string
+	change, ok := adminChange[TemplateRequest, schema.TemplateRow](s, c, func() (err error) {
+		id, err = ruleID(c, errNoTemplate)
+		return err
+	})
 	if !ok {
 		return
 	}
-	row, err := s.store.UpdateTemplate(c.Request.Context(), id, func(r *schema.TemplateRow) error {
-		return req.apply(r, false, l)
-	})
+	row, err := s.store.UpdateTemplate(c.Request.Context(), id, change)
 	if err != nil {
 		writeError(c, notFoundAs(conflictAs(storeRefusal(err, "channel"), "language",
 			"a template for this event, channel and language already exists"), "template"))
@@ -874,18 +868,8 @@ func (s *Server) listRecipients(c *gin.Context) {
 }
 
 func (s *Server) createRecipient(c *gin.Context) {
-	var req RecipientRequest
-	if err := decodeCapped(c, maxNotificationAdminBody, &req); err != nil {
-		writeError(c, err)
-		return
-	}
-	l, ok := s.adminLookups(c)
+	row, ok := newAdminRow[RecipientRequest, schema.NotificationUserRow](s, c)
 	if !ok {
-		return
-	}
-	var row schema.NotificationUserRow
-	if err := req.apply(&row, true, l); err != nil {
-		writeError(c, err)
 		return
 	}
 	ctx := c.Request.Context()
