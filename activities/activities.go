@@ -122,6 +122,7 @@ type Store interface {
 	GetRoute(ctx context.Context, channelID string) (schema.RouteRow, error)
 	InsertProviderAudit(ctx context.Context, r schema.ProviderAuditRow) error
 	TransferReferences(ctx context.Context, correlationID, terminalID string) (schema.TransferReferences, error)
+	RerunStore
 }
 
 // Doer sends HTTP requests; *http.Client satisfies it.
@@ -141,6 +142,8 @@ type Activities struct {
 	Sites Sites
 	// Notifications serves the notification family: emits, deliveries, escalations.
 	Notifications Notifications
+	// Reruns serves rerun tasks and channels' auto-retry.
+	Reruns Reruns
 	Config        Config
 }
 

@@ -45,6 +45,7 @@ func (s *Server) registerAdmin(g *gin.RouterGroup) {
 	g.GET("/transactions/:id", s.getTransaction)
 	g.POST("/transactions/:id/signals/:signal", s.signalTransaction)
 	g.GET("/transactions/:id/audit", s.transactionAudit)
+	s.registerRerun(g)
 }
 
 // --- views --------------------------------------------------------------------------------
@@ -112,6 +113,7 @@ type channelView struct {
 	RetryPolicy           retryPolicyView `json:"retry_policy"`
 	HonoursIdempotencyKey bool            `json:"honours_idempotency_key"`
 	EscalateOnFailure     bool            `json:"escalate_on_failure"`
+	AutoRetry             autoRetryView   `json:"auto_retry"`
 	AllowedClients        []string        `json:"allowed_clients"`
 	AllowedRoles          []string        `json:"allowed_roles"`
 	IsActive              bool            `json:"is_active"`
@@ -132,8 +134,15 @@ func newChannelView(r schema.ChannelRow) channelView {
 		RetryPolicy: retryPolicyView{MaxAttempts: r.RetryMaxAttempts, InitialInterval: ms(r.RetryInitialIntervalMS),
 			BackoffCoefficient: r.RetryBackoffCoefficient, MaxInterval: ms(r.RetryMaxIntervalMS)},
 		HonoursIdempotencyKey: r.HonoursIdempotencyKey, EscalateOnFailure: r.EscalateOnFailure,
+		AutoRetry:      autoRetryView{Interval: ms(r.AutoRetryIntervalMS), Max: r.AutoRetryMax},
 		AllowedClients: nonNil(r.AllowedClients), AllowedRoles: nonNil(r.AllowedRoles), IsActive: r.IsActive,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// autoRetryView is a channel's auto_retry: max 0 is off.
+type autoRetryView struct {
+	Interval string `json:"interval"`
+	Max      int    `json:"max"`
 }
 
 // adminTransactionView adds the recorded request to what clients see.
@@ -495,13 +504,13 @@ func (s *Server) getChannel(c *gin.Context) {
 }
 
 func (s *Server) createChannel(c *gin.Context) {
-	var spec ChannelSpec
+	var spec channelRequest
 	if err := decodeJSON(c, s.cfg.MaxRequestBodyBytes, &spec); err != nil {
 		writeError(c, err)
 		return
 	}
 	var row schema.ChannelRow
-	if err := applyChannel(spec, &row, true); err != nil {
+	if err := spec.apply(&row, true); err != nil {
 		writeError(c, err)
 		return
 	}
@@ -515,12 +524,51 @@ func (s *Server) createChannel(c *gin.Context) {
 }
 
 func (s *Server) updateChannel(c *gin.Context) {
-	var spec ChannelSpec
+	var spec channelRequest
 	if err := decodeJSON(c, s.cfg.MaxRequestBodyBytes, &spec); err != nil {
 		writeError(c, err)
 		return
 	}
-	s.changeChannel(c, func(row *schema.ChannelRow) error { return applyChannel(spec, row, false) })
+	s.changeChannel(c, func(row *schema.ChannelRow) error { return spec.apply(row, false) })
+}
+
+// channelRequest is a channel create or update body: ChannelSpec and the channel's auto_retry.
+type channelRequest struct {
+	ChannelSpec
+	AutoRetry *AutoRetrySpec `json:"auto_retry"`
+}
+
+// AutoRetrySpec reruns a failed transaction of the channel after interval (a Go duration, at
+// most a day), at most max times along its chain (0 to 10; 0 turns it off).
+type AutoRetrySpec struct {
+	Interval *string `json:"interval"`
+	Max      *int    `json:"max"`
+}
+
+// maxAutoRetries bounds a channel's auto_retry max.
+const maxAutoRetries = 10
+
+func (r channelRequest) apply(row *schema.ChannelRow, creating bool) error {
+	if err := applyChannel(r.ChannelSpec, row, creating); err != nil {
+		return err
+	}
+	if r.AutoRetry == nil {
+		return nil
+	}
+	if r.AutoRetry.Interval != nil {
+		ms, err := durationMS("auto_retry.interval", *r.AutoRetry.Interval, 24*time.Hour)
+		if err != nil {
+			return err
+		}
+		row.AutoRetryIntervalMS = ms
+	}
+	if m := r.AutoRetry.Max; m != nil {
+		if *m < 0 || *m > maxAutoRetries {
+			return fieldError("auto_retry.max", fmt.Sprintf("must be 0 (off) to %d", maxAutoRetries))
+		}
+		row.AutoRetryMax = *m
+	}
+	return nil
 }
 
 func (s *Server) deactivateChannel(c *gin.Context) {

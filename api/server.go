@@ -27,6 +27,7 @@ type Store interface {
 	IntegrationStore
 	SyncStore
 	NotificationStore
+	RerunStore
 	Ping(ctx context.Context) error
 	CreateClient(ctx context.Context, c schema.ClientRow) (schema.ClientRow, error)
 	ListClients(ctx context.Context, page schema.Page) ([]schema.ClientRow, error)

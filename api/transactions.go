@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
@@ -234,7 +234,10 @@ func (s *Server) rerun(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	req, err := s.originalRequest(c.Request.Context(), row)
+	req, err := activities.OriginalRequest(c.Request.Context(), s.temporal, row)
+	if errors.Is(err, activities.ErrRerunUnavailable) {
+		err = newError(http.StatusConflict, CodeRerunUnavailable, err.Error())
+	}
 	if err != nil {
 		writeError(c, err)
 		return
@@ -252,45 +255,5 @@ func (s *Server) rerun(c *gin.Context) {
 	s.startThrough(c, client, rt, req, row.CorrelationID, async)
 }
 
-// originalRequest recovers the full request of a transaction: from its workflow's request
-// query while Temporal retains the run, else from the log when the log keeps the body whole
-// (without the headers it redacted).
-func (s *Server) originalRequest(ctx context.Context, row schema.TransactionRow) (transaction.Request, error) {
-	workflowID, runID := runOf(row)
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	v, err := s.temporal.QueryWorkflow(qctx, workflowID, runID, workflows.QueryRequest)
-	if err == nil {
-		var req transaction.Request
-		return req, v.Get(&req)
-	}
-	if ctx.Err() != nil {
-		return transaction.Request{}, ctx.Err()
-	}
-	if row.RequestBodyTruncated {
-		return transaction.Request{}, newError(http.StatusConflict, CodeRerunUnavailable,
-			"the original request is no longer held in full: its history has expired and the log keeps a capped body")
-	}
-	header := http.Header{}
-	for name, values := range row.RequestHeaders {
-		if len(values) == 1 && values[0] == transaction.Redacted {
-			continue
-		}
-		header[name] = values
-	}
-	return transaction.Request{Method: row.Method, Path: row.Path, RawQuery: withoutRedacted(row.Query), Header: header,
-		Body: row.RequestBody}, nil
-}
-
-// withoutRedacted drops the query parameters the log redacted, keeping the rest in order.
-func withoutRedacted(raw string) string {
-	var keep []string
-	for _, part := range strings.Split(raw, "&") {
-		_, value, _ := strings.Cut(part, "=")
-		if v, err := url.QueryUnescape(value); part == "" || (err == nil && v == transaction.Redacted) {
-			continue
-		}
-		keep = append(keep, part)
-	}
-	return strings.Join(keep, "&")
-}
+// withoutRedacted is the rule a rerun from the log applies to the logged query string.
+var withoutRedacted = activities.WithoutRedacted

@@ -37,12 +37,16 @@ type ChannelRow struct {
 	RetryMaxIntervalMS      int            `db:"retry_max_interval_ms"`
 	HonoursIdempotencyKey   bool           `db:"honours_idempotency_key"`
 	EscalateOnFailure       bool           `db:"escalate_on_failure"`
-	AllowedClients          pq.StringArray `db:"allowed_clients"`
-	AllowedRoles            pq.StringArray `db:"allowed_roles"`
-	IsActive                bool           `db:"is_active"`
-	IsDemo                  bool           `db:"is_demo"`
-	CreatedAt               time.Time      `db:"created_at"`
-	UpdatedAt               time.Time      `db:"updated_at"`
+	// AutoRetryIntervalMS and AutoRetryMax rerun a failed transaction of the channel after the
+	// interval, at most AutoRetryMax times along its chain (0: off).
+	AutoRetryIntervalMS int            `db:"auto_retry_interval_ms"`
+	AutoRetryMax        int            `db:"auto_retry_max"`
+	AllowedClients      pq.StringArray `db:"allowed_clients"`
+	AllowedRoles        pq.StringArray `db:"allowed_roles"`
+	IsActive            bool           `db:"is_active"`
+	IsDemo              bool           `db:"is_demo"`
+	CreatedAt           time.Time      `db:"created_at"`
+	UpdatedAt           time.Time      `db:"updated_at"`
 }
 
 // RouteRow is an active channel joined with the mediator it forwards to: what the proxy matches on.
@@ -77,19 +81,24 @@ func (r RouteRow) Channel(defaultTimeout time.Duration) transaction.Channel {
 	}
 }
 
+// AutoRetry reports whether the channel reruns its failed transactions, and how.
+func (r ChannelRow) AutoRetry() (interval time.Duration, max int, on bool) {
+	return time.Duration(r.AutoRetryIntervalMS) * time.Millisecond, r.AutoRetryMax, r.AutoRetryMax > 0
+}
+
 const channelColumns = `id, name, description, path_pattern, methods, priority, requires_request_body,
 	request_content_type, request_body_example, channel_type, kind, mediator_urn, timeout_ms,
 	retry_max_attempts, retry_initial_interval_ms, retry_backoff_coefficient, retry_max_interval_ms,
 	honours_idempotency_key, escalate_on_failure, allowed_clients, allowed_roles, is_active, is_demo,
-	created_at, updated_at`
+	created_at, updated_at, auto_retry_interval_ms, auto_retry_max`
 
-// channelValues lists a row's writable columns in the order of $2..$23 below.
+// channelValues lists a row's writable columns in the order of $2..$25 below.
 func channelValues(c ChannelRow) []any {
 	return []any{c.Name, c.Description, c.PathPattern, nonNil(c.Methods), c.Priority, c.RequiresRequestBody,
 		c.RequestContentType, c.RequestBodyExample, c.ChannelType, c.Kind, c.MediatorURN, c.TimeoutMS,
 		c.RetryMaxAttempts, c.RetryInitialIntervalMS, c.RetryBackoffCoefficient, c.RetryMaxIntervalMS,
 		c.HonoursIdempotencyKey, c.EscalateOnFailure, nonNil(c.AllowedClients), nonNil(c.AllowedRoles),
-		c.IsActive, c.IsDemo}
+		c.IsActive, c.IsDemo, c.AutoRetryIntervalMS, c.AutoRetryMax}
 }
 
 // CreateChannel inserts a channel; ErrConflict on a duplicate name, ErrReference on an unknown mediator.
@@ -98,8 +107,10 @@ func (s *Store) CreateChannel(ctx context.Context, c ChannelRow) (ChannelRow, er
 	err := s.db.GetContext(ctx, &out, `INSERT INTO channels (name, description, path_pattern, methods, priority,
 		requires_request_body, request_content_type, request_body_example, channel_type, kind, mediator_urn,
 		timeout_ms, retry_max_attempts, retry_initial_interval_ms, retry_backoff_coefficient, retry_max_interval_ms,
-		honours_idempotency_key, escalate_on_failure, allowed_clients, allowed_roles, is_active, is_demo)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+		honours_idempotency_key, escalate_on_failure, allowed_clients, allowed_roles, is_active, is_demo,
+		auto_retry_interval_ms, auto_retry_max)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+		$23, $24)
 		RETURNING `+channelColumns, channelValues(c)...)
 	return out, translate(err, "creating channel")
 }
@@ -154,7 +165,8 @@ func (s *Store) UpdateChannel(ctx context.Context, id string, change func(*Chann
 			request_body_example = $9, channel_type = $10, kind = $11, mediator_urn = $12, timeout_ms = $13,
 			retry_max_attempts = $14, retry_initial_interval_ms = $15, retry_backoff_coefficient = $16,
 			retry_max_interval_ms = $17, honours_idempotency_key = $18, escalate_on_failure = $19,
-			allowed_clients = $20, allowed_roles = $21, is_active = $22, is_demo = $23, updated_at = now()
+			allowed_clients = $20, allowed_roles = $21, is_active = $22, is_demo = $23,
+			auto_retry_interval_ms = $24, auto_retry_max = $25, updated_at = now()
 			WHERE id = $1 RETURNING `+channelColumns, args...)
 		return translate(err, "updating channel")
 	})
@@ -167,7 +179,7 @@ const routeSelect = `SELECT c.id, c.name, c.description, c.path_pattern, c.metho
 	c.kind, c.mediator_urn, c.timeout_ms, c.retry_max_attempts, c.retry_initial_interval_ms,
 	c.retry_backoff_coefficient, c.retry_max_interval_ms, c.honours_idempotency_key, c.escalate_on_failure,
 	c.allowed_clients, c.allowed_roles, c.is_active, c.is_demo, c.created_at, c.updated_at,
-	m.endpoint_url AS mediator_endpoint_url, m.is_online AS mediator_online
+	c.auto_retry_interval_ms, c.auto_retry_max, m.endpoint_url AS mediator_endpoint_url, m.is_online AS mediator_online
 	FROM channels c JOIN mediators m ON m.urn = c.mediator_urn`
 
 // ActiveRoutes lists every active channel with its mediator, highest priority first.

@@ -42,6 +42,9 @@ var Queues = []string{workflows.TaskQueueProxy, workflows.TaskQueueIntegration, 
 // registered (a queue only ever receives its own). The API runs them for eager starts;
 // standalone workers run more for retries, async work and scale-out.
 func New(c client.Client, queues []string, acts *activities.Activities, cfg Config) ([]sdkworker.Worker, error) {
+	if acts.Reruns.Temporal == nil {
+		acts.Reruns.Temporal = c // reruns and auto-retries start their transactions with the worker's client
+	}
 	var out []sdkworker.Worker
 	for _, q := range queues {
 		if !slices.Contains(Queues, q) {
@@ -93,6 +96,7 @@ func RegisterWorkflows(r interface {
 
 		workflows.WorkflowNotificationDelivery:   workflows.NotificationDelivery,
 		workflows.WorkflowNotificationEscalation: workflows.NotificationEscalation,
+		workflows.WorkflowRerun:                  workflows.Rerun,
 	} {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}

@@ -38,7 +38,7 @@ const (
 var Types = []string{WorkflowProxyTransaction, WorkflowProviderOperation, WorkflowCardTransfer,
 	WorkflowWebhookIngest, WorkflowOrderedIngest, WorkflowDelivery, WorkflowOrderedDelivery, WorkflowSendMessage, WorkflowIntegrationCheck,
 	WorkflowWebhookReplay, WorkflowSync, WorkflowSyncContent, WorkflowSyncStructure, WorkflowBatch, WorkflowNotify,
-	WorkflowNotificationDelivery, WorkflowNotificationEscalation}
+	WorkflowNotificationDelivery, WorkflowNotificationEscalation, WorkflowRerun}
 
 // Operator signals of the escalation contract.
 const (
