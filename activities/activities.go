@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 )
 
@@ -86,6 +87,8 @@ type Config struct {
 
 	// Notification is the notification family's transports and pace (NOTIFICATION_*).
 	Notification NotificationConfig
+	// ESB is how proxied transactions relay through the National ESB (GOVESB_*, ESB_*, keys).
+	ESB provider.ESBConfig
 }
 
 // Upstream answer limits: a body (MAX_UPSTREAM_RESPONSE_BYTES at most this) and headers
@@ -103,6 +106,9 @@ func (c Config) Validate() error {
 			"at least 1 and MESSAGE_SEND_BUDGET at least MESSAGE_TIMEOUT")
 	}
 	if err := c.Notification.Validate(); err != nil {
+		return err
+	}
+	if err := c.ESB.Validate(); err != nil {
 		return err
 	}
 	if err := c.validateSync(); err != nil {
@@ -144,7 +150,9 @@ type Activities struct {
 	Notifications Notifications
 	// Reruns serves rerun tasks and channels' auto-retry.
 	Reruns Reruns
-	Config        Config
+	// ESB relays proxied transactions through the National ESB; it holds the worker's token.
+	ESB    *provider.ESB
+	Config Config
 }
 
 // New builds Activities with an HTTP client tuned for forwarding: no client-level timeout (each
@@ -156,13 +164,15 @@ func New(store Store, providers ProviderSet, cfg Config) *Activities {
 	transport.MaxIdleConnsPerHost = cfg.MaxIdleConnsPerHost
 	transport.IdleConnTimeout = 90 * time.Second
 	transport.MaxResponseHeaderBytes = maxUpstreamHeaderBytes
+	httpClient := &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	return &Activities{
 		Store:     store,
 		Providers: providers,
-		HTTP: &http.Client{
-			Transport:     transport,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		Config: cfg,
+		HTTP:      httpClient,
+		ESB:       provider.NewESB(cfg.ESB, httpClient, cfg.MaxUpstreamResponseBytes),
+		Config:    cfg,
 	}
 }

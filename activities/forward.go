@@ -21,9 +21,17 @@ import (
 
 // Forward sends one request to its upstream and returns the answer. 502, 503 and 504 answers,
 // network errors and timeouts are errors (Temporal retries them per the channel's policy); every
-// other status is a result.
+// other status is a result. A request with an ESB route is relayed through the National ESB
+// instead (see relayESB).
 func (a *Activities) Forward(ctx context.Context, in ForwardInput) (ForwardResult, error) {
 	attempt := activity.GetInfo(ctx).Attempt
+	if in.ESB != nil {
+		resp, err := a.relayESB(ctx, in)
+		if err != nil {
+			return ForwardResult{}, classifyESB(err, ForwardFailure{Attempt: attempt})
+		}
+		return ForwardResult{Response: resp, Attempt: attempt}, nil
+	}
 	resp, err := a.forward(ctx, in)
 	if err != nil {
 		return ForwardResult{}, classify(err, ForwardFailure{Attempt: attempt, Response: responseOf(err)})

@@ -12,6 +12,9 @@ type ForwardInput struct {
 	EndpointURL   string
 	Timeout       time.Duration
 	Request       transaction.Request
+	// ESB, when set, relays the request through the National ESB (see RelayESB) instead of
+	// sending it to EndpointURL.
+	ESB *transaction.ESBRoute `json:",omitempty"`
 }
 
 // ForwardResult is an upstream's answer that is final (not 502/503/504) and which attempt got it.

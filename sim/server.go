@@ -21,6 +21,7 @@ type Simulators struct {
 	Switch    *Switch
 	Messaging *Messaging
 	Sites     *Sites
+	ESB       *ESB
 }
 
 // Options are what the simulators are built from.
@@ -35,7 +36,9 @@ type Options struct {
 	// Messaging are the messaging simulators' credentials and the hub they deliver webhooks to.
 	Messaging MessagingConfig
 	// Sites are the WordPress and Shopify simulators' credentials and content.
-	Sites  SitesConfig
+	Sites SitesConfig
+	// ESB is the GovESB engine simulator's credentials and keys.
+	ESB    ESBConfig
 	Logger *slog.Logger
 }
 
@@ -69,11 +72,11 @@ func New(store *Store, o Options) (*Simulators, error) {
 	}
 	sw := NewSwitch(o.Switch, codec, StoreLedger{Store: store}, logger)
 	return &Simulators{Upstream: NewUpstream(o.Upstream), Providers: providers, Mail: mail, Switch: sw,
-		Messaging: messaging, Sites: sites}, nil
+		Messaging: messaging, Sites: sites, ESB: NewESB(o.ESB)}, nil
 }
 
 // Handler serves the provider simulators under their prefixes (/cbs, /bill, /sms, /push,
-// /oauth, /whatsapp, /telegram, /slack, /discord, /wordpress, /shopify, /_sim/...) and the upstream simulator
+// /oauth, /whatsapp, /telegram, /slack, /discord, /wordpress, /shopify, /esb, /_sim/...) and the upstream simulator
 // everywhere else.
 func (s *Simulators) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -81,6 +84,7 @@ func (s *Simulators) Handler() http.Handler {
 	s.Mail.Register(mux)
 	s.Messaging.Register(mux)
 	s.Sites.Register(mux)
+	s.ESB.Register(mux)
 	mux.HandleFunc("GET /_sim/iso/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Switch.Stats())
 	})

@@ -38,7 +38,45 @@ type Channel struct {
 	Retry                 RetryPolicy
 	HonoursIdempotencyKey bool
 	EscalateOnFailure     bool
+	// ESB, when set, relays the request through the National ESB instead of the mediator
+	// (Kind is then ChannelKindESB). Transactions started before the relay existed have none.
+	ESB *ESBRoute `json:",omitempty"`
 }
+
+// ChannelKindESB is the Kind of a channel snapshot that relays through the National ESB.
+const ChannelKindESB = "esb"
+
+// ESB modes: which of a registration's codes the engine is called with.
+const (
+	ESBModeNormal = "normal" // apiCode: the engine answers with the system's response
+	ESBModePush   = "push"   // pushCode: the engine pushes the data on
+)
+
+// ESBRoute is the organization a request is relayed for and the engine code it uses. It names
+// no credentials: the worker holds those.
+type ESBRoute struct {
+	Organization string
+	Mode         string // ESBModeNormal or ESBModePush
+	Code         string // the registration's api_code or push_code
+}
+
+// Error codes and types of the ESB relay.
+const (
+	// ErrorCodeESBNotConfigured: the worker has no ESB settings (GOVESB_*, keys) to relay with.
+	ErrorCodeESBNotConfigured = "ESB_NOT_CONFIGURED"
+	// ErrorCodeESBAuthFailed: the ESB refused the hub's client credentials or token.
+	ErrorCodeESBAuthFailed = "ESB_AUTH_FAILED"
+	// ErrorCodeESBSignatureInvalid: the engine's answer is unsigned or its signature does not
+	// verify with GOV_ESB_PUBLIC_KEY; it is never passed on.
+	ErrorCodeESBSignatureInvalid = "ESB_SIGNATURE_INVALID"
+	// ErrorCodeESBRequestFailed: the engine refused the request or answered success=false.
+	ErrorCodeESBRequestFailed = "ESB_REQUEST_FAILED"
+
+	ErrTypeESBNotConfigured    = "ESBNotConfigured"
+	ErrTypeESBAuthFailed       = "ESBAuthFailed"
+	ErrTypeESBSignatureInvalid = "ESBSignatureInvalid"
+	ErrTypeESBRequestFailed    = "ESBRequestFailed"
+)
 
 // MayRetry reports whether a failed forward of method may be sent again. A failure that sent
 // nothing may always be retried; after a request went out, only idempotent methods, or any method

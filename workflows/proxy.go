@@ -207,6 +207,7 @@ func (wf *proxyTx) forwardInput() activities.ForwardInput {
 		EndpointURL:   wf.channel.EndpointURL,
 		Timeout:       wf.channel.Timeout,
 		Request:       wf.in.Request,
+		ESB:           wf.channel.ESB,
 	}
 }
 
@@ -243,7 +244,8 @@ func (wf *proxyTx) escalate(ctx workflow.Context, out outcome) (string, Operator
 }
 
 // reloadChannel picks up an operator's change to the channel before a retry. A channel that is
-// gone keeps the snapshot the transaction started with.
+// gone keeps the snapshot the transaction started with. A relayed transaction stays relayed
+// for the same organization and code.
 func (wf *proxyTx) reloadChannel(ctx workflow.Context) {
 	if wf.channel.ID == "" {
 		return
@@ -252,6 +254,9 @@ func (wf *proxyTx) reloadChannel(ctx workflow.Context) {
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.LoadChannel, wf.channel.ID).Get(ctx, &ch); err != nil {
 		wf.logger.Warn("Retrying with the channel as it was: it could not be reloaded", "error", err)
 		return
+	}
+	if wf.channel.ESB != nil {
+		ch.Kind, ch.ESB = transaction.ChannelKindESB, wf.channel.ESB
 	}
 	wf.channel = ch
 }
@@ -322,6 +327,14 @@ func errorCode(errType string) string {
 		return transaction.ErrorCodeChannelMisconfigured
 	case transaction.ErrorCodeAborted:
 		return transaction.ErrorCodeAborted
+	case transaction.ErrTypeESBNotConfigured:
+		return transaction.ErrorCodeESBNotConfigured
+	case transaction.ErrTypeESBAuthFailed:
+		return transaction.ErrorCodeESBAuthFailed
+	case transaction.ErrTypeESBSignatureInvalid:
+		return transaction.ErrorCodeESBSignatureInvalid
+	case transaction.ErrTypeESBRequestFailed:
+		return transaction.ErrorCodeESBRequestFailed
 	}
 	return transaction.ErrorCodeUpstreamUnavailable
 }
