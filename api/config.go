@@ -52,7 +52,9 @@ type Config struct {
 	// MinAdminTokenLength. A Config built in code (tests) may leave it empty: no environment
 	// rules apply then.
 	Environment Environment `envconfig:"APP_ENV" default:"production"`
-	// MediatorMode selects how requests are routed; only hybrid is available.
+	// MediatorMode selects how requests are routed: hybrid (channels, relaying through the
+	// National ESB where a channel has registrations) or pure_esb (every request relayed
+	// through the ESB for its X-Organization, no channel matching).
 	MediatorMode string `envconfig:"MEDIATOR_MODE" default:"hybrid"`
 	// ForwardTimeout is how long a sync request waits before answering 202, and the default
 	// upstream timeout of channels without one.
@@ -135,12 +137,9 @@ const (
 // Validate rejects settings the API cannot run with.
 func (c Config) Validate() error {
 	switch c.MediatorMode {
-	case ModeHybrid:
-	case ModePureESB:
-		return fmt.Errorf("MEDIATOR_MODE=%s: the ESB relay is not available in this release; use MEDIATOR_MODE=hybrid",
-			ModePureESB)
+	case ModeHybrid, ModePureESB:
 	default:
-		return fmt.Errorf("MEDIATOR_MODE=%q is not a mode: use hybrid", c.MediatorMode)
+		return fmt.Errorf("MEDIATOR_MODE=%q is not a mode: use hybrid or pure_esb", c.MediatorMode)
 	}
 	switch c.Environment {
 	case EnvProduction:

@@ -24,7 +24,8 @@ var idempotencyNamespace = uuid.MustParse("5b0c1f5e-8f2d-4c59-9a0e-2f7d3c1a9b61"
 const maxIdempotencyKeyLength = 255
 
 // proxy forwards every request that is not one of the hub's own routes through the channel
-// that matches it, as a ProxyTransaction workflow.
+// that matches it, as a ProxyTransaction workflow: to the channel's mediator, or through the
+// National ESB when the channel has ESB registrations (or MEDIATOR_MODE=pure_esb).
 func (s *Server) proxy(c *gin.Context) {
 	if err := checkPath(c.Request.URL); err != nil {
 		writeError(c, err)
@@ -55,18 +56,26 @@ func (s *Server) proxy(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	if err := checkBody(rt, c.Request.Header.Get("Content-Type"), body); err != nil {
-		writeError(c, err)
-		return
+	if rt != nil {
+		if err := checkBody(rt, c.Request.Header.Get("Content-Type"), body); err != nil {
+			writeError(c, err)
+			return
+		}
 	}
 	s.startThrough(c, client, rt, forwardedRequest(c, body, s.cfg.TrustedProxies), "", async)
 }
 
-// startThrough runs req as a new transaction through the resolved channel rt; parentID links a
-// rerun to the transaction it repeats. The client's Idempotency-Key, when given, makes the
-// correlation id.
+// startThrough runs req as a new transaction through the resolved channel rt (nil in
+// MEDIATOR_MODE=pure_esb); parentID links a rerun to the transaction it repeats. The client's
+// Idempotency-Key, when given, makes the correlation id; X-Organization and X-ESB-Mode pick
+// the ESB relay where one applies (see channelFor).
 func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req transaction.Request, parentID string, async bool) {
 	correlationID, err := correlationID(client.ID, c.GetHeader("Idempotency-Key"))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	channel, err := s.channelFor(c, client, rt)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -78,14 +87,17 @@ func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req tran
 		ClientID:      client.ID,
 		Fingerprint: transaction.Fingerprint(transaction.KindProxy, req.Method, req.Path+"?"+req.RawQuery,
 			req.Body),
-		Channel: rt.RouteRow.Channel(s.cfg.ForwardTimeout.Duration()),
+		Channel: channel,
 		Request: req,
 	}, async)
 }
 
 // resolveChannel finds the channel for path and method and checks the client may use it and
-// its mediator is online.
+// its mediator is online. In MEDIATOR_MODE=pure_esb no channel is matched: it returns nil.
 func (s *Server) resolveChannel(ctx context.Context, client Client, path, method string) (*route, error) {
+	if s.cfg.MediatorMode == ModePureESB {
+		return nil, nil
+	}
 	routes, err := s.routes.get(ctx)
 	if err != nil {
 		return nil, err
@@ -219,7 +231,7 @@ func checkKey(key string) error {
 // strippedHeaders never travel upstream nor into workflow history: the hub's own credentials
 // and controls. The Forward activity sets X-Correlation-ID and Idempotency-Key itself.
 var strippedHeaders = []string{"X-Client-Id", "X-Client-Secret", "Authorization", "Proxy-Authorization",
-	"Cookie", "Idempotency-Key", "X-Correlation-Id", "Prefer"}
+	"Cookie", "Idempotency-Key", "X-Correlation-Id", "Prefer", headerOrganization, headerESBMode}
 
 // hopByHop are the headers that describe one connection, not the message (RFC 9110 §7.6.1).
 // The Forward activity drops them as well; the API drops them first so that a Connection header
@@ -233,9 +245,9 @@ var forwardingHeaders = []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwa
 	"X-Forwarded-Port", "X-Forwarded-Prefix", "Forwarded", "X-Real-Ip"}
 
 // forwardedRequest is the client's request as the upstream will see it: hop-by-hop headers, hub
-// credentials and controls removed, hub query parameters (async, sync) dropped, X-Forwarded-*
-// set last. A client's X-Forwarded-For (Host, Proto) is kept, and extended, only when the
-// connection comes from one of trustedProxies.
+// credentials and controls removed, hub query parameters (async, sync, organization, esb_mode)
+// dropped, X-Forwarded-* set last. A client's X-Forwarded-For (Host, Proto) is kept, and
+// extended, only when the connection comes from one of trustedProxies.
 func forwardedRequest(c *gin.Context, body []byte, trustedProxies []string) transaction.Request {
 	h := c.Request.Header.Clone()
 	for _, v := range c.Request.Header.Values("Connection") {
@@ -293,7 +305,8 @@ func forwardedRequest(c *gin.Context, body []byte, trustedProxies []string) tran
 	}
 }
 
-// withoutHubParams drops async and sync from a raw query, keeping the rest in order.
+// withoutHubParams drops the hub's parameters (async, sync, organization, esb_mode) from a raw
+// query, keeping the rest in order.
 func withoutHubParams(raw string) string {
 	if raw == "" {
 		return ""
@@ -301,7 +314,8 @@ func withoutHubParams(raw string) string {
 	var keep []string
 	for _, part := range strings.Split(raw, "&") {
 		key, _, _ := strings.Cut(part, "=")
-		if k, err := url.QueryUnescape(key); err == nil && (k == "async" || k == "sync") {
+		if k, err := url.QueryUnescape(key); err == nil && (k == "async" || k == "sync" || k == paramOrganization ||
+			k == paramESBMode) {
 			continue
 		}
 		keep = append(keep, part)

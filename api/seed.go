@@ -121,7 +121,7 @@ func Seed(ctx context.Context, store SeedStore, cfg SeedConfig, reset bool) (See
 		}
 		sum.Channels++
 	}
-	return sum, nil
+	return sum, seedESB(ctx, store, cfg)
 }
 
 // The seed* functions write a record exactly as its entry says, over an existing one too: a

@@ -27,6 +27,7 @@ type Store interface {
 	IntegrationStore
 	SyncStore
 	NotificationStore
+	ESBStore
 	RerunStore
 	Ping(ctx context.Context) error
 	CreateClient(ctx context.Context, c schema.ClientRow) (schema.ClientRow, error)
@@ -81,6 +82,7 @@ type Server struct {
 	logger    *slog.Logger
 	auth      *clientAuth
 	routes    *routeCache
+	esb       *esbCache // ESB registrations, cached like routes
 	limiter   *rateLimiter
 	engine    *gin.Engine
 	providers Providers
@@ -91,7 +93,7 @@ type Server struct {
 	hub       integrationParts // integrations, webhooks, subscriptions
 }
 
-// New builds the router. It fails on invalid config (MEDIATOR_MODE=pure_esb, say).
+// New builds the router. It fails on invalid config (an unknown MEDIATOR_MODE, say).
 func New(cfg Config, deps Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -115,6 +117,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		logger:    deps.Logger,
 		auth:      newClientAuth(deps.Store, cfg.ConfigCacheTTL),
 		routes:    newRouteCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
+		esb:       newESBCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
 		limiter:   newRateLimiter(shared),
 		providers: deps.Providers,
 		validate:  provider.NewValidator(),
@@ -149,6 +152,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.registerAdmin(admin)
 	s.registerAdminIntegrations(admin)
 	s.registerAdminNotifications(admin)
+	s.registerAdminESB(admin)
 
 	s.registerIntegration(r)
 	s.registerIntegrations(r)

@@ -354,7 +354,7 @@ func newSimulators(store *schema.Store, e env, logger *slog.Logger) (*sim.Simula
 		return nil, err
 	}
 	return sim.New(sim.NewStore(store.DB()), sim.Options{Upstream: e.Sim, Issuers: configs, ISO: e.ISO, Switch: e.Switch,
-		Messaging: e.Messaging, Sites: e.Sites, Logger: logger})
+		Messaging: e.Messaging, Sites: e.Sites, ESB: e.ESBSim, Logger: logger})
 }
 
 // simListeners are where the simulators serve: HTTP, SMTP and ISO 8583.

@@ -49,6 +49,10 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 		return nil, err
 	}
 	e.Seed.UpstreamURL = "http://" + simListener.Addr().String()
+	// The ESB relay goes to the engine simulator, with keys made for this run.
+	if err := wireLocalESB(&e, e.Seed.UpstreamURL, ephemeralESBKeys); err != nil {
+		return nil, err
+	}
 	// The messaging simulators deliver their webhooks to this hub.
 	e.Messaging.HubURL = "http://" + apiListener.Addr().String()
 	e.SimURLs = provider.SimConfig{URL: e.Seed.UpstreamURL, SMTPAddr: smtpListener.Addr().String()}
