@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +231,50 @@ func TestESBDemoRegistrationIsSeeded(t *testing.T) {
 		asClient(demoClient, demoSecret).header("X-Organization", org))
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	require.Contains(t, string(r.Body), "DEMO-CITIZEN-LOOKUP")
+}
+
+func TestESBSecretsStayOutOfLogs(t *testing.T) {
+	r := h.do(t, request{method: "POST", path: "/integrations/citizens", body: `{"nin":"N-2"}`}.
+		asClient(demoClient, demoSecret).header("X-Organization", api.DemoOrganization(h.env.Seed)))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	cfg := h.env.Activities.ESB
+	logs := hubLogs.String()
+	require.NotContains(t, logs, cfg.ClientSecret)
+	for _, key := range []string{cfg.ClientPrivateKey, h.env.ESBSim.PrivateKey} {
+		lines := strings.Split(strings.TrimSpace(key), "\n")
+		require.Greater(t, len(lines), 2)
+		require.NotContains(t, logs, lines[1], "a line of a private key")
+	}
+}
+
+func TestDevESBKeysAreMadeOnceAndKeptPrivate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, err := devESBKeys(dir)
+	require.NoError(t, err)
+	for _, name := range []string{devESBClientKeyFile, devESBEngineKeyFile} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), name)
+	}
+	again, err := devESBKeys(dir)
+	require.NoError(t, err)
+	require.Equal(t, first, again, "the second run reuses the keys")
+	require.NotEqual(t, first.client.PublicPEM, first.engine.PublicPEM)
+
+	t.Run("settings the environment gives win", func(t *testing.T) {
+		var e env
+		e.Activities.ESB.EngineURL = "https://esb.example.org/engine"
+		e.Activities.ESB.ClientID, e.ESBSim.ClientID = "given", "given"
+		e.Activities.ESB.ClientPrivateKey = first.client.PrivatePEM
+		e.ESBSim.ClientPublicKey = first.client.PublicPEM
+		require.NoError(t, wireLocalESB(&e, "http://127.0.0.1:1/", func() (esbKeys, error) { return again, nil }))
+		require.Equal(t, "https://esb.example.org/engine", e.Activities.ESB.EngineURL)
+		require.Equal(t, "http://127.0.0.1:1/esb/token", e.Activities.ESB.TokenURL)
+		require.Equal(t, "given", e.Activities.ESB.ClientID)
+		require.Equal(t, "", e.Activities.ESB.ClientSecret, "credentials are left as given")
+		require.Equal(t, first.client.PrivatePEM, e.Activities.ESB.ClientPrivateKey)
+		require.Equal(t, again.engine.PublicPEM, e.Activities.ESB.PublicKey)
+		require.Equal(t, again.engine.PrivatePEM, e.ESBSim.PrivateKey)
+	})
 }
