@@ -278,3 +278,22 @@ func TestDevESBKeysAreMadeOnceAndKeptPrivate(t *testing.T) {
 		require.Equal(t, again.engine.PrivatePEM, e.ESBSim.PrivateKey)
 	})
 }
+
+func TestESBRerunNamesTheOrganizationAgain(t *testing.T) {
+	org := api.DemoOrganization(h.env.Seed)
+	r := h.do(t, request{method: "POST", path: "/integrations/citizens", body: `{"nin":"N-3"}`}.
+		asClient(demoClient, demoSecret).header("X-Organization", org))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	id := r.Header.Get("X-Correlation-ID")
+	h.waitStatus(t, id, transaction.StatusSuccessful)
+
+	r = h.do(t, request{method: "POST", path: "/transactions/" + id + "/rerun"}.asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+	require.Equal(t, api.CodeOrganizationRequired, r.errorCode(t))
+
+	r = h.do(t, request{method: "POST", path: "/transactions/" + id + "/rerun"}.asClient(demoClient, demoSecret).
+		header("X-Organization", org, "X-ESB-Mode", "push"))
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	require.JSONEq(t, `{"pushCode":"DEMO-CITIZEN-PUSH","received":{"nin":"N-3"}}`, string(r.Body))
+	require.Equal(t, id, h.row(t, r.Header.Get("X-Correlation-ID")).ParentID.String)
+}
