@@ -124,6 +124,7 @@ func (c Config) Validate() error {
 // Store is the part of schema.Store the activities write through.
 type Store interface {
 	InsertTransaction(ctx context.Context, t schema.TransactionRow) (schema.TransactionRow, bool, error)
+	InsertFinishedTransaction(ctx context.Context, t schema.TransactionRow, o schema.TransactionOutcome) error
 	UpdateTransaction(ctx context.Context, o schema.TransactionOutcome) error
 	GetRoute(ctx context.Context, channelID string) (schema.RouteRow, error)
 	InsertProviderAudit(ctx context.Context, r schema.ProviderAuditRow) error

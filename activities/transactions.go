@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,35 +83,9 @@ func (a *Activities) RecordStart(ctx context.Context, in RecordStartInput) (Reco
 	if in.Kind == "" {
 		in.Kind = transaction.KindProxy
 	}
-	if in.Summary != nil {
-		b, err := json.Marshal(in.Summary)
-		if err != nil {
-			return RecordStartResult{}, classify(&InvalidRequestError{Reason: "summary: " + err.Error()})
-		}
-		in.Request.Body = b
-	}
-	body, truncated, masked := a.logBody(in.Request.Body, in.Kind == transaction.KindOperation || in.Kind == transaction.KindISO)
-	redact := newRedactor(a.Config.RedactNamePatterns)
-	row := schema.TransactionRow{
-		CorrelationID:        in.CorrelationID,
-		Kind:                 in.Kind,
-		Operation:            in.Operation,
-		ParentID:             nullString(in.ParentID),
-		WorkflowID:           in.WorkflowID,
-		WorkflowRunID:        in.WorkflowRunID,
-		ClientID:             in.ClientID,
-		ChannelID:            nullString(in.Channel.ID),
-		ChannelName:          in.Channel.Name,
-		Method:               in.Request.Method,
-		Path:                 in.Request.Path,
-		Query:                redact.query(in.Request.RawQuery),
-		RequestHeaders:       redact.headers(in.Request.Header),
-		RequestBody:          body,
-		RequestBodySize:      len(in.Request.Body),
-		RequestBodyTruncated: truncated,
-		RequestBodyMasked:    masked,
-		RequestFingerprint:   in.Fingerprint,
-		Status:               transaction.StatusProcessing,
+	row, err := a.startRow(in)
+	if err != nil {
+		return RecordStartResult{}, err
 	}
 	existing, inserted, err := a.Store.InsertTransaction(ctx, row)
 	if err != nil {
@@ -166,12 +141,106 @@ type RecordOutcomeInput struct {
 // RecordOutcome writes a transaction's status and, when there is one, the upstream's answer
 // (body capped at TRANSACTION_BODY_MAX_LENGTH).
 func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) error {
+	o, err := a.outcomeRow(in)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.UpdateTransaction(ctx, o); err != nil {
+		return classify(err)
+	}
+	return a.outcomeRecorded(ctx, in)
+}
+
+// RecordFinishedInput is a transaction logged once, when it is over: its start and its outcome.
+type RecordFinishedInput struct {
+	Start   RecordStartInput
+	Outcome RecordOutcomeInput
+}
+
+// RecordFinished writes a finished transaction's row, start and outcome, in one statement: the
+// fast path of a transaction that never had to wait. A retry after the row went in writes the
+// outcome again.
+func (a *Activities) RecordFinished(ctx context.Context, in RecordFinishedInput) error {
+	row, err := a.startRow(in.Start)
+	if err != nil {
+		return err
+	}
+	o, err := a.outcomeRow(in.Outcome)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.InsertFinishedTransaction(ctx, row, o); err != nil {
+		return classify(err)
+	}
+	return a.outcomeRecorded(ctx, in.Outcome)
+}
+
+// outcomeRecorded runs what follows a recorded status: the hub's escalation event, the
+// channel's auto-retry of a failed transaction.
+func (a *Activities) outcomeRecorded(ctx context.Context, in RecordOutcomeInput) error {
+	if in.Kind == "" {
+		in.Kind = transaction.KindProxy // proxied transactions name no kind
+	}
+	if in.Status == transaction.StatusEscalated &&
+		(in.Kind == transaction.KindProxy || in.Kind == transaction.KindISO) {
+		a.emitTransactionEscalated(ctx, in)
+	}
+	if in.Kind == transaction.KindProxy && in.Status == transaction.StatusFailed && in.ErrorCode != transaction.ErrorCodeAborted {
+		if err := a.scheduleAutoRetry(ctx, in.CorrelationID); err != nil {
+			return classify(fmt.Errorf("scheduling the channel's auto-retry: %w", err))
+		}
+	}
+	return nil
+}
+
+// startRow is the log row of a transaction about to be processed: secrets in headers redacted,
+// the body capped at TRANSACTION_BODY_MAX_LENGTH (and masked where it may hold account or card
+// numbers).
+func (a *Activities) startRow(in RecordStartInput) (schema.TransactionRow, error) {
+	if in.Kind == "" {
+		in.Kind = transaction.KindProxy
+	}
+	if in.Summary != nil {
+		b, err := json.Marshal(in.Summary)
+		if err != nil {
+			return schema.TransactionRow{}, classify(&InvalidRequestError{Reason: "summary: " + err.Error()})
+		}
+		in.Request.Body = b
+	}
+	body, truncated, masked := a.logBody(in.Request.Body, in.Kind == transaction.KindOperation || in.Kind == transaction.KindISO)
+	redact := newRedactor(a.Config.RedactNamePatterns)
+	return schema.TransactionRow{
+		CorrelationID:        in.CorrelationID,
+		Kind:                 in.Kind,
+		Operation:            in.Operation,
+		ParentID:             nullString(in.ParentID),
+		WorkflowID:           in.WorkflowID,
+		WorkflowRunID:        in.WorkflowRunID,
+		ClientID:             in.ClientID,
+		ChannelID:            nullString(in.Channel.ID),
+		ChannelName:          in.Channel.Name,
+		Method:               in.Request.Method,
+		Path:                 in.Request.Path,
+		Query:                redact.query(in.Request.RawQuery),
+		RequestHeaders:       redact.headers(in.Request.Header),
+		RequestBody:          body,
+		RequestBodySize:      len(in.Request.Body),
+		RequestBodyTruncated: truncated,
+		RequestBodyMasked:    masked,
+		RequestFingerprint:   in.Fingerprint,
+		Status:               transaction.StatusProcessing,
+	}, nil
+}
+
+// outcomeRow is what the log keeps of a status change: the answer's headers redacted, its
+// body capped (and masked for operations); a Summary is written as a 200 JSON answer.
+func (a *Activities) outcomeRow(in RecordOutcomeInput) (schema.TransactionOutcome, error) {
 	o := schema.TransactionOutcome{CorrelationID: in.CorrelationID, Status: in.Status, Attempts: in.Attempts,
 		Error: in.Error, ErrorCode: in.ErrorCode, ResolutionNote: in.ResolutionNote}
 	if in.Summary != nil {
 		b, err := json.Marshal(in.Summary)
 		if err != nil {
-			return classify(&InvalidRequestError{Reason: "summary: " + err.Error()})
+			return schema.TransactionOutcome{}, classify(&InvalidRequestError{Reason: "summary: " + err.Error()})
 		}
 		in.Response = &transaction.Response{StatusCode: http.StatusOK, Header: map[string][]string{"Content-Type": {"application/json"}},
 			Body: b}
@@ -184,17 +253,7 @@ func (a *Activities) RecordOutcome(ctx context.Context, in RecordOutcomeInput) e
 			in.Kind == transaction.KindOperation)
 		o.ResponseBodySize = len(in.Response.Body)
 	}
-	if err := a.Store.UpdateTransaction(ctx, o); err != nil {
-		return classify(err)
-	}
-	if in.Kind == "" {
-		in.Kind = transaction.KindProxy // proxied transactions name no kind
-	}
-	if in.Status == transaction.StatusEscalated &&
-		(in.Kind == transaction.KindProxy || in.Kind == transaction.KindISO) {
-		a.emitTransactionEscalated(ctx, in)
-	}
-	return nil
+	return o, nil
 }
 
 // LoadChannel reads a channel as it is now, so an operator's fix (a new endpoint, say) applies

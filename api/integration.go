@@ -76,8 +76,9 @@ func (s *Server) operation(op provider.Operation) gin.HandlerFunc {
 		}
 		params, _ := json.Marshal(req)
 		in := workflows.OperationInput{CorrelationID: correlationID, ClientID: who.ID, Operation: op.Key,
-			Issuer: op.Issuer, Route: routeOf(op), Params: params, Keyed: key != "",
-			Fingerprint: transaction.Fingerprint(transaction.KindOperation, http.MethodPost, routeOf(op), params)}
+			Issuer: op.Issuer, Route: routeOf(op), Params: params, Keyed: key != "", LogOnce: true,
+			WorkerPolicy: true,
+			Fingerprint:  transaction.Fingerprint(transaction.KindOperation, http.MethodPost, routeOf(op), params)}
 		s.runWorkflow(c, workflowStart{kind: transaction.KindOperation, correlationID: correlationID, keyed: in.Keyed,
 			taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowProviderOperation, input: in,
 			memo: transaction.Memo{ClientID: who.ID, Label: op.Key, Method: http.MethodPost, Path: in.Route,

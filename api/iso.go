@@ -99,7 +99,8 @@ func (s *Server) isoTransfer(c *gin.Context) {
 	summary := req.FromAccount + "\x00" + req.ToAccount + "\x00" + strconv.FormatInt(amount, 10)
 	in := workflows.TransferInput{CorrelationID: correlationID, ClientID: who.ID, FromAccount: req.FromAccount,
 		ToAccount: req.ToAccount, Amount: amount, Currency: iso.CurrencyAlpha(s.iso.Currency), Card: iso.Card{PAN: req.PAN},
-		Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, ISOBase+"/transfer", []byte(summary))}
+		Fingerprint: transaction.Fingerprint(transaction.KindISO, http.MethodPost, ISOBase+"/transfer", []byte(summary)),
+		WorkerPlan:  true}
 	s.runWorkflow(c, workflowStart{kind: transaction.KindISO, correlationID: correlationID, keyed: key != "",
 		taskQueue: workflows.TaskQueueISO, workflowType: workflows.WorkflowCardTransfer, input: in,
 		memo: transaction.Memo{ClientID: who.ID, Label: "transfer", Method: http.MethodPost, Path: ISOBase + "/transfer",

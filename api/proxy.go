@@ -83,6 +83,7 @@ func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req tran
 	s.runTransaction(c, workflows.ProxyInput{
 		CorrelationID: correlationID,
 		Keyed:         c.GetHeader("Idempotency-Key") != "",
+		LogOnce:       true,
 		ParentID:      parentID,
 		ClientID:      client.ID,
 		Fingerprint: transaction.Fingerprint(transaction.KindProxy, req.Method, req.Path+"?"+req.RawQuery,

@@ -103,6 +103,50 @@ func TestChannelNeedsItsMediator(t *testing.T) {
 	}
 }
 
+func TestFinishedTransactionIsOneWrite(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	id := uuid.NewString()
+	row := schema.TransactionRow{CorrelationID: id, WorkflowRunID: "run-1", ClientID: "c", Method: "GET",
+		Path: "/p", Query: "a=1", RequestHeaders: schema.Headers{"Accept": {"text/plain"}}, RequestFingerprint: "fp"}
+	outcome := schema.TransactionOutcome{CorrelationID: id, Status: transaction.StatusSuccessful, Attempts: 1,
+		ResponseStatus: 200, ResponseHeaders: schema.Headers{"Content-Type": {"text/plain"}}, ResponseBody: []byte("pong"),
+		ResponseBodySize: 4}
+	require.NoError(t, s.InsertFinishedTransaction(ctx, row, outcome))
+	got, err := s.GetTransaction(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, transaction.KindProxy, got.Kind)
+	require.Equal(t, "a=1", got.Query)
+	require.Equal(t, "fp", got.RequestFingerprint)
+	require.Equal(t, transaction.StatusSuccessful, got.Status)
+	require.Equal(t, sql.NullInt32{Int32: 200, Valid: true}, got.ResponseStatus)
+	require.Equal(t, "pong", string(got.ResponseBody))
+	require.Equal(t, "text/plain", got.ResponseHeaders["Content-Type"][0])
+	require.True(t, got.CompletedAt.Valid)
+
+	// The same run's write retried writes the outcome again; another run's never overwrites it.
+	outcome.Attempts = 2
+	require.NoError(t, s.InsertFinishedTransaction(ctx, row, outcome))
+	got, err = s.GetTransaction(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, 2, got.Attempts)
+	row.WorkflowRunID, outcome.Status = "run-2", transaction.StatusFailed
+	require.NoError(t, s.InsertFinishedTransaction(ctx, row, outcome))
+	got, err = s.GetTransaction(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, transaction.StatusSuccessful, got.Status)
+
+	failed := schema.TransactionRow{CorrelationID: uuid.NewString(), WorkflowRunID: "run-3", ClientID: "c",
+		Method: "POST", Path: "/p"}
+	require.NoError(t, s.InsertFinishedTransaction(ctx, failed, schema.TransactionOutcome{Status: transaction.StatusFailed,
+		Attempts: 1, Error: "upstream unreachable", ErrorCode: "UPSTREAM_UNAVAILABLE"}))
+	got, err = s.GetTransaction(ctx, failed.CorrelationID)
+	require.NoError(t, err)
+	require.Equal(t, "UPSTREAM_UNAVAILABLE", got.ErrorCode)
+	require.False(t, got.ResponseStatus.Valid, "no answer, no response")
+	require.True(t, got.CompletedAt.Valid)
+}
+
 func TestTransactionInsertIsOnceOnly(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)

@@ -153,6 +153,45 @@ func (s *Store) UpdateTransaction(ctx context.Context, o TransactionOutcome) err
 	return nil
 }
 
+// InsertFinishedTransaction records a transaction that is already over, its start t and its
+// outcome o in one statement. When the correlation id is recorded already (the same run's write
+// retried) the outcome is written over it.
+func (s *Store) InsertFinishedTransaction(ctx context.Context, t TransactionRow, o TransactionOutcome) error {
+	if t.Kind == "" {
+		t.Kind = transaction.KindProxy
+	}
+	var respStatus sql.NullInt32
+	respHeaders := Headers(nil)
+	if o.ResponseStatus != 0 {
+		respStatus = sql.NullInt32{Int32: int32(o.ResponseStatus), Valid: true}
+		if respHeaders = o.ResponseHeaders; respHeaders == nil {
+			respHeaders = Headers{}
+		}
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO transactions (correlation_id, kind, operation, parent_id,
+		workflow_run_id, client_id, channel_id, channel_name, method, path, query, request_headers, request_body,
+		request_body_size, request_body_truncated, is_demo, created_at, workflow_id, request_body_masked,
+		request_fingerprint, status, attempts, response_status, response_headers, response_body, response_body_size,
+		response_body_truncated, response_body_masked, error, error_code, resolution_note, completed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, COALESCE($17, now()), $18,
+		$19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31,
+		CASE WHEN $21 IN ('successful', 'failed', 'resolved', 'reversed') THEN now() END)
+		ON CONFLICT (correlation_id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,
+		response_status = EXCLUDED.response_status, response_headers = EXCLUDED.response_headers,
+		response_body = EXCLUDED.response_body, response_body_size = EXCLUDED.response_body_size,
+		response_body_truncated = EXCLUDED.response_body_truncated,
+		response_body_masked = EXCLUDED.response_body_masked, error = EXCLUDED.error,
+		error_code = EXCLUDED.error_code, resolution_note = EXCLUDED.resolution_note, updated_at = now(),
+		completed_at = EXCLUDED.completed_at
+		WHERE transactions.workflow_run_id = EXCLUDED.workflow_run_id`,
+		t.CorrelationID, t.Kind, t.Operation, t.ParentID, t.WorkflowRunID, t.ClientID, t.ChannelID, t.ChannelName,
+		t.Method, t.Path, t.Query, t.RequestHeaders, t.RequestBody, t.RequestBodySize, t.RequestBodyTruncated,
+		t.IsDemo, nullTime(t.CreatedAt), t.WorkflowID, t.RequestBodyMasked, t.RequestFingerprint,
+		o.Status, o.Attempts, respStatus, nullHeaders(respHeaders), o.ResponseBody, o.ResponseBodySize,
+		o.ResponseBodyTruncated, o.ResponseBodyMasked, o.Error, o.ErrorCode, o.ResolutionNote)
+	return translate(err, "recording transaction")
+}
+
 // GetTransaction reads one transaction by correlation id.
 func (s *Store) GetTransaction(ctx context.Context, correlationID string) (TransactionRow, error) {
 	var out TransactionRow

@@ -32,6 +32,13 @@ type OperationInput struct {
 	// timeout with its grace); new runs leave both empty (see activities.OperationPolicy).
 	Retry          transaction.RetryPolicy
 	AttemptTimeout time.Duration
+	// LogOnce lets an operation without an Idempotency-Key write its log row once, with the
+	// outcome, when it never has to wait (as ProxyInput.LogOnce).
+	LogOnce bool
+	// WorkerPolicy says the run takes its policy from the worker without asking GetVersion
+	// (whose marker costs a search-attribute upsert per run); runs started before it existed
+	// ask (versionWorkerPolicy).
+	WorkerPolicy bool
 }
 
 // OperationResult is how an operation ended. A provider's 4xx is a result (HTTPStatus,
@@ -64,6 +71,9 @@ type operation struct {
 	policy transaction.AttemptPolicy
 	status *tracker
 	logger log.Logger
+	// recorded is the log row's first write while it is under way; logged says it exists.
+	recorded workflow.Future
+	logged   bool
 }
 
 func (wf *operation) setup(ctx workflow.Context) error {
@@ -79,9 +89,9 @@ func (wf *operation) setup(ctx workflow.Context) error {
 	return err
 }
 
-func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
-	// The log write and the first call run at the same time; the outcome is written after both.
-	recorded := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
+// startInput is the operation's log row as it starts.
+func (wf *operation) startInput(ctx workflow.Context) activities.RecordStartInput {
+	return activities.RecordStartInput{
 		CorrelationID: wf.in.CorrelationID,
 		Kind:          transaction.KindOperation,
 		Fingerprint:   wf.in.Fingerprint,
@@ -91,13 +101,47 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 		ClientID:      wf.in.ClientID,
 		Channel:       transaction.Channel{Name: wf.in.Issuer},
 		Request:       transaction.Request{Method: http.MethodPost, Path: wf.in.Route, Body: wf.in.Params},
-	})
+	}
+}
+
+// logStart writes the log row now, when it is not written yet: a LogOnce operation that has
+// to wait. A failed write is left to finish, which writes the whole row.
+func (wf *operation) logStart(ctx workflow.Context) {
+	if wf.recorded != nil || wf.logged {
+		return
+	}
+	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, wf.startInput(ctx)).Get(ctx, nil); err != nil {
+		wf.logger.Error("Logging the operation's start failed: it is logged when it finishes", "error", err)
+		return
+	}
+	wf.logged = true
+}
+
+// started waits for the log row's first write, when one is under way; rec receives its
+// result (an *activities.RecordStartResult, or nil).
+func (wf *operation) started(ctx workflow.Context, rec any) error {
+	if wf.recorded == nil {
+		return nil
+	}
+	if err := wf.recorded.Get(ctx, rec); err != nil {
+		return err
+	}
+	wf.recorded, wf.logged = nil, true
+	return nil
+}
+
+func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
+	// The log write and the first call run at the same time; the outcome is written after both.
+	// A LogOnce operation without a key writes its row once, at the end, unless it waits.
+	if !wf.in.LogOnce || wf.in.Keyed {
+		wf.recorded = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, wf.startInput(ctx))
+	}
 
 	if wf.in.Keyed {
 		// A client's key may have been used before (for another request, or by a run whose
 		// history is gone): the log says so before the provider is called.
 		var rec activities.RecordStartResult
-		if err := recorded.Get(ctx, &rec); err != nil {
+		if err := wf.started(ctx, &rec); err != nil {
 			return OperationResult{}, err
 		}
 		switch {
@@ -114,7 +158,7 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 	}
 	if err := wf.resolvePolicy(ctx); err != nil {
 		// The worker cannot serve this operation as configured: a result, recorded as such.
-		if err := recorded.Get(ctx, nil); err != nil {
+		if err := wf.started(ctx, nil); err != nil {
 			return OperationResult{}, err
 		}
 		res := OperationResult{CorrelationID: wf.in.CorrelationID, Status: transaction.StatusFailed}
@@ -134,9 +178,10 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 	var answer activities.OperationAnswer
 	n, err := plan.run(ctx, a.CallProvider, activities.OperationCall{CorrelationID: wf.in.CorrelationID,
 		Operation: wf.in.Operation, Params: wf.in.Params}, &answer, func(err error) {
+		wf.logStart(ctx)
 		wf.setStatus(ctx, transaction.StatusProcessing, n0(err))
 	})
-	if err := recorded.Get(ctx, nil); err != nil {
+	if err := wf.started(ctx, nil); err != nil {
 		return OperationResult{}, err
 	}
 	res := OperationResult{CorrelationID: wf.in.CorrelationID, Attempts: n}
@@ -174,7 +219,8 @@ func (wf *operation) replay(ctx workflow.Context, stored *activities.StoredOutco
 // resolvePolicy takes the issuer's retry policy and attempt timeout from the worker, or from
 // the input of a run started before the worker owned them (versionWorkerPolicy).
 func (wf *operation) resolvePolicy(ctx workflow.Context) error {
-	if workflow.GetVersion(ctx, versionWorkerPolicy, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !wf.in.WorkerPolicy &&
+		workflow.GetVersion(ctx, versionWorkerPolicy, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		wf.policy = transaction.AttemptPolicy{Retry: wf.in.Retry, Timeout: wf.in.AttemptTimeout}
 	} else if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.OperationPolicy, wf.in.Operation).
 		Get(ctx, &wf.policy); err != nil {
@@ -229,7 +275,14 @@ func (wf *operation) finish(ctx workflow.Context, res OperationResult) (Operatio
 		rec.Response = &transaction.Response{StatusCode: res.HTTPStatus,
 			Header: map[string][]string{"Content-Type": {"application/json"}}, Body: res.Body}
 	}
-	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, rec).Get(ctx, nil); err != nil {
+	var write workflow.Future
+	if wf.logged {
+		write = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, rec)
+	} else {
+		write = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordFinished,
+			activities.RecordFinishedInput{Start: wf.startInput(ctx), Outcome: rec})
+	}
+	if err := write.Get(ctx, nil); err != nil {
 		return OperationResult{}, err
 	}
 	wf.setStatus(ctx, res.Status, outcome{errType: res.ErrorCode, errMsg: res.Error, attempts: res.Attempts})

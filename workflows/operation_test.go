@@ -148,3 +148,56 @@ func TestProviderOperationStartedBeforeWorkersOwnedThePolicy(t *testing.T) {
 	require.Equal(t, 2, p.calls, "the input's policy: two attempts")
 	env.AssertNotCalled(t, "OperationPolicy", mock.Anything, mock.Anything)
 }
+
+// TestProviderOperationLogsOnce checks the log writes of a LogOnce operation: one row written
+// with the outcome when nothing waits; the start before the first backoff when something does.
+func TestProviderOperationLogsOnce(t *testing.T) {
+	writes := func(t *testing.T, script []string, keyed bool) (workflows.OperationResult, []string) {
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestWorkflowEnvironment()
+		env.RegisterActivity(a)
+		env.OnActivity(a.OperationPolicy, mock.Anything, mock.Anything).Return(issuerPolicy, nil)
+		var got []string
+		env.OnActivity(a.RecordStart, mock.Anything, mock.Anything).Return(
+			func(context.Context, activities.RecordStartInput) (activities.RecordStartResult, error) {
+				got = append(got, "start")
+				return activities.RecordStartResult{}, nil
+			})
+		env.OnActivity(a.RecordOutcome, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.RecordOutcomeInput) error {
+				got = append(got, in.Status)
+				return nil
+			})
+		env.OnActivity(a.RecordFinished, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.RecordFinishedInput) error {
+				require.Equal(t, transaction.KindOperation, in.Start.Kind)
+				require.Equal(t, "/api/v1/integration/account/balance", in.Start.Request.Path)
+				got = append(got, "finished:"+in.Outcome.Status)
+				return nil
+			})
+		env.OnActivity(a.CallProvider, mock.Anything, mock.Anything).Return((&scriptedProvider{script: script}).call)
+		in := operationInput()
+		in.LogOnce, in.Keyed = true, keyed
+		env.ExecuteWorkflow(workflows.ProviderOperation, in)
+		require.True(t, env.IsWorkflowCompleted())
+		require.NoError(t, env.GetWorkflowError())
+		var res workflows.OperationResult
+		require.NoError(t, env.GetWorkflowResult(&res))
+		return res, got
+	}
+	res, got := writes(t, []string{""}, false)
+	require.Equal(t, transaction.StatusSuccessful, res.Status)
+	require.Equal(t, []string{"finished:" + transaction.StatusSuccessful}, got)
+
+	res, got = writes(t, []string{"404"}, false)
+	require.Equal(t, transaction.StatusFailed, res.Status)
+	require.Equal(t, []string{"finished:" + transaction.StatusFailed}, got)
+
+	res, got = writes(t, []string{transaction.ErrTypeProviderUnavailable, ""}, false)
+	require.Equal(t, transaction.StatusSuccessful, res.Status)
+	require.Equal(t, 2, res.Attempts)
+	require.Equal(t, []string{"start", transaction.StatusSuccessful}, got)
+
+	_, got = writes(t, []string{""}, true)
+	require.Equal(t, []string{"start", transaction.StatusSuccessful}, got, "a keyed operation looks for its key first")
+}

@@ -19,6 +19,10 @@ type ProxyInput struct {
 	// run may have recorded it already (see run).
 	Keyed    bool
 	ParentID string // set on a rerun: the transaction it repeats
+	// LogOnce lets a transaction without an Idempotency-Key write its log row once, with the
+	// outcome, when it never has to wait (see run). Runs started before it existed write the row
+	// at the start and again at the end.
+	LogOnce  bool
 	ClientID string
 	// Fingerprint identifies the request (transaction.Fingerprint), for the log.
 	Fingerprint string
@@ -62,6 +66,8 @@ type proxyTx struct {
 	channel transaction.Channel // the snapshot in the input, reloaded when an operator retries
 	status  *tracker
 	logger  log.Logger
+	// logged says the log row exists, so status changes update it.
+	logged bool
 }
 
 // outcome is the state of the forward after one or more attempts.
@@ -108,19 +114,14 @@ func (in ProxyInput) validate() error {
 }
 
 func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
-	recorded := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
-		CorrelationID: wf.in.CorrelationID,
-		Kind:          transaction.KindProxy,
-		Fingerprint:   wf.in.Fingerprint,
-		ParentID:      wf.in.ParentID,
-		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
-		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
-		ClientID:      wf.in.ClientID,
-		Channel:       wf.in.Channel,
-		Request:       wf.in.Request,
-	})
+	var recorded workflow.Future
+	if !wf.in.LogOnce || wf.in.Keyed {
+		recorded = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, wf.startInput(ctx))
+		wf.logged = true // the start is being written: logStart has nothing to do
+	}
 	var out outcome
-	if wf.in.Keyed {
+	switch {
+	case wf.in.Keyed:
 		// A client's key may have been used by a run whose history is gone: look first.
 		var rec activities.RecordStartResult
 		if err := recorded.Get(ctx, &rec); err != nil {
@@ -130,7 +131,12 @@ func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
 			return wf.replay(ctx, rec.Existing)
 		}
 		out = wf.firstForward(ctx)
-	} else {
+	case wf.in.LogOnce:
+		// A random correlation id has never been recorded: forward first, and write the row
+		// once with the outcome (finish), or when the transaction first waits (logStart). Until
+		// then a status read asks the workflow.
+		out = wf.firstForward(ctx)
+	default:
 		// A random correlation id has never been recorded: log and forward at the same time.
 		out = wf.firstForward(ctx)
 		if err := recorded.Get(ctx, nil); err != nil {
@@ -166,6 +172,35 @@ func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
 	return wf.finish(ctx, status, out, "")
 }
 
+// startInput is the transaction's log row as it starts.
+func (wf *proxyTx) startInput(ctx workflow.Context) activities.RecordStartInput {
+	return activities.RecordStartInput{
+		CorrelationID: wf.in.CorrelationID,
+		Kind:          transaction.KindProxy,
+		Fingerprint:   wf.in.Fingerprint,
+		ParentID:      wf.in.ParentID,
+		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
+		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
+		ClientID:      wf.in.ClientID,
+		Channel:       wf.in.Channel,
+		Request:       wf.in.Request,
+	}
+}
+
+// logStart writes the log row of a LogOnce transaction that has to wait (a backoff, an
+// escalation), so listings show it in flight. A failed write is left to finish, which writes
+// the whole row.
+func (wf *proxyTx) logStart(ctx workflow.Context) {
+	if wf.logged {
+		return
+	}
+	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, wf.startInput(ctx)).Get(ctx, nil); err != nil {
+		wf.logger.Error("Logging the transaction's start failed: it is logged when it finishes", "error", err)
+		return
+	}
+	wf.logged = true
+}
+
 // plan is how the transaction's forwards are attempted under its channel's rules.
 func (wf *proxyTx) plan() attemptPlan {
 	method := wf.in.Request.Method
@@ -181,6 +216,7 @@ func (wf *proxyTx) plan() attemptPlan {
 func (wf *proxyTx) firstForward(ctx workflow.Context) outcome {
 	var res activities.ForwardResult
 	n, err := wf.plan().run(ctx, a.Forward, wf.forwardInput(), &res, func(err error) {
+		wf.logStart(ctx)
 		wf.setStatus(ctx, transaction.StatusProcessing, failedOutcome(err, 1))
 	})
 	if err != nil {
@@ -232,6 +268,7 @@ func failedOutcome(err error, attempts int) outcome {
 // escalate marks the transaction escalated and waits for an operator's signal.
 func (wf *proxyTx) escalate(ctx workflow.Context, out outcome) (string, OperatorSignal, error) {
 	dropStaleSignals(ctx, wf.logger)
+	wf.logStart(ctx)
 	wf.setStatus(ctx, transaction.StatusEscalated, out)
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(transaction.StatusEscalated, out, "")).
 		Get(ctx, nil); err != nil {
@@ -270,8 +307,14 @@ func (wf *proxyTx) setStatus(ctx workflow.Context, status string, out outcome) {
 
 // finish writes the final status and builds the result.
 func (wf *proxyTx) finish(ctx workflow.Context, status string, out outcome, note string) (ProxyResult, error) {
-	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(status, out, note)).
-		Get(ctx, nil); err != nil {
+	var recorded workflow.Future
+	if wf.logged {
+		recorded = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(status, out, note))
+	} else {
+		recorded = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordFinished, activities.RecordFinishedInput{
+			Start: wf.startInput(ctx), Outcome: wf.recordInput(status, out, note)})
+	}
+	if err := recorded.Get(ctx, nil); err != nil {
 		return ProxyResult{}, err
 	}
 	wf.setStatus(ctx, status, out)

@@ -283,3 +283,100 @@ func TestProxyReplaysAStoredOutcome(t *testing.T) {
 	require.Equal(t, 201, res.Response.StatusCode)
 	require.True(t, res.ResponseTruncated)
 }
+
+// TestProxyLogsOnce checks the log writes of a transaction started with LogOnce: one row
+// written with its outcome when nothing waits; the start written before the first wait, then
+// updated, when something does.
+func TestProxyLogsOnce(t *testing.T) {
+	// logEnv is newEnv with the log writes listed in order: start, finished:<status>, or the
+	// status of an outcome.
+	logEnv := func(t *testing.T, up *fakeUpstream, in workflows.ProxyInput) (*testsuite.TestWorkflowEnvironment, func() []string) {
+		var mu sync.Mutex
+		var writes []string
+		write := func(w string) {
+			mu.Lock()
+			writes = append(writes, w)
+			mu.Unlock()
+		}
+		var suite testsuite.WorkflowTestSuite
+		env := suite.NewTestWorkflowEnvironment()
+		env.RegisterActivity(a)
+		env.OnActivity(a.Forward, mock.Anything, mock.Anything).Return(up.forward)
+		env.OnActivity(a.RecordStart, mock.Anything, mock.Anything).Return(
+			func(context.Context, activities.RecordStartInput) (activities.RecordStartResult, error) {
+				write("start")
+				return activities.RecordStartResult{}, nil
+			})
+		env.OnActivity(a.RecordOutcome, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, o activities.RecordOutcomeInput) error {
+				write(o.Status)
+				return nil
+			})
+		env.OnActivity(a.RecordFinished, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, f activities.RecordFinishedInput) error {
+				if f.Start.CorrelationID != in.CorrelationID || f.Start.Request.Path != in.Request.Path {
+					return errors.New("the finished row is not the transaction's")
+				}
+				write("finished:" + f.Outcome.Status)
+				return nil
+			})
+		return env, func() []string {
+			mu.Lock()
+			defer mu.Unlock()
+			return writes
+		}
+	}
+	logOnce := func(method string, escalate bool) workflows.ProxyInput {
+		in := input(method, escalate)
+		in.LogOnce = true
+		return in
+	}
+	run := func(t *testing.T, script []int, in workflows.ProxyInput) (workflows.ProxyResult, []string) {
+		env, writes := logEnv(t, &fakeUpstream{script: script}, in)
+		env.ExecuteWorkflow(workflows.ProxyTransaction, in)
+		return result[workflows.ProxyResult](t, env), writes()
+	}
+
+	t.Run("an answer on the first attempt is logged in one write", func(t *testing.T) {
+		res, writes := run(t, []int{200}, logOnce("GET", false))
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
+		require.Equal(t, []string{"finished:" + transaction.StatusSuccessful}, writes)
+	})
+
+	t.Run("a failure without retries is logged in one write", func(t *testing.T) {
+		res, writes := run(t, []int{503}, logOnce("POST", false))
+		require.Equal(t, transaction.StatusFailed, res.Status)
+		require.Equal(t, []string{"finished:" + transaction.StatusFailed}, writes)
+	})
+
+	t.Run("a retry logs the start before the wait", func(t *testing.T) {
+		res, writes := run(t, []int{503, 200}, logOnce("GET", false))
+		require.Equal(t, transaction.StatusSuccessful, res.Status)
+		require.Equal(t, 2, res.Attempts)
+		require.Equal(t, []string{"start", transaction.StatusSuccessful}, writes)
+	})
+
+	t.Run("an escalation without retries logs the start first", func(t *testing.T) {
+		in := logOnce("POST", true)
+		env, writes := logEnv(t, &fakeUpstream{script: []int{503}}, in)
+		env.RegisterDelayedCallback(func() {
+			env.SignalWorkflow(workflows.SignalAbort, workflows.OperatorSignal{Note: "given up"})
+		}, time.Hour)
+		env.ExecuteWorkflow(workflows.ProxyTransaction, in)
+		res := result[workflows.ProxyResult](t, env)
+		require.Equal(t, transaction.StatusFailed, res.Status)
+		require.Equal(t, []string{"start", transaction.StatusEscalated, transaction.StatusFailed}, writes())
+	})
+
+	t.Run("a keyed transaction still looks for its key first", func(t *testing.T) {
+		in := logOnce("GET", false)
+		in.Keyed = true
+		_, writes := run(t, []int{200}, in)
+		require.Equal(t, []string{"start", transaction.StatusSuccessful}, writes)
+	})
+
+	t.Run("without LogOnce the start is written as before", func(t *testing.T) {
+		_, writes := run(t, []int{200}, input("GET", false))
+		require.Equal(t, []string{"start", transaction.StatusSuccessful}, writes)
+	})
+}

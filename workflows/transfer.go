@@ -34,6 +34,10 @@ type TransferInput struct {
 	AttemptTimeout time.Duration
 	ReversalRetry  transaction.RetryPolicy
 	ReversalBudget time.Duration
+	// WorkerPlan says the run takes its RRN, policies and references from the worker without
+	// asking GetVersion (whose markers cost a search-attribute upsert each); runs started before
+	// it existed ask (versionWorkerPolicy, versionTransferReferences).
+	WorkerPlan bool
 }
 
 // Transfer statuses beyond the transaction log's.
@@ -117,7 +121,8 @@ const versionWorkerPolicy = "worker-owned-policy"
 // before the worker owned them.
 func (wf *transfer) prepare(ctx workflow.Context) (transferPlan, error) {
 	in := wf.in
-	if workflow.GetVersion(ctx, versionWorkerPolicy, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !in.WorkerPlan &&
+		workflow.GetVersion(ctx, versionWorkerPolicy, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		plan := transferPlan{RRN: in.RRN, Send: transaction.AttemptPolicy{Retry: in.Retry, Timeout: in.AttemptTimeout},
 			Reversal: in.ReversalRetry, ReversalBudget: in.ReversalBudget}
 		if len(plan.RRN) != 12 || plan.Send.Timeout <= 0 || plan.ReversalBudget <= 0 || plan.Send.Retry.MaxAttempts < 1 {
@@ -206,7 +211,8 @@ const versionTransferReferences = "transfer-references"
 
 // references sets the 0200's STAN and returns its transmission time (DE 7).
 func (wf *transfer) references(ctx workflow.Context) (string, error) {
-	if workflow.GetVersion(ctx, versionTransferReferences, workflow.DefaultVersion, 1) == 1 && wf.plan.STAN > 0 {
+	current := wf.in.WorkerPlan || workflow.GetVersion(ctx, versionTransferReferences, workflow.DefaultVersion, 1) == 1
+	if current && wf.plan.STAN > 0 {
 		wf.res.STAN = wf.plan.STAN
 		return wf.plan.Transmission, nil
 	}

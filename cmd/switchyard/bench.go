@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -56,6 +58,7 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API, worker and load) to this file")
 	syncPosts := fs.Int("sync-posts", 10_000, "posts of the simulated WordPress site the sync benchmark pulls")
 	syncOnly := fs.Bool("sync-only", false, "measure only the site sync")
+	only := fs.String("scenarios", "", "measure only the scenarios whose name matches this regular expression (the floor always runs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,7 +85,8 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	stopServices, err := benchServices(ctx, &e)
+	var meter cpuMeter
+	stopServices, err := benchServices(ctx, &e, &meter)
 	if err != nil {
 		return err
 	}
@@ -205,10 +209,7 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 			EnableEagerStart: true}, "BenchFloor", benchFloorPayload)
 		return err
 	}
-	scenarios := []struct {
-		name string
-		call func(context.Context) error
-	}{
+	scenarios := []scenario{
 		{"direct upstream", get(hub.simURL+"/bench/ping", http.StatusOK)},
 		{"direct provider", func(ctx context.Context) error {
 			resp, _, err := cbs.Call(ctx, balanceOp, &provider.AccountRequest{AccountNumber: account}, "bench")
@@ -241,30 +242,45 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 		{"notification delivered", notify.delivered},
 	}
 
+	var pick *regexp.Regexp
+	if *only != "" {
+		if pick, err = regexp.Compile(*only); err != nil {
+			return fmt.Errorf("-scenarios: %w", err)
+		}
+		scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool {
+			return sc.name != "temporal floor" && !pick.MatchString(sc.name)
+		})
+	}
 	names := make([]string, len(scenarios))
 	for i, sc := range scenarios {
 		names[i] = sc.name
 	}
 	results := map[string]map[int]benchResult{}
+	cpu := map[string]map[int]cpuSample{}
 	for _, c := range concurrency {
 		for _, sc := range scenarios {
 			if _, err := measure(ctx, sc.call, c, *warmup); err != nil {
 				return fmt.Errorf("%s warm-up: %w", sc.name, err)
 			}
+			before := meter.sample()
 			r, err := measure(ctx, sc.call, c, *duration)
 			if err != nil {
 				return fmt.Errorf("%s at c=%d: %w", sc.name, c, err)
 			}
 			if results[sc.name] == nil {
-				results[sc.name] = map[int]benchResult{}
+				results[sc.name], cpu[sc.name] = map[int]benchResult{}, map[int]cpuSample{}
 			}
 			results[sc.name][c] = r
+			cpu[sc.name][c] = meter.sample().perRequest(before, r.requests)
 			fmt.Fprintf(os.Stderr, "measured %-16s c=%-3d %s\n", sc.name, c, r)
 		}
 	}
 	printBench(os.Stdout, names, concurrency, results)
-	if err := benchSync(ctx, os.Stdout, hub); err != nil {
-		return err
+	printCPU(os.Stdout, names, concurrency, cpu)
+	if pick == nil || pick.MatchString("site sync") {
+		if err := benchSync(ctx, os.Stdout, hub); err != nil {
+			return err
+		}
 	}
 	cancel()
 	return hub.wait()
@@ -272,7 +288,7 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 
 // benchServices provides PostgreSQL and Temporal: the ones in DATABASE_URL and
 // TEMPORAL_ADDRESS when set, else a throwaway cluster and an in-memory dev server.
-func benchServices(ctx context.Context, e *env) (func(), error) {
+func benchServices(ctx context.Context, e *env, meter *cpuMeter) (func(), error) {
 	var stops []func()
 	stop := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -292,6 +308,7 @@ func benchServices(ctx context.Context, e *env) (func(), error) {
 			return stop, err
 		}
 		stops = append(stops, func() { _ = cluster.Remove() })
+		meter.pgDir = cluster.Dir
 		if err := cluster.CreateDatabase(ctx, "bench", ""); err != nil {
 			stop()
 			return func() {}, err
@@ -306,6 +323,7 @@ func benchServices(ctx context.Context, e *env) (func(), error) {
 		}
 		stops = append(stops, func() { _ = server.Stop() })
 		e.Temporal.Address = server.FrontendHostPort()
+		_, meter.temporalPort, _ = net.SplitHostPort(e.Temporal.Address)
 	}
 	return stop, nil
 }
@@ -366,6 +384,12 @@ func benchFloorWorkflow(ctx workflow.Context, in string) (string, error) {
 }
 
 func benchEcho(_ context.Context, in string) (string, error) { return in, nil }
+
+// scenario is one kind of request the benchmark measures.
+type scenario struct {
+	name string
+	call func(context.Context) error
+}
 
 // benchResult is one scenario at one concurrency.
 type benchResult struct {
@@ -434,33 +458,68 @@ func printBench(w io.Writer, names []string, concurrency []int, results map[stri
 		}
 	}
 	tw.Flush()
+	// have reports whether every named scenario ran (-scenarios may leave some out).
+	have := func(names ...string) bool {
+		for _, n := range names {
+			if results[n] == nil {
+				return false
+			}
+		}
+		return true
+	}
+	// goal marks a throughput ratio against its goal.
+	goal := func(pct, want float64) string {
+		if pct >= want {
+			return fmt.Sprintf("(goal >= %.0f%%: met)", want)
+		}
+		return fmt.Sprintf("(goal >= %.0f%%: NOT met)", want)
+	}
 	fmt.Fprintln(w, "\nRatios against the bare Temporal floor measured in this run (added latency = p50 minus the direct call's p50):")
-	for _, pair := range [][2]string{{"proxy sync", "direct upstream"}, {"balance operation", "direct provider"}} {
+	for _, pair := range [][3]string{{"proxy sync", "direct upstream", "80"}, {"balance operation", "direct provider", "80"}} {
+		if !have(pair[0], pair[1]) {
+			continue
+		}
+		want, _ := strconv.ParseFloat(pair[2], 64)
 		for _, c := range concurrency {
 			floor, got, direct := results["temporal floor"][c], results[pair[0]][c], results[pair[1]][c]
 			added := got.p50 - direct.p50
-			fmt.Fprintf(w, "  c=%-3d %-17s added p50 %s = %.2fx the floor p50 (%s); throughput %.0f req/s = %.0f%% of the floor's %.0f\n",
+			pct := 100 * got.throughput / floor.throughput
+			fmt.Fprintf(w, "  c=%-3d %-17s added p50 %s = %.2fx the floor p50 (%s); throughput %.0f req/s = %.0f%% of the floor's %.0f %s\n",
 				c, pair[0], ms(added), float64(added)/float64(floor.p50), ms(floor.p50), got.throughput,
-				100*got.throughput/floor.throughput, floor.throughput)
+				pct, floor.throughput, goal(pct, want))
 		}
 	}
 	for _, c := range concurrency {
+		if !have("iso transfer") {
+			break
+		}
 		floor, tr := results["temporal floor"][c], results["iso transfer"][c]
-		fmt.Fprintf(w, "  c=%-3d iso transfer p50 %s p99 %s = %.2fx the floor p50; throughput %.0f req/s = %.0f%% of the floor's\n",
-			c, ms(tr.p50), ms(tr.p99), float64(tr.p50)/float64(floor.p50), tr.throughput, 100*tr.throughput/floor.throughput)
+		pct := 100 * tr.throughput / floor.throughput
+		fmt.Fprintf(w, "  c=%-3d iso transfer p50 %s p99 %s = %.2fx the floor p50; throughput %.0f req/s = %.0f%% of the floor's %s\n",
+			c, ms(tr.p50), ms(tr.p99), float64(tr.p50)/float64(floor.p50), tr.throughput, pct, goal(pct, 60))
 	}
 	for _, c := range concurrency {
+		if !have("floor, no codec") {
+			break
+		}
 		floor, plain := results["temporal floor"][c], results["floor, no codec"][c]
 		fmt.Fprintf(w, "  c=%-3d payload codec: the floor p50 %s with it, %s without (%+.2fms); throughput %.0f%% of the codec-free floor's\n",
 			c, ms(floor.p50), ms(plain.p50), float64((floor.p50-plain.p50).Microseconds())/1000,
 			100*floor.throughput/plain.throughput)
 	}
 	for _, c := range concurrency {
+		if !have("proxy async") {
+			break
+		}
 		floor, async := results["temporal floor"][c], results["proxy async"][c]
-		fmt.Fprintf(w, "  c=%-3d proxy async 202 p50 %s = %.2fx the floor p50; throughput %.0f%% of the floor's\n",
-			c, ms(async.p50), float64(async.p50)/float64(floor.p50), 100*async.throughput/floor.throughput)
+		pct := 100 * async.throughput / floor.throughput
+		fmt.Fprintf(w, "  c=%-3d proxy async 202 p50 %s = %.2fx the floor p50; throughput %.0f req/s = %.0f%% of the floor's %s\n",
+			c, ms(async.p50), float64(async.p50)/float64(floor.p50), async.throughput, pct, goal(pct, 90))
 	}
 	for _, c := range concurrency {
+		if !have("floor, start only", "webhook accept", "webhook delivered") {
+			break
+		}
 		starts, accept, floor := results["floor, start only"][c], results["webhook accept"][c], results["temporal floor"][c]
 		delivered := results["webhook delivered"][c]
 		fmt.Fprintf(w, "  c=%-3d webhook accept p50 %s = %.2fx the start-only floor's %s; throughput %.0f req/s = %.0f%% of its %.0f\n",
@@ -470,6 +529,9 @@ func printBench(w io.Writer, names []string, concurrency []int, results map[stri
 			c, ms(delivered.p50), float64(delivered.p50)/float64(floor.p50), delivered.throughput)
 	}
 	for _, c := range concurrency {
+		if !have("notification emit", "notification delivered") {
+			break
+		}
 		floor, emit, delivered := results["temporal floor"][c], results["notification emit"][c], results["notification delivered"][c]
 		fmt.Fprintf(w, "  c=%-3d notification emit (answered: planned, queued, delivery started) p50 %s = %.2fx the floor p50; %.0f emits/s = %.0f%% of the floor's\n",
 			c, ms(emit.p50), float64(emit.p50)/float64(floor.p50), emit.throughput, 100*emit.throughput/floor.throughput)
