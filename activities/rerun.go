@@ -138,8 +138,9 @@ func RerunCorrelationID(taskID, correlationID string) string {
 	return uuid.NewSHA1(rerunNamespace, []byte(taskID+"\x00"+correlationID)).String()
 }
 
-// ProxyStart is the input of a ProxyTransaction (workflows.ProxyInput, field for field): a
-// rerun is started with it from here, where the workflows package cannot be named.
+// ProxyStart is the input of a ProxyTransaction (the fields of workflows.ProxyInput a rerun
+// sets; the others keep their zero value): a rerun is started with it from here, where the
+// workflows package cannot be named.
 type ProxyStart struct {
 	CorrelationID string
 	Keyed         bool

@@ -273,9 +273,19 @@ func (s *Server) getRerun(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), rerunProgressWait)
 		defer cancel()
 		var p workflows.RerunProgress
-		if v, err := s.temporal.QueryWorkflow(ctx, row.WorkflowID, "", workflows.QueryProgress); err == nil && v.Get(&p) == nil {
+		v, err := s.temporal.QueryWorkflow(ctx, row.WorkflowID, "", workflows.QueryProgress)
+		switch {
+		case err != nil || v.Get(&p) != nil:
+		case p.Status == workflows.RerunRunning || p.Status == workflows.RerunPaused:
 			view.Status, view.Note = p.Status, p.Note
 			view.Done, view.Started, view.Skipped, view.Failed = p.Done, p.Started, p.Skipped, p.Failed
+		default:
+			// The task ended after the row was read: the row has its end now.
+			if row, err = s.store.GetRerunTask(c.Request.Context(), row.ID); err != nil {
+				writeError(c, err)
+				return
+			}
+			view = newRerunTaskView(row)
 		}
 	}
 	writeData(c, http.StatusOK, view)

@@ -80,6 +80,7 @@ func (wf *rerunTask) setup(ctx workflow.Context) error {
 func (wf *rerunTask) autoRetry(ctx workflow.Context) (RerunProgress, error) {
 	wf.progress.Total = 1
 	res := wf.start(ctx, wf.in.AutoRetryOf)
+	wf.count(res)
 	if res.Outcome == activities.RerunStarted {
 		wf.logger.Info("Failed transaction rerun by its channel's auto_retry", "correlation_id", wf.in.AutoRetryOf,
 			"rerun", res.RerunID)
@@ -246,12 +247,15 @@ func (wf *rerunTask) canceledByTemporal(ctx workflow.Context) (bool, error) {
 	return true, ctx.Err()
 }
 
-// end records the task's last status and counts.
+// end records the task's last status and counts. The progress query shows the status once the
+// row holds it.
 func (wf *rerunTask) end(ctx workflow.Context, status string, sig OperatorSignal) (RerunProgress, error) {
-	wf.progress.Status, wf.progress.Note = status, sig.Note
-	if err := wf.save(ctx, true); err != nil {
+	last := wf.progress
+	last.Status, last.Note = status, sig.Note
+	if err := wf.saveAs(ctx, last, true); err != nil {
 		return RerunProgress{}, err
 	}
+	wf.progress = last
 	wf.logger.Info("Rerun task ended", "status", status, "by", sig.By, "done", wf.progress.Done,
 		"started", wf.progress.Started, "skipped", wf.progress.Skipped, "failed", wf.progress.Failed)
 	return wf.progress, nil
@@ -259,8 +263,12 @@ func (wf *rerunTask) end(ctx workflow.Context, status string, sig OperatorSignal
 
 // save writes the progress to the task's row.
 func (wf *rerunTask) save(ctx workflow.Context, final bool) error {
+	return wf.saveAs(ctx, wf.progress, final)
+}
+
+func (wf *rerunTask) saveAs(ctx workflow.Context, p RerunProgress, final bool) error {
 	return workflow.ExecuteLocalActivity(storeOptions(ctx), a.SaveRerunProgress,
-		activities.RerunProgressInput{Progress: wf.progress, Final: final}).Get(ctx, nil)
+		activities.RerunProgressInput{Progress: p, Final: final}).Get(ctx, nil)
 }
 
 // continueAsNew hands the set's position and the counts to a fresh run, its history empty.
