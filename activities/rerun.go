@@ -33,6 +33,7 @@ type RerunStore interface {
 		limit int) ([]schema.RerunCandidate, error)
 	SaveRerunProgress(ctx context.Context, id, status string, c schema.RerunCounts, note string, final bool) error
 	AutoRetryOf(ctx context.Context, correlationID string) (schema.AutoRetry, error)
+	ChannelRelaysESB(ctx context.Context, channelID string) (bool, error)
 }
 
 // RerunClient starts reruns and reads the request of the transaction each repeats;
@@ -179,6 +180,15 @@ func (a *Activities) StartRerun(ctx context.Context, in StartRerunInput) (StartR
 		return StartRerunResult{Outcome: RerunFailed, Reason: "channel " + route.Name + " is inactive"}, nil
 	case !route.MediatorOnline:
 		return StartRerunResult{Outcome: RerunFailed, Reason: "mediator " + route.MediatorURN + " is offline"}, nil
+	}
+	// A relayed transaction's organization came with its request and was never kept.
+	relays, err := a.Store.ChannelRelaysESB(ctx, route.ID)
+	switch {
+	case err != nil:
+		return StartRerunResult{}, classify(err)
+	case relays:
+		return StartRerunResult{Outcome: RerunFailed, Reason: "channel " + route.Name + " relays through the National ESB:" +
+			" rerun it with POST /transactions/{id}/rerun and X-Organization"}, nil
 	}
 	if a.Reruns.Temporal == nil {
 		return StartRerunResult{}, classify(errors.New("no Temporal client to start reruns with"))

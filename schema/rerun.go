@@ -169,6 +169,15 @@ func (s *Store) SaveRerunProgress(ctx context.Context, id, status string, c Reru
 	return nil
 }
 
+// ChannelRelaysESB reports whether a channel has active National ESB registrations: its
+// transactions were relayed for an organization the log does not keep.
+func (s *Store) ChannelRelaysESB(ctx context.Context, channelID string) (bool, error) {
+	var relays bool
+	err := s.db.GetContext(ctx, &relays, `SELECT EXISTS (SELECT 1 FROM external_system_registrations
+		WHERE channel_id = $1 AND is_active)`, channelID)
+	return relays, translate(err, "reading the channel's ESB registrations")
+}
+
 // AutoRetry is a transaction's channel's auto_retry and how many parents the transaction has.
 type AutoRetry struct {
 	IntervalMS int `db:"auto_retry_interval_ms"`

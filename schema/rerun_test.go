@@ -105,6 +105,16 @@ func TestAutoRetryCountsTheChain(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, schema.AutoRetry{IntervalMS: 1500, Max: 2, Depth: want}, ar)
 	}
+	relays, err := s.ChannelRelaysESB(ctx, ch)
+	require.NoError(t, err)
+	require.False(t, relays)
+	_, err = s.CreateESBRegistration(ctx, schema.ESBRegistrationRow{Organization: "RERUN-ORG", Name: "o", APICode: "A",
+		ChannelID: sql.NullString{String: ch, Valid: true}, IsActive: true})
+	require.NoError(t, err)
+	relays, err = s.ChannelRelaysESB(ctx, ch)
+	require.NoError(t, err)
+	require.True(t, relays, "its transactions were relayed for an organization the log does not keep")
+
 	off := rerunChannel(t, s, 0)
 	ar, err := s.AutoRetryOf(ctx, logged(t, s, off, transaction.KindProxy, transaction.StatusFailed, "", at))
 	require.NoError(t, err)
