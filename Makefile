@@ -64,9 +64,10 @@ fuzz: ## Fuzz ISO 8583 unpacking and framing, and webhook verification (FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./platform
 
 .PHONY: bench
-bench: tools build ## Benchmarks: ISO pack/unpack and pool vs raw round trips, then the load run (BENCH_DURATION=10s)
+bench: tools build ## Benchmarks: ISO pack/unpack and pool vs raw round trips, the load run against the Temporal floor (BENCH_DURATION=10s), then the scale-out run
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./iso
 	./bin/switchyard bench -duration $(BENCH_DURATION)
+	./bin/switchyard bench -scale-out
 
 .PHONY: migrate
 migrate: ## Apply database migrations to DATABASE_URL

@@ -30,6 +30,10 @@ type Config struct {
 	// most one per 80 % of the heartbeat timeout otherwise). A cancellation reaches an activity
 	// in a heartbeat's answer: a paused sync's chunk stops within about this long.
 	HeartbeatThrottle time.Duration `envconfig:"WORKER_HEARTBEAT_THROTTLE" default:"2s"`
+	// PollerAutoscaling lets each worker grow and shrink its task pollers with the backlog the
+	// server reports (the SDK's autoscaling poller behaviour) instead of polling with a fixed two:
+	// a standalone worker takes every task through its pollers, and two cap its throughput.
+	PollerAutoscaling bool `envconfig:"WORKER_POLLER_AUTOSCALING" default:"true"`
 	// TaskQueues are the queues a `switchyard worker` process serves.
 	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso,webhook,sync,notification"`
 }
@@ -50,13 +54,18 @@ func New(c client.Client, queues []string, acts *activities.Activities, cfg Conf
 		if !slices.Contains(Queues, q) {
 			return nil, fmt.Errorf("WORKER_TASK_QUEUES: unknown task queue %q (have %v)", q, Queues)
 		}
-		w := sdkworker.New(c, q, sdkworker.Options{
+		opts := sdkworker.Options{
 			MaxConcurrentActivityExecutionSize:      cfg.MaxConcurrentActivities,
 			MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentLocalActivities,
 			MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflowTasks,
 			WorkerStopTimeout:                       cfg.StopTimeout,
 			MaxHeartbeatThrottleInterval:            cfg.HeartbeatThrottle,
-		})
+		}
+		if cfg.PollerAutoscaling {
+			opts.WorkflowTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{})
+			opts.ActivityTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{})
+		}
+		w := sdkworker.New(c, q, opts)
 		Register(w, acts)
 		out = append(out, w)
 	}

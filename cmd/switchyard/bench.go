@@ -58,6 +58,8 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API, worker and load) to this file")
 	syncPosts := fs.Int("sync-posts", 10_000, "posts of the simulated WordPress site the sync benchmark pulls")
 	syncOnly := fs.Bool("sync-only", false, "measure only the site sync")
+	scaleOut := fs.Bool("scale-out", false, "measure only the scale-out: transactions completed with one and two `switchyard worker` processes, and a worker's memory with 1 000 in flight")
+	scaleBatch := fs.Int("scale-batch", 2000, "async transactions per scale-out measurement")
 	only := fs.String("scenarios", "", "measure only the scenarios whose name matches this regular expression (the floor always runs)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -107,6 +109,13 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	}
 	e.API.Addr = "127.0.0.1:0"
 	e.API.ConfigCacheTTL = time.Minute
+	if *scaleOut {
+		if err := benchScaleOut(ctx, os.Stdout, e, quiet, *scaleBatch); err != nil {
+			return err
+		}
+		cancel()
+		return nil
+	}
 	e.Process.EmbeddedWorker = true
 	e.Sites.WordPressPosts = *syncPosts
 	hub, err := startLocalHub(ctx, e, quiet)
