@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/switchyard-hub/switchyard/provider"
@@ -35,6 +36,9 @@ type RecordStartInput struct {
 	// Summary, when set, is written as the request body (JSON) instead of Request.Body: what a
 	// workflow keeps of its input (workflows do not encode JSON themselves).
 	Summary any
+	// StartedAt is when the transaction arrived (its run's start), written as created_at; zero
+	// writes the time of the write. A row written once at the end keeps its arrival time.
+	StartedAt time.Time
 }
 
 // StoredOutcome is a final outcome already in the transaction log.
@@ -229,6 +233,7 @@ func (a *Activities) startRow(in RecordStartInput) (schema.TransactionRow, error
 		RequestBodyMasked:    masked,
 		RequestFingerprint:   in.Fingerprint,
 		Status:               transaction.StatusProcessing,
+		CreatedAt:            in.StartedAt,
 	}, nil
 }
 

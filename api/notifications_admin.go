@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -965,18 +964,9 @@ func (s *Server) signalNotificationEscalation(c *gin.Context) {
 		writeError(c, fieldError("signal", "must be ack, retry or abort"))
 		return
 	}
-	var req SignalRequest
-	if body, err := readCapped(c, maxSyncBody); err != nil {
+	req, err := readSignalRequest(c)
+	if err != nil {
 		writeError(c, err)
-		return
-	} else if len(strings.TrimSpace(string(body))) > 0 {
-		if err := decodeStrict(body, &req); err != nil {
-			writeError(c, err)
-			return
-		}
-	}
-	if utf8.RuneCountInString(req.Note) > maxSignalNote || !utf8.ValidString(req.Note) || hasControl(req.Note) {
-		writeError(c, fieldError("note", "must be text of at most "+strconv.Itoa(maxSignalNote)+" characters"))
 		return
 	}
 	id, ok := pathID(c, "id")

@@ -531,21 +531,31 @@ type SignalRequest struct {
 	Note string `json:"note"`
 }
 
+// readSignalRequest reads a signal route's optional body: empty, or {"note": ...} with a note
+// of at most maxSignalNote characters of text.
+func readSignalRequest(c *gin.Context) (SignalRequest, error) {
+	var req SignalRequest
+	body, err := readCapped(c, maxSyncBody)
+	if err != nil {
+		return req, err
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := decodeStrict(body, &req); err != nil {
+			return req, err
+		}
+	}
+	if utf8.RuneCountInString(req.Note) > maxSignalNote || !utf8.ValidString(req.Note) || hasControl(req.Note) {
+		return req, fieldError("note", "must be text of at most "+strconv.Itoa(maxSignalNote)+" characters")
+	}
+	return req, nil
+}
+
 // signalSync sends pause, resume or cancel to the integration's active run.
 func (s *Server) signalSync(signal string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		var req SignalRequest
-		if body, err := readCapped(c, maxSyncBody); err != nil {
+		req, err := readSignalRequest(c)
+		if err != nil {
 			writeError(c, err)
-			return
-		} else if len(strings.TrimSpace(string(body))) > 0 {
-			if err := decodeStrict(body, &req); err != nil {
-				writeError(c, err)
-				return
-			}
-		}
-		if utf8.RuneCountInString(req.Note) > maxSignalNote || !utf8.ValidString(req.Note) || hasControl(req.Note) {
-			writeError(c, fieldError("note", "must be text of at most "+strconv.Itoa(maxSignalNote)+" characters"))
 			return
 		}
 		row, err := s.siteIntegration(c)

@@ -32,7 +32,8 @@ type Config struct {
 	HeartbeatThrottle time.Duration `envconfig:"WORKER_HEARTBEAT_THROTTLE" default:"2s"`
 	// PollerAutoscaling lets each worker grow and shrink its task pollers with the backlog the
 	// server reports (the SDK's autoscaling poller behaviour) instead of polling with a fixed two:
-	// a standalone worker takes every task through its pollers, and two cap its throughput.
+	// a standalone worker takes every task through its pollers, and two cap its throughput. The
+	// API's embedded workers never scale theirs (their work comes with eager starts).
 	PollerAutoscaling bool `envconfig:"WORKER_POLLER_AUTOSCALING" default:"true"`
 	// TaskQueues are the queues a `switchyard worker` process serves.
 	TaskQueues []string `envconfig:"WORKER_TASK_QUEUES" default:"proxy,integration,iso,webhook,sync,notification"`

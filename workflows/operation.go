@@ -101,6 +101,7 @@ func (wf *operation) startInput(ctx workflow.Context) activities.RecordStartInpu
 		ClientID:      wf.in.ClientID,
 		Channel:       transaction.Channel{Name: wf.in.Issuer},
 		Request:       transaction.Request{Method: http.MethodPost, Path: wf.in.Route, Body: wf.in.Params},
+		StartedAt:     workflow.GetInfo(ctx).WorkflowStartTime,
 	}
 }
 

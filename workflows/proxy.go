@@ -184,6 +184,7 @@ func (wf *proxyTx) startInput(ctx workflow.Context) activities.RecordStartInput 
 		ClientID:      wf.in.ClientID,
 		Channel:       wf.in.Channel,
 		Request:       wf.in.Request,
+		StartedAt:     workflow.GetInfo(ctx).WorkflowStartTime,
 	}
 }
 
@@ -293,7 +294,8 @@ func (wf *proxyTx) reloadChannel(ctx workflow.Context) {
 		return
 	}
 	if wf.channel.ESB != nil {
-		ch.Kind, ch.ESB = transaction.ChannelKindESB, wf.channel.ESB
+		// The engine takes no Idempotency-Key: a relay that may have been sent is never resent.
+		ch.Kind, ch.ESB, ch.HonoursIdempotencyKey = transaction.ChannelKindESB, wf.channel.ESB, false
 	}
 	wf.channel = ch
 }
@@ -382,11 +384,13 @@ func errorCode(errType string) string {
 	return transaction.ErrorCodeUpstreamUnavailable
 }
 
-// storeOptions runs short database writes as local activities, retried until PostgreSQL is back:
-// a transaction is never lost to a database outage, only delayed.
+// storeOptions runs short database writes as local activities, retried for up to a day until
+// PostgreSQL is back: a transaction is never lost to a database outage, only delayed. (Without
+// a schedule-to-close timeout the SDK would give up after the start-to-close one.)
 func storeOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		StartToCloseTimeout:    10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,

@@ -156,6 +156,9 @@ func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.
 		deps.SimulatorReports = sim.NewStore(st.store.DB())
 	}
 	if e.Process.EmbeddedWorker {
+		// The API's own workers take most of their work eagerly, at the start, not from a poll:
+		// extra pollers would only cost the server (about 15 % of a proxied request's CPU there).
+		e.Worker.PollerAutoscaling = false
 		stop, err := startWorkers(st, e, worker.Queues)
 		if err != nil {
 			return fmt.Errorf("starting the API's workers: %w", err)
