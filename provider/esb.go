@@ -111,7 +111,8 @@ type ESBResponse struct {
 }
 
 // ESB relays requests through the GovESB engine. One value per worker: it caches the access
-// token until shortly before it expires, and renews it once when the engine answers 401.
+// token until shortly before it expires, and renews it once when the engine answers 401 (once
+// for all the requests the engine refused that token to).
 type ESB struct {
 	cfg       ESBConfig
 	http      *http.Client
@@ -151,8 +152,9 @@ func (e *ESB) Relay(ctx context.Context, req ESBRequest) (ESBResponse, error) {
 	if err != nil {
 		return ESBResponse{}, err
 	}
-	for renewed := false; ; renewed = true {
-		token, err := e.accessToken(ctx, renewed)
+	refused := "" // the token the engine answered 401 to
+	for {
+		token, err := e.accessToken(ctx, refused)
 		if err != nil {
 			return ESBResponse{}, err
 		}
@@ -160,7 +162,8 @@ func (e *ESB) Relay(ctx context.Context, req ESBRequest) (ESBResponse, error) {
 		if err != nil {
 			return ESBResponse{}, err
 		}
-		if status == http.StatusUnauthorized && !renewed {
+		if status == http.StatusUnauthorized && refused == "" {
+			refused = token
 			continue
 		}
 		return e.read(status, answer)
@@ -353,11 +356,12 @@ func (e *ESB) readXML(answer []byte) (esbData, error) {
 }
 
 // accessToken returns the cached token, or a new one when there is none, it is about to expire,
-// or renew asks for one (the engine refused the cached one).
-func (e *ESB) accessToken(ctx context.Context, renew bool) (string, error) {
+// or it is refused: the token the engine answered 401 to. Requests refused together renew once:
+// the first renews, the others find a token other than the one they were refused and use it.
+func (e *ESB) accessToken(ctx context.Context, refused string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !renew && e.token != "" && e.now().Before(e.expires) {
+	if e.token != "" && e.token != refused && e.now().Before(e.expires) {
 		return e.token, nil
 	}
 	e.token = ""

@@ -275,3 +275,54 @@ func TestESBTokenIsRenewedShortlyBeforeItExpires(t *testing.T) {
 	require.JSONEq(t, `{"auth":"Bearer tok-2"}`, call())
 	require.Equal(t, int32(2), issued.Load())
 }
+
+func TestESBConcurrentRefusalsRenewTheTokenOnce(t *testing.T) {
+	t.Parallel()
+	const concurrent = 8
+	var issued atomic.Int32
+	var refusedSeen atomic.Int32
+	allRefused := make(chan struct{})
+	engineKeys, _ := provider.GenerateESBKeyPair()
+	engineKey, _ := provider.ParseESBPrivateKey(engineKeys.PrivatePEM)
+	client, _ := provider.GenerateESBKeyPair()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			n := issued.Add(1)
+			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "tok-" + string(rune('0'+n)), "expires_in": 300})
+			return
+		}
+		if r.Header.Get("Authorization") == "Bearer tok-1" {
+			// The engine has revoked the first token: every request holding it is refused, and
+			// only once all of them hold it, so that they all come back to renew at once.
+			if refusedSeen.Add(1) == concurrent {
+				close(allRefused)
+			}
+			<-allRefused
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		data := []byte(`{"success":true,"esbBody":{"auth":"` + r.Header.Get("Authorization") + `"}}`)
+		sig, _ := provider.SignESB(engineKey, data)
+		_, _ = w.Write([]byte(`{"data":` + string(data) + `,"signature":"` + sig + `"}`))
+	}))
+	defer srv.Close()
+	relay := provider.NewESB(provider.ESBConfig{TokenURL: srv.URL + "/token", EngineURL: srv.URL + "/engine",
+		ClientID: "hub", ClientSecret: "s3cret", ClientPrivateKey: client.PrivatePEM, PublicKey: engineKeys.PublicPEM},
+		&http.Client{}, 1<<20)
+
+	bodies := make(chan string, concurrent)
+	errs := make(chan error, concurrent)
+	for range concurrent {
+		go func() {
+			res, err := relay.Relay(context.Background(), provider.ESBRequest{Code: "A"})
+			errs <- err
+			bodies <- string(res.Body)
+		}()
+	}
+	for range concurrent {
+		require.NoError(t, <-errs)
+		require.JSONEq(t, `{"auth":"Bearer tok-2"}`, <-bodies)
+	}
+	require.Equal(t, int32(concurrent), refusedSeen.Load())
+	require.Equal(t, int32(2), issued.Load(), "the first token, then one renewal for all the refused requests")
+}
