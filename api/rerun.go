@@ -142,10 +142,28 @@ func (s *Server) startRerun(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflowID, TaskQueue: workflows.TaskQueueProxy,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE},
-		workflows.WorkflowRerun, workflows.RerunInput{TaskID: id, Filter: filter, Before: task.CreatedAt, Rate: rate,
-			Limit: limit, Progress: workflows.RerunProgress{TaskID: id, RerunCounts: schema.RerunCounts{Total: task.Total}}})
+	start := func(ctx context.Context) error {
+		_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflowID, TaskQueue: workflows.TaskQueueProxy,
+			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, WorkflowExecutionErrorWhenAlreadyStarted: true},
+			workflows.WorkflowRerun, workflows.RerunInput{TaskID: id, Filter: filter, Before: task.CreatedAt, Rate: rate,
+				Limit: limit, Progress: workflows.RerunProgress{TaskID: id, RerunCounts: schema.RerunCounts{Total: task.Total}}})
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return nil // the task's ID is fresh: the run is this task's
+		}
+		return err
+	}
+	// A start can fail after the server accepted it (a timeout, a lost answer). Starting again
+	// with the same workflow ID either starts the task or finds the run the first start made,
+	// so the row is marked failed only when the task has no run: otherwise that run would flip
+	// the row back to running and an admin retrying the 503 would make a second task.
+	if err = start(ctx); err != nil {
+		if again := start(context.WithoutCancel(ctx)); again == nil {
+			err = nil
+		} else {
+			err = errors.Join(err, again)
+		}
+	}
 	if err != nil {
 		// The row must not claim a task that never ran.
 		ferr := s.store.SaveRerunProgress(context.WithoutCancel(ctx), id, rerunTaskFailed, schema.RerunCounts{},
