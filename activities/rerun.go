@@ -29,6 +29,7 @@ const (
 // RerunStore is the part of schema.Store rerun tasks read and write.
 type RerunStore interface {
 	GetTransaction(ctx context.Context, correlationID string) (schema.TransactionRow, error)
+	GetClient(ctx context.Context, clientID string) (schema.ClientRow, error)
 	RerunCandidates(ctx context.Context, f schema.RerunFilter, before time.Time, after schema.RerunCandidate,
 		limit int) ([]schema.RerunCandidate, error)
 	SaveRerunProgress(ctx context.Context, id, status string, c schema.RerunCounts, note string, final bool) error
@@ -153,9 +154,12 @@ type ProxyStart struct {
 }
 
 // StartRerun starts a new proxied transaction that repeats a finished one, linked to it by
-// parent_id, through its channel as the channel is now. A transaction that is not a finished
-// proxied one is skipped; one whose channel is gone or off, or whose request is no longer held,
-// fails. The rerun's request stays out of the task's history: this activity reads and starts it.
+// parent_id, through its channel as the channel is now, as its client. A transaction that is
+// not a finished proxied one is skipped. One fails, with the reason, when the single rerun
+// (POST /transactions/{id}/rerun) would be refused: its channel gone, off or no longer
+// admitting the client (allowed_clients / allowed_roles), its client gone or deactivated, its
+// request no longer held or its path one a request is refused for. The rerun's request stays
+// out of the task's history: this activity reads and starts it.
 func (a *Activities) StartRerun(ctx context.Context, in StartRerunInput) (StartRerunResult, error) {
 	row, err := a.Store.GetTransaction(ctx, in.CorrelationID)
 	switch {
@@ -181,6 +185,12 @@ func (a *Activities) StartRerun(ctx context.Context, in StartRerunInput) (StartR
 	case !route.MediatorOnline:
 		return StartRerunResult{Outcome: RerunFailed, Reason: "mediator " + route.MediatorURN + " is offline"}, nil
 	}
+	switch reason, err := a.rerunRefusedClient(ctx, row.ClientID, route); {
+	case err != nil:
+		return StartRerunResult{}, err
+	case reason != "":
+		return StartRerunResult{Outcome: RerunFailed, Reason: reason}, nil
+	}
 	// A relayed transaction's organization came with its request and was never kept.
 	relays, err := a.Store.ChannelRelaysESB(ctx, route.ID)
 	switch {
@@ -200,6 +210,10 @@ func (a *Activities) StartRerun(ctx context.Context, in StartRerunInput) (StartR
 	case err != nil:
 		return StartRerunResult{}, classify(err)
 	}
+	// A row logged before paths were checked is checked now, as a new request would be.
+	if err := transaction.CheckLoggedPath(req.Path); err != nil {
+		return StartRerunResult{Outcome: RerunFailed, Reason: err.Error()}, nil
+	}
 	id := RerunCorrelationID(in.TaskID, row.CorrelationID)
 	fingerprint := transaction.Fingerprint(transaction.KindProxy, req.Method, req.Path+"?"+req.RawQuery, req.Body)
 	channel := route.Channel(a.Config.DefaultTimeout)
@@ -218,6 +232,23 @@ func (a *Activities) StartRerun(ctx context.Context, in StartRerunInput) (StartR
 		return StartRerunResult{}, classify(fmt.Errorf("starting the rerun of %s: %w", row.CorrelationID, err))
 	}
 	return StartRerunResult{Outcome: RerunStarted, RerunID: id}, nil
+}
+
+// rerunRefusedClient says why the transaction's client may not rerun through route now ("" when
+// it may): the client must still exist, be active and be admitted by the channel.
+func (a *Activities) rerunRefusedClient(ctx context.Context, clientID string, route schema.RouteRow) (string, error) {
+	client, err := a.Store.GetClient(ctx, clientID)
+	switch {
+	case errors.Is(err, schema.ErrNotFound):
+		return "its client " + clientID + " is gone", nil
+	case err != nil:
+		return "", classify(err)
+	case !client.IsActive:
+		return "its client " + clientID + " is deactivated", nil
+	case !route.Admits(client.ClientID, client.Roles):
+		return "channel " + route.Name + " no longer admits client " + clientID + " (allowed_clients / allowed_roles)", nil
+	}
+	return "", nil
 }
 
 // AutoRetryTaskID names the auto-retry of a failed transaction (its Rerun workflow is

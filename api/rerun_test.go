@@ -2,11 +2,16 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 func TestRerunFilterIsValidatedBeforeAnythingIsRead(t *testing.T) {
@@ -42,4 +47,42 @@ func TestRerunFilterIsValidatedBeforeAnythingIsRead(t *testing.T) {
 		require.True(t, f.From.Equal(time.Date(2025, 12, 31, 21, 0, 0, 0, time.UTC)))
 		require.Nil(t, f.To)
 	})
+}
+
+// A bulk or auto-retry rerun is checked in the worker by transaction.CheckPath and
+// schema.ChannelRow.Admits: they must refuse and admit exactly what a request and a single
+// rerun are refused and admitted by here.
+func TestRerunChecksAreTheRequestChecks(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{"/", "/probe/payments", "/probe/payments/", "/probe/a.b/..c/...", "/probe/x;v=1",
+		"/probe/%41bc", "/probe/x/../payments", "/probe//payments", "/probe/..;/payments", "/probe/..%2fpayments",
+		"/probe/%2E/payments", "/probe/a%5cb", `/probe/a\b`, "/probe/%252e%252e/x", "/probe/a%0ab", "*"} {
+		u, err := url.ParseRequestURI(raw)
+		require.NoError(t, err)
+		here, shared := checkPath(u), transaction.CheckPath(u)
+		require.Equal(t, here == nil, shared == nil, raw)
+		var e *transaction.InvalidPathError
+		if errors.As(shared, &e) {
+			require.Equal(t, e.Reason, toError(here).Details["reason"], raw)
+		}
+		// A single rerun checks its recovered path so; StartRerun by CheckLoggedPath.
+		require.Equal(t, checkPath(&url.URL{Path: raw, RawPath: raw}) == nil, transaction.CheckLoggedPath(raw) == nil, raw)
+	}
+
+	client := Client{ID: "acme", Roles: []string{"integrator"}}
+	for _, tc := range []struct {
+		name           string
+		clients, roles []string
+	}{
+		{"open to all", nil, nil},
+		{"listing the client", []string{"other", "acme"}, nil},
+		{"listing another client", []string{"other"}, nil},
+		{"naming a role it holds", nil, []string{"auditor", "integrator"}},
+		{"naming a role it lacks", nil, []string{"auditor"}},
+		{"listing another client and a role it holds", []string{"other"}, []string{"integrator"}},
+	} {
+		rt := &route{RouteRow: schema.RouteRow{ChannelRow: schema.ChannelRow{AllowedClients: tc.clients,
+			AllowedRoles: tc.roles}}}
+		require.Equal(t, channelAdmits(rt, client), rt.Admits(client.ID, client.Roles), tc.name)
+	}
 }

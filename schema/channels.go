@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -79,6 +80,24 @@ func (r RouteRow) Channel(defaultTimeout time.Duration) transaction.Channel {
 		HonoursIdempotencyKey: r.HonoursIdempotencyKey,
 		EscalateOnFailure:     r.EscalateOnFailure,
 	}
+}
+
+// Admits applies the channel's allowed_clients and allowed_roles: with neither set anyone may
+// call it; otherwise the client must be listed or hold one of the roles. A request and a rerun
+// (single, bulk or auto-retry) are admitted by this same rule.
+func (r ChannelRow) Admits(clientID string, roles []string) bool {
+	if len(r.AllowedClients) == 0 && len(r.AllowedRoles) == 0 {
+		return true
+	}
+	if slices.Contains(r.AllowedClients, clientID) {
+		return true
+	}
+	for _, role := range r.AllowedRoles {
+		if slices.Contains(roles, role) {
+			return true
+		}
+	}
+	return false
 }
 
 // AutoRetry reports whether the channel reruns its failed transactions, and how.

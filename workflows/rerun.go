@@ -111,7 +111,12 @@ func (wf *rerunTask) run(ctx workflow.Context) (RerunProgress, error) {
 			if ended, err := wf.pace(ctx); err != nil || ended {
 				return wf.progress, err
 			}
-			wf.count(wf.start(ctx, item.CorrelationID))
+			res := wf.start(ctx, item.CorrelationID)
+			if res.Outcome != activities.RerunStarted {
+				wf.logger.Warn("Transaction not rerun", "correlation_id", item.CorrelationID, "outcome", res.Outcome,
+					"reason", res.Reason)
+			}
+			wf.count(res)
 			wf.in.After = item
 			wf.handled++
 			if wf.handled >= wf.in.ItemsPerRun || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {

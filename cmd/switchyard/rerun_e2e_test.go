@@ -104,6 +104,63 @@ func TestBulkRerunAfterTheUpstreamWasFixed(t *testing.T) {
 	require.Contains(t, string(listed.Body), `"has_more"`)
 }
 
+// A bulk rerun applies the single rerun's checks to each transaction's client: one whose client
+// was deactivated, or that the channel no longer admits, is counted failed and not rerun, while
+// a client the channel still admits is rerun.
+func TestBulkRerunRefusesClientsNoLongerAdmitted(t *testing.T) {
+	t.Parallel()
+	name := "rerun-admit"
+	channelID := h.fixture(t, name, "/sim/status/503", `{"path_pattern":"/e2e/rerun-admit/*","methods":["GET"],
+		"retry_policy":`+oneAttempt+`}`)
+	const leaver, leaverSecret = "rerun-leaver", "rerun-leaver-secret-0001"
+	r := h.do(t, request{method: "POST", path: "/api/v1/admin/clients", body: `{"client_id":"` + leaver +
+		`","name":"Leaver","client_secret":"` + leaverSecret + `","roles":["integrator"],"is_active":true}`}.asAdmin())
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	failedAs := func(clientID, secret, path string) string {
+		r := h.do(t, request{method: "GET", path: path}.asClient(clientID, secret))
+		id := r.Header.Get("X-Correlation-ID")
+		require.NotEmpty(t, id, "%d %s", r.Status, r.Body)
+		require.Eventually(t, func() bool {
+			r := h.do(t, request{method: "GET", path: "/api/v1/admin/transactions/" + id}.asAdmin())
+			return r.Status == http.StatusOK && r.data(t)["status"] == transaction.StatusFailed
+		}, 20*time.Second, 50*time.Millisecond, "transaction %s never failed", id)
+		return id
+	}
+	deactivated := failedAs(leaver, leaverSecret, "/e2e/rerun-admit/leaver")
+	removed := failedAs(demoClient, demoSecret, "/e2e/rerun-admit/removed")
+	// The upstream is fixed; the leaver is deactivated and the channel now admits one other client.
+	r = h.do(t, request{method: "PATCH", path: "/api/v1/admin/mediators/urn:test:" + name,
+		body: fmt.Sprintf(`{"endpoint_url":%q}`, h.simURL)}.asAdmin())
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	r = h.do(t, request{method: "DELETE", path: "/api/v1/admin/clients/" + leaver}.asAdmin())
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	admitOnly := func(clientID string) {
+		r := h.do(t, request{method: "PATCH", path: "/api/v1/admin/channels/" + channelID,
+			body: `{"allowed_clients":["` + clientID + `"]}`}.asAdmin())
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	}
+	admitOnly("someone-else")
+
+	task := startRerun(t, `{"filter":{"channel":"`+name+`","status":["failed"]},"rate":50}`)
+	require.EqualValues(t, 2, task["matched"])
+	done := waitTask(t, task["task_id"].(string), "completed")
+	require.EqualValues(t, 2, done["failed"], "%v", done)
+	require.EqualValues(t, 0, done["started"], "%v", done)
+	require.Empty(t, children(t, deactivated), "a deactivated client's transaction is not rerun")
+	require.Empty(t, children(t, removed), "a transaction the channel no longer admits is not rerun")
+
+	// Admitted again, its transaction reruns.
+	admitOnly(demoClient)
+	task = startRerun(t, `{"filter":{"ids":["`+removed+`","`+deactivated+`"]},"rate":50}`)
+	done = waitTask(t, task["task_id"].(string), "completed")
+	require.EqualValues(t, 1, done["started"], "%v", done)
+	require.EqualValues(t, 1, done["failed"], "%v", done)
+	kids := children(t, removed)
+	require.Len(t, kids, 1)
+	got := h.waitStatus(t, kids[0]["correlation_id"].(string), transaction.StatusSuccessful)
+	require.Equal(t, removed, got["parent_id"])
+}
+
 func TestRerunTaskPausedThenCanceledStopsPartWay(t *testing.T) {
 	t.Parallel()
 	name := "rerun-stop"
