@@ -320,18 +320,9 @@ func (s *Server) signalRerun(c *gin.Context) {
 		writeError(c, fieldError("signal", "must be pause, resume or cancel"))
 		return
 	}
-	var req SignalRequest
-	if body, err := readCapped(c, maxSyncBody); err != nil {
+	req, err := readSignalRequest(c)
+	if err != nil {
 		writeError(c, err)
-		return
-	} else if len(strings.TrimSpace(string(body))) > 0 {
-		if err := decodeStrict(body, &req); err != nil {
-			writeError(c, err)
-			return
-		}
-	}
-	if utf8.RuneCountInString(req.Note) > maxSignalNote || !utf8.ValidString(req.Note) || hasControl(req.Note) {
-		writeError(c, fieldError("note", "must be text of at most "+strconv.Itoa(maxSignalNote)+" characters"))
 		return
 	}
 	row, err := s.rerunTask(c)
