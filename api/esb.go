@@ -28,7 +28,8 @@ const (
 )
 
 // The hub's ESB controls: which organization a request is relayed for, and with which code.
-// Neither travels upstream.
+// A relayed request loses them (withoutESBControls); on a channel that does not relay they
+// are the client's own header and parameters, and go to the mediator untouched.
 const (
 	headerOrganization = "X-Organization"
 	headerESBMode      = "X-ESB-Mode"
@@ -58,12 +59,12 @@ type ESBStore interface {
 type esbIndex struct {
 	global    map[string]schema.ESBRegistrationRow            // organization → its global registration
 	byChannel map[string]map[string]schema.ESBRegistrationRow // channel id → organization → registration
-	bound     map[string]schema.ESBRegistrationRow            // organization → its oldest channel registration
+	bound     map[string][]schema.ESBRegistrationRow          // organization → its channel registrations, oldest first
 }
 
 func newESBIndex(rows []schema.ESBRegistrationRow) *esbIndex {
 	idx := &esbIndex{global: map[string]schema.ESBRegistrationRow{},
-		byChannel: map[string]map[string]schema.ESBRegistrationRow{}, bound: map[string]schema.ESBRegistrationRow{}}
+		byChannel: map[string]map[string]schema.ESBRegistrationRow{}, bound: map[string][]schema.ESBRegistrationRow{}}
 	for _, r := range rows { // oldest first
 		if !r.ChannelID.Valid {
 			idx.global[r.Organization] = r
@@ -73,9 +74,7 @@ func newESBIndex(rows []schema.ESBRegistrationRow) *esbIndex {
 			idx.byChannel[r.ChannelID.String] = map[string]schema.ESBRegistrationRow{}
 		}
 		idx.byChannel[r.ChannelID.String][r.Organization] = r
-		if _, seen := idx.bound[r.Organization]; !seen {
-			idx.bound[r.Organization] = r
-		}
+		idx.bound[r.Organization] = append(idx.bound[r.Organization], r)
 	}
 	return idx
 }
@@ -135,7 +134,7 @@ func (ec *esbCache) invalidate() {
 // channelFor is the snapshot a transaction carries. Through a matched channel rt (hybrid
 // mode), the channel itself, or, when the channel has registrations, the ESB relay for the
 // request's organization; without one (MEDIATOR_MODE=pure_esb), the relay for the
-// organization's global registration, else its oldest channel registration.
+// organization's global registration, else its oldest registration on an active channel.
 func (s *Server) channelFor(c *gin.Context, client Client, rt *route) (transaction.Channel, error) {
 	index, err := s.esb.get(c.Request.Context())
 	if err != nil {
@@ -162,20 +161,18 @@ func (s *Server) channelFor(c *gin.Context, client Client, rt *route) (transacti
 			return transaction.Channel{}, err
 		}
 		ch.Kind = transaction.ChannelKindESB
+		// The engine is sent no Idempotency-Key: what the channel's mediator honours says
+		// nothing of it, and a relay that may have reached the engine is retried only for an
+		// idempotent method.
+		ch.HonoursIdempotencyKey = false
 		return ch, nil
 	}
 	org, err := requestOrganization(c, "MEDIATOR_MODE=pure_esb relays every request through the National ESB")
 	if err != nil {
 		return transaction.Channel{}, err
 	}
-	reg, found := index.global[org]
-	if !found {
-		reg, found = index.bound[org]
-	}
-	if !found {
-		return transaction.Channel{}, organizationNotFound(org, "")
-	}
-	if err := s.esbAdmits(c.Request.Context(), client, reg); err != nil {
+	reg, err := s.pureESBRegistration(c.Request.Context(), client, index, org)
+	if err != nil {
 		return transaction.Channel{}, err
 	}
 	route, err := esbRoute(c, reg)
@@ -188,22 +185,36 @@ func (s *Server) channelFor(c *gin.Context, client Client, rt *route) (transacti
 		Timeout: s.cfg.ForwardTimeout.Duration(), Retry: pureESBRetry, ESB: route}, nil
 }
 
-// esbAdmits applies, in pure_esb mode, the allowed_clients and allowed_roles of the active
-// channel a registration is bound to.
-func (s *Server) esbAdmits(ctx context.Context, client Client, reg schema.ESBRegistrationRow) error {
-	if !reg.ChannelID.Valid {
-		return nil
+// pureESBRegistration is the registration MEDIATOR_MODE=pure_esb relays org's requests with:
+// its global registration, which admits every client; else its oldest registration on an
+// active channel, which admits the clients that channel admits (its allowed_clients and
+// allowed_roles; 403 otherwise). A registration on an inactive channel serves no one: with no
+// other, the organization is not found (404).
+func (s *Server) pureESBRegistration(ctx context.Context, client Client, index *esbIndex, org string) (schema.ESBRegistrationRow, error) {
+	if reg, found := index.global[org]; found {
+		return reg, nil
+	}
+	bound := index.bound[org]
+	if len(bound) == 0 {
+		return schema.ESBRegistrationRow{}, organizationNotFound(org, "")
 	}
 	routes, err := s.routes.get(ctx)
 	if err != nil {
-		return err
+		return schema.ESBRegistrationRow{}, err
 	}
-	for i := range routes {
-		if routes[i].ID == reg.ChannelID.String && !channelAdmits(&routes[i], client) {
-			return newError(http.StatusForbidden, CodeForbidden, "client may not use channel "+routes[i].Name)
+	for _, reg := range bound {
+		for i := range routes {
+			if routes[i].ID != reg.ChannelID.String {
+				continue
+			}
+			if !channelAdmits(&routes[i], client) {
+				return schema.ESBRegistrationRow{}, newError(http.StatusForbidden, CodeForbidden,
+					"client may not use channel "+routes[i].Name)
+			}
+			return reg, nil
 		}
 	}
-	return nil
+	return schema.ESBRegistrationRow{}, organizationNotFound(org, "on an active channel")
 }
 
 // requestOrganization reads X-Organization, or ?organization= (the two must agree when both

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,7 +69,7 @@ func (s *Server) proxy(c *gin.Context) {
 // startThrough runs req as a new transaction through the resolved channel rt (nil in
 // MEDIATOR_MODE=pure_esb); parentID links a rerun to the transaction it repeats. The client's
 // Idempotency-Key, when given, makes the correlation id; X-Organization and X-ESB-Mode pick
-// the ESB relay where one applies (see channelFor).
+// the ESB relay where one applies (see channelFor), and only then are they dropped from req.
 func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req transaction.Request, parentID string, async bool) {
 	correlationID, err := correlationID(client.ID, c.GetHeader("Idempotency-Key"))
 	if err != nil {
@@ -80,17 +81,32 @@ func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req tran
 		writeError(c, err)
 		return
 	}
+	if channel.ESB != nil {
+		req = withoutESBControls(req)
+	}
 	s.runTransaction(c, workflows.ProxyInput{
 		CorrelationID: correlationID,
 		Keyed:         c.GetHeader("Idempotency-Key") != "",
 		LogOnce:       true,
 		ParentID:      parentID,
 		ClientID:      client.ID,
-		Fingerprint: transaction.Fingerprint(transaction.KindProxy, req.Method, req.Path+"?"+req.RawQuery,
-			req.Body),
-		Channel: channel,
-		Request: req,
+		Fingerprint:   requestFingerprint(req, channel),
+		Channel:       channel,
+		Request:       req,
 	}, async)
+}
+
+// requestFingerprint is what a repeated Idempotency-Key must come with again: the method,
+// path, query and body, and for a relayed request the ESB route too (organization, mode and
+// code), so that the key reused for another organization is refused rather than answered with
+// the first organization's answer. A request that is not relayed keeps the fingerprint it
+// always had.
+func requestFingerprint(req transaction.Request, channel transaction.Channel) string {
+	route := req.Path + "?" + req.RawQuery
+	if channel.ESB != nil {
+		route += "\x00esb\x00" + channel.ESB.Organization + "\x00" + channel.ESB.Mode + "\x00" + channel.ESB.Code
+	}
+	return transaction.Fingerprint(transaction.KindProxy, req.Method, route, req.Body)
 }
 
 // resolveChannel finds the channel for path and method and checks the client may use it and
@@ -230,9 +246,10 @@ func checkKey(key string) error {
 }
 
 // strippedHeaders never travel upstream nor into workflow history: the hub's own credentials
-// and controls. The Forward activity sets X-Correlation-ID and Idempotency-Key itself.
+// and controls. The Forward activity sets X-Correlation-ID and Idempotency-Key itself. The ESB
+// controls are dropped only from relayed requests (withoutESBControls).
 var strippedHeaders = []string{"X-Client-Id", "X-Client-Secret", "Authorization", "Proxy-Authorization",
-	"Cookie", "Idempotency-Key", "X-Correlation-Id", "Prefer", headerOrganization, headerESBMode}
+	"Cookie", "Idempotency-Key", "X-Correlation-Id", "Prefer"}
 
 // hopByHop are the headers that describe one connection, not the message (RFC 9110 §7.6.1).
 // The Forward activity drops them as well; the API drops them first so that a Connection header
@@ -246,8 +263,8 @@ var forwardingHeaders = []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwa
 	"X-Forwarded-Port", "X-Forwarded-Prefix", "Forwarded", "X-Real-Ip"}
 
 // forwardedRequest is the client's request as the upstream will see it: hop-by-hop headers, hub
-// credentials and controls removed, hub query parameters (async, sync, organization, esb_mode)
-// dropped, X-Forwarded-* set last. A client's X-Forwarded-For (Host, Proto) is kept, and
+// credentials and controls removed, hub query parameters (async, sync) dropped, X-Forwarded-*
+// set last. The ESB controls stay until the request is known to be relayed. A client's X-Forwarded-For (Host, Proto) is kept, and
 // extended, only when the connection comes from one of trustedProxies.
 func forwardedRequest(c *gin.Context, body []byte, trustedProxies []string) transaction.Request {
 	h := c.Request.Header.Clone()
@@ -306,17 +323,31 @@ func forwardedRequest(c *gin.Context, body []byte, trustedProxies []string) tran
 	}
 }
 
-// withoutHubParams drops the hub's parameters (async, sync, organization, esb_mode) from a raw
-// query, keeping the rest in order.
-func withoutHubParams(raw string) string {
+// withoutHubParams drops the hub's parameters (async, sync) from a raw query, keeping the rest
+// in order.
+func withoutHubParams(raw string) string { return withoutParams(raw, "async", "sync") }
+
+// withoutESBControls is a relayed request without the hub's ESB controls (X-Organization,
+// X-ESB-Mode, ?organization=, ?esb_mode=): the relay consumed them, and the log keeps the
+// request as it was relayed.
+func withoutESBControls(req transaction.Request) transaction.Request {
+	h := http.Header(req.Header).Clone()
+	h.Del(headerOrganization)
+	h.Del(headerESBMode)
+	req.Header = h
+	req.RawQuery = withoutParams(req.RawQuery, paramOrganization, paramESBMode)
+	return req
+}
+
+// withoutParams drops the parameters named names from a raw query, keeping the rest in order.
+func withoutParams(raw string, names ...string) string {
 	if raw == "" {
 		return ""
 	}
 	var keep []string
 	for _, part := range strings.Split(raw, "&") {
 		key, _, _ := strings.Cut(part, "=")
-		if k, err := url.QueryUnescape(key); err == nil && (k == "async" || k == "sync" || k == paramOrganization ||
-			k == paramESBMode) {
+		if k, err := url.QueryUnescape(key); err == nil && slices.Contains(names, k) {
 			continue
 		}
 		keep = append(keep, part)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -133,12 +134,57 @@ func TestESBRelay(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		require.NotContains(t, string(r.Body), "API-E2E")
 	})
+	t.Run("a channel that does not relay passes organization and esb_mode to its mediator", func(t *testing.T) {
+		h.fixture(t, "esb-plain", "", `{"path_pattern":"/e2e/esb-plain/**","methods":["GET"]}`)
+		r := h.do(t, request{method: "GET", path: "/e2e/esb-plain/crm/accounts?organization=acme&esb_mode=push&async=false"}.
+			asClient(demoClient, demoSecret).header("X-Organization", "acme", "X-ESB-Mode", "push"))
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		var echo sim.EchoResponse
+		require.NoError(t, json.Unmarshal(r.Body, &echo))
+		require.Equal(t, "organization=acme&esb_mode=push", echo.Query)
+		require.Equal(t, []string{"acme"}, echo.Headers["X-Organization"])
+		require.Equal(t, []string{"push"}, echo.Headers["X-Esb-Mode"])
+	})
+	t.Run("an Idempotency-Key reused for another organization or mode is refused", func(t *testing.T) {
+		registerESB(t, fmt.Sprintf(`{"organization":"ORG-E2E-2","name":"E2E Organization 2","api_code":"API-E2E-2","push_code":"PUSH-E2E-2","channel_id":%q}`, channelID))
+		key := "esb-key-" + uuid.NewString()
+		first := send("/e2e/esb/citizens", "X-Organization", "ORG-E2E", "Idempotency-Key", key)
+		require.Equal(t, http.StatusOK, first.Status, "%s", first.Body)
+		for _, kv := range [][]string{{"X-Organization", "ORG-E2E-2"}, {"X-Organization", "ORG-E2E", "X-ESB-Mode", "push"}} {
+			r := send("/e2e/esb/citizens", append(kv, "Idempotency-Key", key)...)
+			require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%v: %s", kv, r.Body)
+			require.Equal(t, api.CodeIdempotencyKeyReused, r.errorCode(t))
+			require.NotContains(t, string(r.Body), "API-E2E", "the other organization's answer is never replayed")
+		}
+		again := send("/e2e/esb/citizens", "X-Organization", "ORG-E2E", "Idempotency-Key", key)
+		require.Equal(t, http.StatusOK, again.Status, "%s", again.Body)
+		require.Equal(t, first.Header.Get("X-Correlation-ID"), again.Header.Get("X-Correlation-ID"))
+	})
+	t.Run("a POST relay that may have reached the engine is not sent again, whatever the channel honours", func(t *testing.T) {
+		honours := h.fixture(t, "esb-honours", "", `{"path_pattern":"/e2e/esb-honours/**","methods":["POST"],"honours_idempotency_key":true,"retry_policy":`+channelRetry+`}`)
+		registerESB(t, fmt.Sprintf(`{"organization":"ORG-E2E","name":"E2E Organization","push_code":"PUSH-HONOURS","channel_id":%q}`, honours))
+		esbFaults(t, `{"fail_status": 503, "fail_count": 1}`)
+		defer esbFaults(t, "")
+		before := esbStats(t)
+		r := send("/e2e/esb-honours/push", "X-Organization", "ORG-E2E")
+		require.Equal(t, http.StatusBadGateway, r.Status, "%s", r.Body)
+		require.EqualValues(t, 1, r.json(t)["details"].(map[string]any)["attempts"])
+		require.Equal(t, before.Requests+1, esbStats(t).Requests, "the engine had the push once")
+	})
 
 	t.Run("pure_esb: every request relays for its organization", func(t *testing.T) {
-		pure := pureESBHub(t)
+		inactive := h.fixture(t, "esb-inactive", "", `{"path_pattern":"/e2e/esb-inactive/**","methods":["POST"]}`)
+		registerESB(t, fmt.Sprintf(`{"organization":"ORG-INACTIVE","name":"Inactive","api_code":"API-INACTIVE","channel_id":%q}`, inactive))
+		r := h.do(t, request{method: "DELETE", path: "/api/v1/admin/channels/" + inactive}.asAdmin())
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		pure := pureESBHub(t) // its caches are read at its first request, after the changes above
+
+		// A registration on an inactive channel serves no one.
+		r = pure.do(t, request{method: "POST", path: "/any", body: `{}`}.asClient(demoClient, demoSecret).header("X-Organization", "ORG-INACTIVE"))
+		require.Equal(t, http.StatusNotFound, r.Status, "%s", r.Body)
+		require.Equal(t, api.CodeOrganizationNotFound, r.errorCode(t))
 		registerESB(t, `{"organization":"ORG-GLOBAL","name":"Global Organization","api_code":"API-GLOBAL"}`)
 		// This instance's cache has not read the new registration yet: it expires within the TTL.
-		var r response
 		require.Eventually(t, func() bool {
 			r = pure.do(t, request{method: "POST", path: "/any/path/at/all", body: `{"q":1}`}.asClient(demoClient, demoSecret).
 				header("X-Organization", "ORG-GLOBAL"))
