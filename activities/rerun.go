@@ -40,7 +40,7 @@ type RerunStore interface {
 // RerunClient starts reruns and reads the request of the transaction each repeats;
 // client.Client satisfies it.
 type RerunClient interface {
-	RequestQuerier
+	schema.RequestQuerier
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 }
 
@@ -90,6 +90,9 @@ type RerunPageInput struct {
 	After  schema.RerunCandidate
 	Limit  int
 }
+
+// RerunCandidate is one transaction of a rerun task's frozen set: its key in the set's order.
+type RerunCandidate = schema.RerunCandidate
 
 // RerunPage reads the next transactions of a bulk rerun's set, in (created_at, correlation_id)
 // order after in.After.
@@ -203,9 +206,9 @@ func (a *Activities) StartRerun(ctx context.Context, in StartRerunInput) (StartR
 	if a.Reruns.Temporal == nil {
 		return StartRerunResult{}, classify(errors.New("no Temporal client to start reruns with"))
 	}
-	req, err := OriginalRequest(ctx, a.Reruns.Temporal, row)
+	req, err := schema.OriginalRequest(ctx, a.Reruns.Temporal, row)
 	switch {
-	case errors.Is(err, ErrRerunUnavailable):
+	case errors.Is(err, schema.ErrRerunUnavailable):
 		return StartRerunResult{Outcome: RerunFailed, Reason: err.Error()}, nil
 	case err != nil:
 		return StartRerunResult{}, classify(err)

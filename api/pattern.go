@@ -1,11 +1,14 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/switchyard-hub/switchyard/transaction"
 )
 
 // CodeInvalidPath answers a proxied path that the hub and an upstream could read differently.
@@ -77,45 +80,13 @@ func splitPath(path string) []string {
 	return strings.Split(path, "/")
 }
 
-// checkPath refuses a proxied path that the hub and an upstream could read differently: dot
-// segments ("/x/../payments", "/./", servlet-style "..;"), empty segments ("//"; a single trailing
-// slash is fine), a backslash, control characters, and "/", "\\" or "." percent-encoded once or
-// twice ("..%2f", "%2e%2e", "%252e"). Channels are matched on the path as it arrives and the
-// upstream gets that same path, so a path that an upstream would normalise into another channel's
-// is answered 400 instead of being matched as something else.
+// checkPath answers 400 INVALID_PATH, with the reason, to a path transaction.CheckPath refuses:
+// one the hub and an upstream could read differently.
 func checkPath(u *url.URL) error {
-	invalid := func(reason string) error {
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: "invalid path: " + reason,
-			Details: map[string]any{"reason": reason}}
-	}
-	p := u.Path
-	if !strings.HasPrefix(p, "/") {
-		return invalid("must start with /")
-	}
-	if strings.Contains(p, `\`) {
-		return invalid("backslashes are not allowed")
-	}
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f {
-			return invalid("control characters are not allowed")
-		}
-	}
-	segs := strings.Split(p[1:], "/")
-	for i, seg := range segs {
-		name, _, _ := strings.Cut(seg, ";")
-		switch {
-		case seg == "" && i < len(segs)-1:
-			return invalid("empty segments (//) are not allowed")
-		case name == "." || name == "..":
-			return invalid("dot segments (. and ..) are not allowed")
-		}
-	}
-	for _, s := range []string{strings.ToLower(u.EscapedPath()), strings.ToLower(p)} {
-		for _, enc := range []string{"%2f", "%5c", "%2e"} {
-			if strings.Contains(s, enc) {
-				return invalid("encoded /, \\ or . is not allowed")
-			}
-		}
+	var invalid *transaction.InvalidPathError
+	if err := transaction.CheckPath(u); errors.As(err, &invalid) {
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: invalid.Error(),
+			Details: map[string]any{"reason": invalid.Reason}}
 	}
 	return nil
 }

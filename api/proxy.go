@@ -137,26 +137,9 @@ func (s *Server) resolveChannel(ctx context.Context, client Client, path, method
 	return rt, nil
 }
 
-// channelAdmits applies a channel's allowed_clients and allowed_roles: with neither set anyone
-// may call it; otherwise the client must be listed or hold one of the roles.
-func channelAdmits(rt *route, client Client) bool {
-	if len(rt.AllowedClients) == 0 && len(rt.AllowedRoles) == 0 {
-		return true
-	}
-	for _, id := range rt.AllowedClients {
-		if id == client.ID {
-			return true
-		}
-	}
-	for _, role := range rt.AllowedRoles {
-		for _, have := range client.Roles {
-			if role == have {
-				return true
-			}
-		}
-	}
-	return false
-}
+// channelAdmits applies a channel's allowed_clients and allowed_roles (schema.ChannelRow.Admits,
+// the rule reruns apply too).
+func channelAdmits(rt *route, client Client) bool { return rt.Admits(client.ID, client.Roles) }
 
 // checkBody enforces requires_request_body and request_content_type.
 func checkBody(rt *route, contentType string, body []byte) error {

@@ -14,7 +14,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
@@ -234,8 +233,8 @@ func (s *Server) rerun(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	req, err := activities.OriginalRequest(c.Request.Context(), s.temporal, row)
-	if errors.Is(err, activities.ErrRerunUnavailable) {
+	req, err := schema.OriginalRequest(c.Request.Context(), s.temporal, row)
+	if errors.Is(err, schema.ErrRerunUnavailable) {
 		err = newError(http.StatusConflict, CodeRerunUnavailable, err.Error())
 	}
 	if err != nil {
@@ -256,4 +255,4 @@ func (s *Server) rerun(c *gin.Context) {
 }
 
 // withoutRedacted is the rule a rerun from the log applies to the logged query string.
-var withoutRedacted = activities.WithoutRedacted
+var withoutRedacted = schema.WithoutRedacted

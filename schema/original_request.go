@@ -1,4 +1,4 @@
-package activities
+package schema
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 
 	"go.temporal.io/sdk/converter"
 
-	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
 )
 
@@ -35,7 +34,7 @@ const originalQueryWait = 5 * time.Second
 // workflow's request query while Temporal retains the run, else from the log when the log
 // keeps the body whole (without the headers and query parameters it redacted).
 // ErrRerunUnavailable when neither holds it.
-func OriginalRequest(ctx context.Context, q RequestQuerier, row schema.TransactionRow) (transaction.Request, error) {
+func OriginalRequest(ctx context.Context, q RequestQuerier, row TransactionRow) (transaction.Request, error) {
 	workflowID := row.WorkflowID
 	if workflowID == "" {
 		workflowID = transaction.WorkflowID(transaction.KindProxy, row.CorrelationID)

@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/switchyard-hub/switchyard/activities"
-	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
 )
 
@@ -97,7 +96,7 @@ func (wf *rerunTask) run(ctx workflow.Context) (RerunProgress, error) {
 		wf.logger.Info("Rerun task started", "total", wf.progress.Total, "rate", wf.in.Rate)
 	}
 	for wf.progress.Done < wf.in.Limit {
-		var page []schema.RerunCandidate
+		var page []activities.RerunCandidate
 		if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RerunPage, activities.RerunPageInput{
 			Filter: wf.in.Filter, Before: wf.in.Before, After: wf.in.After,
 			Limit: min(wf.in.PageSize, wf.in.Limit-wf.progress.Done),

@@ -204,6 +204,6 @@ func TestProxyStartIsProxyInput(t *testing.T) {
 	}
 	require.Equal(t, workflows.WorkflowProxyTransaction, activities.ProxyWorkflowType)
 	require.Equal(t, workflows.TaskQueueProxy, activities.ProxyTaskQueue)
-	require.Equal(t, workflows.QueryRequest, activities.QueryRequest)
+	require.Equal(t, workflows.QueryRequest, schema.QueryRequest)
 	require.Contains(t, workflows.Types, workflows.WorkflowRerun)
 }
