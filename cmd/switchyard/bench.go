@@ -268,6 +268,7 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	cpu := map[string]map[int]cpuSample{}
 	for _, c := range concurrency {
 		for _, sc := range scenarios {
+			meter.settle(ctx, 20*time.Second)
 			if _, err := measure(ctx, sc.call, c, *warmup); err != nil {
 				return fmt.Errorf("%s warm-up: %w", sc.name, err)
 			}

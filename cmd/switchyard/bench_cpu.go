@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -66,6 +67,24 @@ func (m cpuMeter) sample() cpuSample {
 		}
 	}
 	return s
+}
+
+// settle waits until the stack is quiet: less than a tenth of a core busy over a quarter
+// second, outside this process (the dev server's visibility writes and timers, PostgreSQL's
+// background work trail a burst of load), for at most limit. Each scenario then starts on a
+// quiet stack and pays for its own work, not for the one before.
+func (m cpuMeter) settle(ctx context.Context, limit time.Duration) {
+	const window = 250 * time.Millisecond
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		before := m.sample()
+		time.Sleep(window)
+		after := m.sample()
+		busy := after["temporal"] - before["temporal"] + after["postgres"] - before["postgres"]
+		if busy < window/10 {
+			return
+		}
+	}
 }
 
 // isDevServer reports whether args start a Temporal dev server listening on port.
