@@ -130,3 +130,26 @@ func TestComposeHasNoOperatorTraps(t *testing.T) {
 	seed, _ = withDemo.GetService("seed")
 	require.Equal(t, "true", *seed.Environment["DEMO_SEED"])
 }
+
+// TestComposeWiresTheESBRelay: the hub relays to the engine simulator, with the client's key
+// where the relay is made (API and workers) and the public halves where answers are checked.
+func TestComposeWiresTheESBRelay(t *testing.T) {
+	p, err := loadComposeWith(types.Mapping{"ADMIN_TOKEN": testAdminToken, "PAYLOAD_KEYS": testPayloadKeys,
+		"ESB_CLIENT_PRIVATE_KEY": "client-private", "ESB_CLIENT_PUBLIC_KEY": "client-public",
+		"ESB_ENGINE_PRIVATE_KEY": "engine-private", "ESB_ENGINE_PUBLIC_KEY": "engine-public"})
+	require.NoError(t, err)
+	for _, name := range []string{"api", "worker"} {
+		svc, _ := p.GetService(name)
+		require.Equal(t, "http://sim:8090/esb/engine", *svc.Environment["GOVESB_ENGINE_URL"], name)
+		require.Equal(t, "client-private", *svc.Environment["CLIENT_PRIVATE_KEY"], "%s signs relays", name)
+		require.Equal(t, "engine-public", *svc.Environment["GOV_ESB_PUBLIC_KEY"], "%s verifies answers", name)
+		require.NotContains(t, svc.Environment, "SIM_ESB_PRIVATE_KEY", "the engine's key stays with the engine")
+	}
+	sim, _ := p.GetService("sim")
+	require.Equal(t, "client-public", *sim.Environment["CLIENT_PUBLIC_KEY"])
+	require.Equal(t, "engine-private", *sim.Environment["SIM_ESB_PRIVATE_KEY"])
+	require.NotContains(t, sim.Environment, "CLIENT_PRIVATE_KEY", "the client's key stays with the hub")
+	api, _ := p.GetService("api")
+	require.Equal(t, *api.Environment["ESB_CLIENT_SECRET"], *sim.Environment["ESB_CLIENT_SECRET"],
+		"the engine simulator checks the credentials the hub sends")
+}
