@@ -289,6 +289,9 @@ Try:
     -H 'X-Client-Id: %[8]s-integrator' -H 'X-Client-Secret: demo-secret' -d '{"teacher_id":"T-1"}'
   bin/temporal workflow show --workflow-id tx:<X-Correlation-ID> \
     --codec-endpoint %[1]s/codec --codec-auth 'Bearer %[7]s'
+  curl -s -X POST '%[1]s/integrations/citizens' -H 'Content-Type: application/json' \
+    -H 'X-Client-Id: %[8]s-integrator' -H 'X-Client-Secret: demo-secret' \
+    -H 'X-Organization: DEMO-ORG' -d '{"nin":"19900101-00001-00001-11"}'   # through the National ESB
 
 `, apiURL, temporalUI, e.Temporal.Address, e.Temporal.Namespace, portOf(e.Sim.Addr), schema.RedactURL(e.DB.URL),
 		e.API.AdminToken, e.Seed.ClientPrefix, e.SimURLs.SMTPAddr, e.ISO.SimAddr)
