@@ -46,7 +46,8 @@ func classify(err error, details ...any) error {
 	case errors.Is(err, schema.ErrNotFound):
 		opts.NonRetryable = true
 		return temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeNotFound, opts)
-	case errors.Is(err, schema.ErrInvalidNotification), errors.Is(err, schema.ErrInvalidContent):
+	case errors.Is(err, schema.ErrInvalidNotification), errors.Is(err, schema.ErrInvalidContent),
+		errors.Is(err, schema.ErrRefused):
 		// The store refused what it was given (too long, malformed): asking again is no use.
 		opts.NonRetryable = true
 		return temporal.NewApplicationErrorWithOptions(err.Error(), transaction.ErrTypeInvalidRequest, opts)

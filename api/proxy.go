@@ -97,14 +97,14 @@ func (s *Server) startThrough(c *gin.Context, client Client, rt *route, req tran
 }
 
 // requestFingerprint is what a repeated Idempotency-Key must come with again: the method,
-// path, query and body, and for a relayed request the ESB route too (organization, mode and
-// code), so that the key reused for another organization is refused rather than answered with
-// the first organization's answer. A request that is not relayed keeps the fingerprint it
-// always had.
+// path, query and body, and for a relayed request the organization and mode too, so that the
+// key reused for another organization is refused rather than answered with the first
+// organization's answer (the code is the hub's, which an admin may change between a request and
+// its retry). A request that is not relayed keeps the fingerprint it always had.
 func requestFingerprint(req transaction.Request, channel transaction.Channel) string {
 	route := req.Path + "?" + req.RawQuery
 	if channel.ESB != nil {
-		route += "\x00esb\x00" + channel.ESB.Organization + "\x00" + channel.ESB.Mode + "\x00" + channel.ESB.Code
+		route += "\x00esb\x00" + channel.ESB.Organization + "\x00" + channel.ESB.Mode
 	}
 	return transaction.Fingerprint(transaction.KindProxy, req.Method, route, req.Body)
 }

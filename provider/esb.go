@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/switchyard-hub/switchyard/transaction"
 )
@@ -460,9 +462,22 @@ func engineMessage(answer []byte) string {
 	return truncateText(strings.TrimSpace(string(answer)), 300)
 }
 
+// truncateText makes an engine's text fit a failure message: valid UTF-8 (Temporal refuses
+// anything else), no control characters (PostgreSQL refuses NUL), at most n bytes, cut at a
+// character boundary.
 func truncateText(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -78,15 +78,17 @@ type RerunCandidate struct {
 }
 
 // rerunWhere matches a filter ($1 status, $2 client, $3 channel, $4 from, $5 to, $6 ids) among
-// the transactions created up to $7.
-const rerunWhere = `created_at <= $7
-	AND (cardinality($1::text[]) = 0 OR status = ANY($1::text[]))
+// the transactions of the task's time $7: by filter, the proxied ones finished by then (a row
+// is written when its transaction finishes or first waits, with its arrival time as
+// created_at, so created_at alone would let in one still in flight at $7); by ids, those
+// created by then (the unfinished ones counted skipped).
+const rerunWhere = `(cardinality($1::text[]) = 0 OR status = ANY($1::text[]))
 	AND ($2 = '' OR client_id = $2)
 	AND ($3 = '' OR channel_id = NULLIF($3, '')::uuid)
 	AND ($4::timestamptz IS NULL OR created_at >= $4)
 	AND ($5::timestamptz IS NULL OR created_at < $5)
-	AND (CASE WHEN cardinality($6::text[]) = 0 THEN kind = 'proxy'
-		ELSE correlation_id = ANY($6::text[]::uuid[]) END)`
+	AND (CASE WHEN cardinality($6::text[]) = 0 THEN kind = 'proxy' AND completed_at <= $7
+		ELSE correlation_id = ANY($6::text[]::uuid[]) AND created_at <= $7 END)`
 
 func rerunArgs(f RerunFilter, before time.Time) []any {
 	return []any{pq.StringArray(nonNil(f.Status)), f.ClientID, f.ChannelID, f.From, f.To, pq.StringArray(nonNil(f.IDs)),

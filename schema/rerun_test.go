@@ -29,7 +29,7 @@ func rerunChannel(t *testing.T, s *schema.Store, max int) string {
 	return ch.ID
 }
 
-// logged records a finished transaction of the channel, created at.
+// logged records a transaction of the channel, created at, and finished now when status is final.
 func logged(t *testing.T, s *schema.Store, channelID, kind, status, parent string, at time.Time) string {
 	t.Helper()
 	id := uuid.NewString()
@@ -38,6 +38,9 @@ func logged(t *testing.T, s *schema.Store, channelID, kind, status, parent strin
 		ChannelID: sql.NullString{String: channelID, Valid: true}, Method: "GET", Path: "/rerun/x", Status: status,
 		CreatedAt: at})
 	require.NoError(t, err)
+	if transaction.Final(status) {
+		require.NoError(t, s.UpdateTransaction(context.Background(), schema.TransactionOutcome{CorrelationID: id, Status: status}))
+	}
 	return id
 }
 
@@ -59,8 +62,10 @@ func TestRerunTaskSetIsFrozenAndPaged(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 4, task.Total, "5 failed proxied transactions, at most 4; the operation is not one")
 
-	// A transaction made after the task (a rerun) is not in its set.
+	// A transaction made after the task (a rerun) is not in its set, nor one that arrived before
+	// it and finished after it (its row written once, at the end, with its arrival time).
 	logged(t, s, ch, transaction.KindProxy, transaction.StatusFailed, failed[0], time.Now().Add(time.Minute))
+	logged(t, s, ch, transaction.KindProxy, transaction.StatusFailed, "", base.Add(-time.Minute))
 	first, err := s.RerunCandidates(ctx, filter, task.CreatedAt, schema.RerunCandidate{}, 3)
 	require.NoError(t, err)
 	rest, err := s.RerunCandidates(ctx, filter, task.CreatedAt, first[len(first)-1], 10)

@@ -22,6 +22,9 @@ var (
 	ErrConflict = errors.New("already exists")
 	// ErrReference means the row points at another row that does not exist.
 	ErrReference = errors.New("referenced row does not exist")
+	// ErrRefused means PostgreSQL refused the values themselves (a data exception such as a NUL
+	// byte or invalid UTF-8, a check or not-null violation): writing them again cannot succeed.
+	ErrRefused = errors.New("the database refused the values")
 )
 
 // Config says where the database is and how many connections to keep.
@@ -80,6 +83,11 @@ func translate(err error, what string) error {
 			return fmt.Errorf("%s: %w", what, ErrConflict)
 		case "23503": // foreign_key_violation
 			return fmt.Errorf("%s: %w", what, ErrReference)
+		case "23502", "23514": // not_null_violation, check_violation
+			return fmt.Errorf("%s: %w: %s", what, ErrRefused, pqErr.Message)
+		}
+		if pqErr.Code.Class() == "22" { // data exception
+			return fmt.Errorf("%s: %w: %s", what, ErrRefused, pqErr.Message)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -80,21 +80,31 @@ const (
 
 // MayRetry reports whether a failed forward of method may be sent again. A failure that sent
 // nothing may always be retried; after a request went out, only idempotent methods, or any method
-// when the upstream honours Idempotency-Key.
+// when the upstream honours Idempotency-Key, and never a relay through the ESB.
 func (c Channel) MayRetry(method, errType string) bool {
 	switch errType {
 	case ErrTypeUpstreamUnreachable:
 		return true
 	case ErrTypeUpstreamFailed, ErrTypeUpstreamTimeout, ErrTypeUpstreamStatus:
-		return IdempotentMethod(method) || c.HonoursIdempotencyKey
+		return c.resendable(method)
 	}
 	return false
+}
+
+// resendable reports whether a request of method that may have reached the upstream may be
+// sent again. A relay through the National ESB never is: the engine gets a POST carrying the
+// code whatever the client's method, and takes no Idempotency-Key.
+func (c Channel) resendable(method string) bool {
+	if c.ESB != nil {
+		return false
+	}
+	return IdempotentMethod(method) || c.HonoursIdempotencyKey
 }
 
 // NonRetryableErrorTypes lists the error types Temporal must not retry for a forward of method.
 func (c Channel) NonRetryableErrorTypes(method string) []string {
 	types := []string{ErrTypeInvalidRequest, ErrTypeResponseTooLarge}
-	if !IdempotentMethod(method) && !c.HonoursIdempotencyKey {
+	if !c.resendable(method) {
 		types = append(types, ErrTypeUpstreamFailed, ErrTypeUpstreamTimeout, ErrTypeUpstreamStatus)
 	}
 	return types

@@ -127,7 +127,8 @@ func startAbandoned(ctx workflow.Context, starts []childStart) error {
 // notifyStoreOptions are the local activity options of the family's database steps.
 func notifyStoreOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour, // retried until PostgreSQL is back, as storeOptions
+		StartToCloseTimeout:    30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2,
 			MaximumInterval:        time.Minute,
 			NonRetryableErrorTypes: []string{transaction.ErrTypeNotFound, transaction.ErrTypeInvalidRequest}},

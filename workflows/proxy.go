@@ -387,9 +387,12 @@ func errorCode(errType string) string {
 // storeOptions runs short database writes as local activities, retried for up to a day until
 // PostgreSQL is back: a transaction is never lost to a database outage, only delayed. (Without
 // a schedule-to-close timeout the SDK would give up after the start-to-close one.)
-func storeOptions(ctx workflow.Context) workflow.Context {
+func storeOptions(ctx workflow.Context) workflow.Context { return storeWithin(ctx, 24*time.Hour) }
+
+// storeWithin is storeOptions retried for at most budget.
+func storeWithin(ctx workflow.Context, budget time.Duration) workflow.Context {
 	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: 24 * time.Hour,
+		ScheduleToCloseTimeout: budget,
 		StartToCloseTimeout:    10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,

@@ -112,6 +112,11 @@ func (wf *transfer) setup(ctx workflow.Context) error {
 	return nil
 }
 
+// preSendOptions bounds the database steps before the 0200 is sent: a transfer the database
+// holds up for longer fails with nothing sent, which its client can safely try again, rather
+// than moving money much later than it was asked to.
+func preSendOptions(ctx workflow.Context) workflow.Context { return storeWithin(ctx, time.Minute) }
+
 // versionWorkerPolicy: from version 1 on, the worker allocates a transfer's RRN and resolves
 // the switch's policies (a local activity at the start) instead of the API putting them in the
 // input. Runs recorded before it read them from their input.
@@ -132,7 +137,7 @@ func (wf *transfer) prepare(ctx workflow.Context) (transferPlan, error) {
 		return plan, nil
 	}
 	var plan transferPlan
-	err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.PrepareTransfer, in.CorrelationID).Get(ctx, &plan)
+	err := workflow.ExecuteLocalActivity(preSendOptions(ctx), a.PrepareTransfer, in.CorrelationID).Get(ctx, &plan)
 	if err == nil {
 		plan.Send.Timeout += attemptGrace
 	}
@@ -143,7 +148,7 @@ func (wf *transfer) run(ctx workflow.Context) (TransferResult, error) {
 	in := wf.in
 	// What the log keeps: the accounts and amount, never the card.
 	var rec activities.RecordStartResult
-	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, activities.RecordStartInput{
+	if err := workflow.ExecuteLocalActivity(preSendOptions(ctx), a.RecordStart, activities.RecordStartInput{
 		CorrelationID: in.CorrelationID, Kind: transaction.KindISO, Operation: "transfer", Fingerprint: in.Fingerprint,
 		WorkflowID:    workflow.GetInfo(ctx).WorkflowExecution.ID,
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, ClientID: in.ClientID,
