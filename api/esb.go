@@ -202,17 +202,23 @@ func (s *Server) pureESBRegistration(ctx context.Context, client Client, index *
 	if err != nil {
 		return schema.ESBRegistrationRow{}, err
 	}
+	refused := ""
 	for _, reg := range bound {
 		for i := range routes {
 			if routes[i].ID != reg.ChannelID.String {
 				continue
 			}
-			if !channelAdmits(&routes[i], client) {
-				return schema.ESBRegistrationRow{}, newError(http.StatusForbidden, CodeForbidden,
-					"client may not use channel "+routes[i].Name)
+			if channelAdmits(&routes[i], client) {
+				return reg, nil
 			}
-			return reg, nil
+			if refused == "" {
+				refused = routes[i].Name
+			}
 		}
+	}
+	if refused != "" {
+		// Registered on active channels, none of which admits this client.
+		return schema.ESBRegistrationRow{}, newError(http.StatusForbidden, CodeForbidden, "client may not use channel "+refused)
 	}
 	return schema.ESBRegistrationRow{}, organizationNotFound(org, "on an active channel")
 }

@@ -145,6 +145,18 @@ func TestChannelForRelays(t *testing.T) {
 		_, err := s.channelFor(esbContext("/x", "X-Organization", "ORG"), Client{ID: "stranger"}, nil)
 		require.Equal(t, http.StatusForbidden, toError(err).Status)
 	})
+	t.Run("pure_esb takes the oldest registration whose channel admits the client", func(t *testing.T) {
+		open := schema.RouteRow{ChannelRow: schema.ChannelRow{ID: "c-open", Name: "open", PathPattern: "/y",
+			Methods: []string{"POST"}}, MediatorOnline: true}
+		s := esbServer([]schema.RouteRow{active, open}, append(regs,
+			schema.ESBRegistrationRow{ID: "on-open", Organization: "ORG", ChannelID: bound("c-open"), PushCode: "P-OPEN"}))
+		ch, err := s.channelFor(esbContext("/x", "X-Organization", "ORG"), Client{ID: "stranger"}, nil)
+		require.NoError(t, err)
+		require.Equal(t, "P-OPEN", ch.ESB.Code, "a newer registration on a channel that admits the client")
+		ch, err = s.channelFor(esbContext("/x", "X-Organization", "ORG"), Client{ID: "allowed"}, nil)
+		require.NoError(t, err)
+		require.Equal(t, "P-ACTIVE", ch.ESB.Code, "the oldest that admits the client")
+	})
 	t.Run("pure_esb: an organization registered only on inactive channels is not found", func(t *testing.T) {
 		_, err := s.channelFor(esbContext("/x", "X-Organization", "LOST"), Client{ID: "allowed"}, nil)
 		require.Equal(t, http.StatusNotFound, toError(err).Status)
