@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -216,6 +218,10 @@ func (a *Activities) StartRerun(ctx context.Context, in StartRerunInput) (StartR
 	// A row logged before paths were checked is checked now, as a new request would be.
 	if err := transaction.CheckLoggedPath(req.Path); err != nil {
 		return StartRerunResult{Outcome: RerunFailed, Reason: err.Error()}, nil
+	}
+	// An admin who took a method off the channel (to stop writes, say) stops its reruns too.
+	if !slices.ContainsFunc(route.Methods, func(m string) bool { return strings.EqualFold(m, req.Method) }) {
+		return StartRerunResult{Outcome: RerunFailed, Reason: "channel " + route.Name + " no longer accepts " + req.Method}, nil
 	}
 	id := RerunCorrelationID(in.TaskID, row.CorrelationID)
 	fingerprint := transaction.Fingerprint(transaction.KindProxy, req.Method, req.Path+"?"+req.RawQuery, req.Body)

@@ -69,6 +69,7 @@ func TestStartRerunAppliesTheSingleRerunsChecks(t *testing.T) {
 		name           string
 		client         *schema.ClientRow
 		clients, roles []string
+		methods        []string // the channel's; GET when nil
 		path           string
 		reason         string // "" when it starts
 	}{
@@ -86,6 +87,9 @@ func TestStartRerunAppliesTheSingleRerunsChecks(t *testing.T) {
 			reason: "invalid path: dot segments"},
 		{name: "a logged path with an encoded slash fails", client: active(), path: "/pay/..%2fadmin",
 			reason: "invalid path: encoded"},
+		{name: "a method taken off the channel fails", client: active(), methods: []string{"POST"},
+			reason: "channel payments no longer accepts GET"},
+		{name: "methods match whatever their case", client: active(), methods: []string{"post", "get"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -93,12 +97,16 @@ func TestStartRerunAppliesTheSingleRerunsChecks(t *testing.T) {
 			if path == "" {
 				path = "/pay/1"
 			}
+			methods := tc.methods
+			if methods == nil {
+				methods = []string{"GET"}
+			}
 			channelID := uuid.NewString()
 			store := &rerunStore{
 				tx: schema.TransactionRow{CorrelationID: uuid.NewString(), Kind: transaction.KindProxy,
 					Status: transaction.StatusFailed, ClientID: "acme", Method: "GET", Path: path},
 				route: schema.RouteRow{ChannelRow: schema.ChannelRow{ID: channelID, Name: "payments", IsActive: true,
-					AllowedClients: tc.clients, AllowedRoles: tc.roles}, MediatorOnline: true},
+					AllowedClients: tc.clients, AllowedRoles: tc.roles, Methods: methods}, MediatorOnline: true},
 				client: tc.client,
 			}
 			store.tx.ChannelID.String, store.tx.ChannelID.Valid = channelID, true
