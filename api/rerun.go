@@ -165,6 +165,12 @@ func (s *Server) startRerun(c *gin.Context) {
 		}
 	}
 	if err != nil {
+		// Both starts failed, yet the first may have been taken: a run that exists is the task's.
+		if _, derr := s.temporal.DescribeWorkflowExecution(context.WithoutCancel(ctx), workflowID, ""); derr == nil {
+			err = nil
+		}
+	}
+	if err != nil {
 		// The row must not claim a task that never ran.
 		ferr := s.store.SaveRerunProgress(context.WithoutCancel(ctx), id, rerunTaskFailed, schema.RerunCounts{},
 			"the task's workflow could not be started", true)

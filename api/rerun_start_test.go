@@ -5,8 +5,12 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-hub/switchyard/api"
@@ -45,6 +49,8 @@ func TestBulkRerunStartThatTimedOutAfterItWasTakenIsOneTask(t *testing.T) {
 		h.onStart(func(client.StartWorkflowOptions, string, any) (client.WorkflowRun, error) {
 			return nil, serviceerror.NewUnavailable("connection refused")
 		})
+		h.temporal.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").
+			Return(nil, serviceerror.NewNotFound("workflow not found")).Once()
 		a := h.do("POST", rerunPath, "admin", filter)
 		require.Equal(t, http.StatusServiceUnavailable, a.code, a.raw)
 		starts := h.started()
@@ -55,5 +61,20 @@ func TestBulkRerunStartThatTimedOutAfterItWasTakenIsOneTask(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "failed", row.Status)
 		require.True(t, row.CompletedAt.Valid)
+	})
+
+	t.Run("a run found after both starts failed answers 202", func(t *testing.T) {
+		h := newHub(t, api.Config{})
+		h.onStart(func(client.StartWorkflowOptions, string, any) (client.WorkflowRun, error) {
+			return nil, serviceerror.NewDeadlineExceeded("context deadline exceeded")
+		})
+		h.temporal.On("DescribeWorkflowExecution", mock.Anything, mock.Anything, "").Return(
+			&workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+				Status: enums.WORKFLOW_EXECUTION_STATUS_RUNNING}}, nil).Once()
+		a := h.do("POST", rerunPath, "admin", filter)
+		require.Equal(t, http.StatusAccepted, a.code, a.raw)
+		row, err := h.store.GetRerunTask(context.Background(), a.data()["task_id"].(string))
+		require.NoError(t, err)
+		require.Equal(t, workflows.RerunRunning, row.Status, "the row is left to the run")
 	})
 }
