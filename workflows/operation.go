@@ -71,9 +71,9 @@ type operation struct {
 	policy transaction.AttemptPolicy
 	status *tracker
 	logger log.Logger
-	// recorded is the log row's first write while it is under way; logged says it exists.
+	// recorded is the log row's first write while it is under way.
 	recorded workflow.Future
-	logged   bool
+	row      logWrites // the log row
 }
 
 func (wf *operation) setup(ctx workflow.Context) error {
@@ -84,6 +84,7 @@ func (wf *operation) setup(ctx workflow.Context) error {
 	}
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID, "client_id", wf.in.ClientID,
 		"operation", wf.in.Operation)
+	wf.row.logger = wf.logger
 	var err error
 	wf.status, err = track(ctx, wf.logger, transaction.KindOperation, wf.in.ClientID, wf.in.Operation, wf.in.CorrelationID)
 	return err
@@ -105,19 +106,6 @@ func (wf *operation) startInput(ctx workflow.Context) activities.RecordStartInpu
 	}
 }
 
-// logStart writes the log row now, when it is not written yet: a LogOnce operation that has
-// to wait. A failed write is left to finish, which writes the whole row.
-func (wf *operation) logStart(ctx workflow.Context) {
-	if wf.recorded != nil || wf.logged {
-		return
-	}
-	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, wf.startInput(ctx)).Get(ctx, nil); err != nil {
-		wf.logger.Error("Logging the operation's start failed: it is logged when it finishes", "error", err)
-		return
-	}
-	wf.logged = true
-}
-
 // started waits for the log row's first write, when one is under way; rec receives its
 // result (an *activities.RecordStartResult, or nil).
 func (wf *operation) started(ctx workflow.Context, rec any) error {
@@ -127,7 +115,7 @@ func (wf *operation) started(ctx workflow.Context, rec any) error {
 	if err := wf.recorded.Get(ctx, rec); err != nil {
 		return err
 	}
-	wf.recorded, wf.logged = nil, true
+	wf.recorded = nil
 	return nil
 }
 
@@ -136,6 +124,7 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 	// A LogOnce operation without a key writes its row once, at the end, unless it waits.
 	if !wf.in.LogOnce || wf.in.Keyed {
 		wf.recorded = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, wf.startInput(ctx))
+		wf.row.logged = true // the start is being written: row.start has nothing to do
 	}
 
 	if wf.in.Keyed {
@@ -179,7 +168,7 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 	var answer activities.OperationAnswer
 	n, err := plan.run(ctx, a.CallProvider, activities.OperationCall{CorrelationID: wf.in.CorrelationID,
 		Operation: wf.in.Operation, Params: wf.in.Params}, &answer, func(err error) {
-		wf.logStart(ctx)
+		wf.row.start(ctx, wf.startInput(ctx))
 		wf.setStatus(ctx, transaction.StatusProcessing, n0(err))
 	})
 	if err := wf.started(ctx, nil); err != nil {
@@ -276,14 +265,7 @@ func (wf *operation) finish(ctx workflow.Context, res OperationResult) (Operatio
 		rec.Response = &transaction.Response{StatusCode: res.HTTPStatus,
 			Header: map[string][]string{"Content-Type": {"application/json"}}, Body: res.Body}
 	}
-	var write workflow.Future
-	if wf.logged {
-		write = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, rec)
-	} else {
-		write = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordFinished,
-			activities.RecordFinishedInput{Start: wf.startInput(ctx), Outcome: rec})
-	}
-	if err := write.Get(ctx, nil); err != nil {
+	if err := wf.row.finish(ctx, wf.startInput(ctx), rec); err != nil {
 		return OperationResult{}, err
 	}
 	wf.setStatus(ctx, res.Status, outcome{errType: res.ErrorCode, errMsg: res.Error, attempts: res.Attempts})

@@ -66,8 +66,7 @@ type proxyTx struct {
 	channel transaction.Channel // the snapshot in the input, reloaded when an operator retries
 	status  *tracker
 	logger  log.Logger
-	// logged says the log row exists, so status changes update it.
-	logged bool
+	row     logWrites // the log row
 }
 
 // outcome is the state of the forward after one or more attempts.
@@ -87,6 +86,7 @@ func (wf *proxyTx) setup(ctx workflow.Context) error {
 	wf.channel = wf.in.Channel
 	wf.logger = log.With(workflow.GetLogger(ctx), "correlation_id", wf.in.CorrelationID,
 		"client_id", wf.in.ClientID, "channel", wf.in.Channel.Name)
+	wf.row.logger = wf.logger
 	var err error
 	wf.status, err = track(ctx, wf.logger, transaction.KindProxy, wf.in.ClientID, wf.in.Channel.Name, wf.in.CorrelationID)
 	if err != nil {
@@ -117,7 +117,7 @@ func (wf *proxyTx) run(ctx workflow.Context) (ProxyResult, error) {
 	var recorded workflow.Future
 	if !wf.in.LogOnce || wf.in.Keyed {
 		recorded = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, wf.startInput(ctx))
-		wf.logged = true // the start is being written: logStart has nothing to do
+		wf.row.logged = true // the start is being written: row.start has nothing to do
 	}
 	var out outcome
 	switch {
@@ -188,20 +188,6 @@ func (wf *proxyTx) startInput(ctx workflow.Context) activities.RecordStartInput 
 	}
 }
 
-// logStart writes the log row of a LogOnce transaction that has to wait (a backoff, an
-// escalation), so listings show it in flight. A failed write is left to finish, which writes
-// the whole row.
-func (wf *proxyTx) logStart(ctx workflow.Context) {
-	if wf.logged {
-		return
-	}
-	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordStart, wf.startInput(ctx)).Get(ctx, nil); err != nil {
-		wf.logger.Error("Logging the transaction's start failed: it is logged when it finishes", "error", err)
-		return
-	}
-	wf.logged = true
-}
-
 // plan is how the transaction's forwards are attempted under its channel's rules.
 func (wf *proxyTx) plan() attemptPlan {
 	method := wf.in.Request.Method
@@ -217,7 +203,7 @@ func (wf *proxyTx) plan() attemptPlan {
 func (wf *proxyTx) firstForward(ctx workflow.Context) outcome {
 	var res activities.ForwardResult
 	n, err := wf.plan().run(ctx, a.Forward, wf.forwardInput(), &res, func(err error) {
-		wf.logStart(ctx)
+		wf.row.start(ctx, wf.startInput(ctx))
 		wf.setStatus(ctx, transaction.StatusProcessing, failedOutcome(err, 1))
 	})
 	if err != nil {
@@ -269,7 +255,7 @@ func failedOutcome(err error, attempts int) outcome {
 // escalate marks the transaction escalated and waits for an operator's signal.
 func (wf *proxyTx) escalate(ctx workflow.Context, out outcome) (string, OperatorSignal, error) {
 	dropStaleSignals(ctx, wf.logger)
-	wf.logStart(ctx)
+	wf.row.start(ctx, wf.startInput(ctx))
 	wf.setStatus(ctx, transaction.StatusEscalated, out)
 	if err := workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(transaction.StatusEscalated, out, "")).
 		Get(ctx, nil); err != nil {
@@ -309,14 +295,7 @@ func (wf *proxyTx) setStatus(ctx workflow.Context, status string, out outcome) {
 
 // finish writes the final status and builds the result.
 func (wf *proxyTx) finish(ctx workflow.Context, status string, out outcome, note string) (ProxyResult, error) {
-	var recorded workflow.Future
-	if wf.logged {
-		recorded = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordOutcome, wf.recordInput(status, out, note))
-	} else {
-		recorded = workflow.ExecuteLocalActivity(storeOptions(ctx), a.RecordFinished, activities.RecordFinishedInput{
-			Start: wf.startInput(ctx), Outcome: wf.recordInput(status, out, note)})
-	}
-	if err := recorded.Get(ctx, nil); err != nil {
+	if err := wf.row.finish(ctx, wf.startInput(ctx), wf.recordInput(status, out, note)); err != nil {
 		return ProxyResult{}, err
 	}
 	wf.setStatus(ctx, status, out)
