@@ -121,17 +121,21 @@ type TransactionOutcome struct {
 	ResolutionNote        string
 }
 
+// response is the outcome's answer as its columns take it: no status (NULL) without one, and
+// then no headers; with one, its headers ({} when it had none).
+func (o TransactionOutcome) response() (sql.NullInt32, Headers) {
+	if o.ResponseStatus == 0 {
+		return sql.NullInt32{}, nil
+	}
+	if o.ResponseHeaders == nil {
+		return sql.NullInt32{Int32: int32(o.ResponseStatus), Valid: true}, Headers{}
+	}
+	return sql.NullInt32{Int32: int32(o.ResponseStatus), Valid: true}, o.ResponseHeaders
+}
+
 // UpdateTransaction writes a status change and, when the status is final, the outcome.
 func (s *Store) UpdateTransaction(ctx context.Context, o TransactionOutcome) error {
-	var respStatus sql.NullInt32
-	var respHeaders Headers
-	if o.ResponseStatus != 0 {
-		respStatus = sql.NullInt32{Int32: int32(o.ResponseStatus), Valid: true}
-		respHeaders = o.ResponseHeaders
-		if respHeaders == nil {
-			respHeaders = Headers{}
-		}
-	}
+	respStatus, respHeaders := o.response()
 	res, err := s.db.ExecContext(ctx, `UPDATE transactions SET status = $2, attempts = $3,
 		response_status = COALESCE($4, response_status),
 		response_headers = CASE WHEN $4::integer IS NULL THEN response_headers ELSE $5::jsonb END,
@@ -160,14 +164,7 @@ func (s *Store) InsertFinishedTransaction(ctx context.Context, t TransactionRow,
 	if t.Kind == "" {
 		t.Kind = transaction.KindProxy
 	}
-	var respStatus sql.NullInt32
-	respHeaders := Headers(nil)
-	if o.ResponseStatus != 0 {
-		respStatus = sql.NullInt32{Int32: int32(o.ResponseStatus), Valid: true}
-		if respHeaders = o.ResponseHeaders; respHeaders == nil {
-			respHeaders = Headers{}
-		}
-	}
+	respStatus, respHeaders := o.response()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO transactions (correlation_id, kind, operation, parent_id,
 		workflow_run_id, client_id, channel_id, channel_name, method, path, query, request_headers, request_body,
 		request_body_size, request_body_truncated, is_demo, created_at, workflow_id, request_body_masked,
