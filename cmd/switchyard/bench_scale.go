@@ -97,7 +97,12 @@ func benchScaleOut(ctx context.Context, w io.Writer, e env, logger *slog.Logger,
 		stopSampling()
 		return err
 	}
-	running := countRunning(ctx, hub.st.store, ids)
+	done, err := countFinished(ctx, hub.st.store, ids)
+	if err != nil {
+		stopSampling()
+		return err
+	}
+	running := len(ids) - done
 	err = waitFinal(ctx, hub.st.store, ids)
 	stopSampling()
 	sampled.Wait()
@@ -157,10 +162,8 @@ func submitAsync(ctx context.Context, client *http.Client, url string, n, c int,
 func waitFinal(ctx context.Context, store *schema.Store, ids []string) error {
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
-		var done int
-		if err := store.DB().GetContext(ctx, &done, `SELECT count(*) FROM transactions
-			WHERE correlation_id = ANY($1::uuid[]) AND status IN ('successful', 'failed', 'resolved')`,
-			"{"+strings.Join(ids, ",")+"}"); err != nil {
+		done, err := countFinished(ctx, store, ids)
+		if err != nil {
 			return err
 		}
 		if done == len(ids) {
@@ -173,12 +176,12 @@ func waitFinal(ctx context.Context, store *schema.Store, ids []string) error {
 	return errors.New("the scale-out batch did not finish within 5 minutes")
 }
 
-// countRunning is how many of ids are not logged finished yet.
-func countRunning(ctx context.Context, store *schema.Store, ids []string) int {
+// countFinished is how many of ids are logged with a final status.
+func countFinished(ctx context.Context, store *schema.Store, ids []string) (int, error) {
 	var done int
-	_ = store.DB().GetContext(ctx, &done, `SELECT count(*) FROM transactions WHERE correlation_id = ANY($1::uuid[])
+	err := store.DB().GetContext(ctx, &done, `SELECT count(*) FROM transactions WHERE correlation_id = ANY($1::uuid[])
 		AND status IN ('successful', 'failed', 'resolved')`, "{"+strings.Join(ids, ",")+"}")
-	return len(ids) - done
+	return done, err
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
