@@ -73,16 +73,18 @@ func TestRerunChecksAreTheRequestChecks(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
 		clients, roles []string
+		admits         bool
 	}{
-		{"open to all", nil, nil},
-		{"listing the client", []string{"other", "acme"}, nil},
-		{"listing another client", []string{"other"}, nil},
-		{"naming a role it holds", nil, []string{"auditor", "integrator"}},
-		{"naming a role it lacks", nil, []string{"auditor"}},
-		{"listing another client and a role it holds", []string{"other"}, []string{"integrator"}},
+		{"open to all", nil, nil, true},
+		{"listing the client", []string{"other", "acme"}, nil, true},
+		{"listing another client", []string{"other"}, nil, false},
+		{"naming a role it holds", nil, []string{"auditor", "integrator"}, true},
+		{"naming a role it lacks", nil, []string{"auditor"}, false},
+		{"listing another client and a role it holds", []string{"other"}, []string{"integrator"}, true},
 	} {
 		rt := &route{RouteRow: schema.RouteRow{ChannelRow: schema.ChannelRow{AllowedClients: tc.clients,
 			AllowedRoles: tc.roles}}}
+		require.Equal(t, tc.admits, channelAdmits(rt, client), tc.name)
 		require.Equal(t, channelAdmits(rt, client), rt.Admits(client.ID, client.Roles), tc.name)
 	}
 }
