@@ -22,6 +22,8 @@ type Simulators struct {
 	Messaging *Messaging
 	Sites     *Sites
 	ESB       *ESB
+	Payments  *Payments
+	ERP       *ERP
 }
 
 // Options are what the simulators are built from.
@@ -38,8 +40,10 @@ type Options struct {
 	// Sites are the WordPress and Shopify simulators' credentials and content.
 	Sites SitesConfig
 	// ESB is the GovESB engine simulator's credentials and keys.
-	ESB    ESBConfig
-	Logger *slog.Logger
+	ESB ESBConfig
+	// Payments is where the payment provider simulator's webhooks go and their secret.
+	Payments PaymentsConfig
+	Logger   *slog.Logger
 }
 
 // New builds every simulator over the simulators' tables (see Migrate).
@@ -72,12 +76,13 @@ func New(store *Store, o Options) (*Simulators, error) {
 	}
 	sw := NewSwitch(o.Switch, codec, StoreLedger{Store: store}, logger)
 	return &Simulators{Upstream: NewUpstream(o.Upstream), Providers: providers, Mail: mail, Switch: sw,
-		Messaging: messaging, Sites: sites, ESB: NewESB(o.ESB)}, nil
+		Messaging: messaging, Sites: sites, ESB: NewESB(o.ESB), Payments: NewPayments(o.Payments, o.Issuers),
+		ERP: NewERP(o.Issuers)}, nil
 }
 
 // Handler serves the provider simulators under their prefixes (/cbs, /bill, /sms, /push,
-// /oauth, /whatsapp, /telegram, /slack, /discord, /wordpress, /shopify, /esb, /_sim/...) and the upstream simulator
-// everywhere else.
+// /oauth, /whatsapp, /telegram, /slack, /discord, /wordpress, /shopify, /esb, /payments, /erp,
+// /_sim/...) and the upstream simulator everywhere else.
 func (s *Simulators) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.Providers.Register(mux)
@@ -85,6 +90,8 @@ func (s *Simulators) Handler() http.Handler {
 	s.Messaging.Register(mux)
 	s.Sites.Register(mux)
 	s.ESB.Register(mux)
+	s.Payments.Register(mux)
+	s.ERP.Register(mux)
 	mux.HandleFunc("GET /_sim/iso/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Switch.Stats())
 	})
