@@ -2,6 +2,7 @@ package provider
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -52,6 +53,22 @@ type Response struct {
 	Body   []byte
 	// ProviderCode is the provider's own error code of a 4xx answer, when it gives one.
 	ProviderCode string
+	// Detail is a 4xx answer's error object, when the provider gives one.
+	Detail *ErrorDetail
+}
+
+// ErrorDetail is a provider's error object ({"error": {...}}): Stripe's type, code,
+// decline_code, param and message; an ERP's code, message and fields.
+type ErrorDetail struct {
+	Type        string `json:"type,omitempty"`
+	Code        string `json:"code,omitempty"`
+	DeclineCode string `json:"decline_code,omitempty"`
+	Param       string `json:"param,omitempty"`
+	Message     string `json:"message,omitempty"`
+	// Charge is the charge a card decline made (Stripe's error.charge).
+	Charge string `json:"charge,omitempty"`
+	// Fields are a validation error's problems by field.
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // Attempt is what the audit records about one call: never credentials, tokens or full account
@@ -84,6 +101,10 @@ func NewClient(cfg Config, metrics *Metrics) (*Client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsConfig
 	transport.MaxIdleConnsPerHost = 64
+	if cfg.MaxConnections > 0 {
+		transport.MaxConnsPerHost = cfg.MaxConnections
+		transport.MaxIdleConnsPerHost = min(transport.MaxIdleConnsPerHost, cfg.MaxConnections)
+	}
 	httpClient := &http.Client{Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	c := &Client{cfg: cfg, http: httpClient, metrics: metrics, now: time.Now}
@@ -162,6 +183,10 @@ func (c *Client) Call(ctx context.Context, op Operation, req any, correlationID 
 	}
 	attempt.Method, attempt.Path = route.Method, MaskDigits(target.RequestURI())
 	var body []byte
+	contentType := "application/json"
+	if op.Form {
+		contentType = "application/x-www-form-urlencoded"
+	}
 	if HasBody(route.Method) {
 		if op.ProviderBody != nil {
 			body, err = op.ProviderBody(req, c.cfg)
@@ -173,7 +198,7 @@ func (c *Client) Call(ctx context.Context, op Operation, req any, correlationID 
 		}
 	}
 	resp, err := c.breaker.Execute(func() (Response, error) {
-		return c.send(ctx, route.Method, target, body, correlationID)
+		return c.send(ctx, route.Method, target, contentType, body, correlationID)
 	})
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		err = &CallError{Kind: KindBreakerOpen, Reason: fmt.Sprintf("circuit breaker for %s is open", c.cfg.Issuer)}
@@ -239,12 +264,13 @@ func (c *Client) target(route Route, req any) (*url.URL, error) {
 }
 
 // send makes the HTTP exchange. A 401 with OAuth2 renews the token and sends once more.
-func (c *Client) send(ctx context.Context, method string, target *url.URL, body []byte, correlationID string) (Response, error) {
+func (c *Client) send(ctx context.Context, method string, target *url.URL, contentType string, body []byte,
+	correlationID string) (Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	resp, err := c.exchange(ctx, method, target, body, correlationID, false)
+	resp, err := c.exchange(ctx, method, target, contentType, body, correlationID, false)
 	if err == nil && resp.Status == http.StatusUnauthorized && c.tokens != nil {
-		resp, err = c.exchange(ctx, method, target, body, correlationID, true)
+		resp, err = c.exchange(ctx, method, target, contentType, body, correlationID, true)
 	}
 	if err == nil && (resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden) {
 		return Response{}, &CallError{Kind: KindAuthRejected, Status: resp.Status,
@@ -253,7 +279,8 @@ func (c *Client) send(ctx context.Context, method string, target *url.URL, body 
 	return resp, err
 }
 
-func (c *Client) exchange(ctx context.Context, method string, target *url.URL, body []byte, correlationID string, renew bool) (Response, error) {
+func (c *Client) exchange(ctx context.Context, method string, target *url.URL, contentType string, body []byte,
+	correlationID string, renew bool) (Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target.String(), bytes.NewReader(body))
 	if err != nil {
 		return Response{}, &CallError{Kind: KindMisconfigured, Reason: "building the request: " + err.Error()}
@@ -267,7 +294,7 @@ func (c *Client) exchange(ctx context.Context, method string, target *url.URL, b
 		req.Header.Set("Accept", "application/json")
 	}
 	if len(body) > 0 {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("X-Correlation-ID", correlationID)
 	req.Header.Set("Idempotency-Key", correlationID)
@@ -302,7 +329,7 @@ func (c *Client) exchange(ctx context.Context, method string, target *url.URL, b
 	case resp.ContentLength > limit || int64(len(b)) > limit:
 		return Response{}, TooLarge(c.cfg, resp.StatusCode)
 	case resp.StatusCode >= 400:
-		return Response{Status: resp.StatusCode, Body: b, ProviderCode: providerCode(b)}, nil
+		return Response{Status: resp.StatusCode, Body: b, ProviderCode: providerCode(b), Detail: errorDetail(b)}, nil
 	}
 	return Response{Status: resp.StatusCode, Body: b}, nil
 }
@@ -331,6 +358,10 @@ func (c *Client) authorize(ctx context.Context, req *http.Request, body []byte, 
 	case AuthHMAC:
 		if a.HMACSecret != "" {
 			signHMAC(req, body, a.HMACKeyID, a.HMACSecret, c.now())
+		}
+	case AuthAPIKey:
+		if a.Token != "" {
+			req.Header.Set(cmp.Or(a.APIKeyHeader, HeaderAPIKey), a.Token)
 		}
 	}
 	return nil
@@ -383,6 +414,40 @@ func providerCode(body []byte) string {
 		return v.Code
 	}
 	return v.ErrorCode
+}
+
+// errorDetail reads a provider's error object, {"error": {...}}; nil when there is none.
+func errorDetail(body []byte) *ErrorDetail {
+	var v struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &v) != nil || len(v.Error) == 0 {
+		return nil
+	}
+	var e struct {
+		ErrorDetail
+		Fields map[string]json.RawMessage `json:"fields"`
+	}
+	if json.Unmarshal(v.Error, &e) != nil {
+		return nil
+	}
+	d := e.ErrorDetail
+	d.Fields = nil
+	for k, raw := range e.Fields {
+		if d.Fields == nil {
+			d.Fields = map[string]string{}
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			s = string(raw) // not a string: its JSON text
+		}
+		d.Fields[k] = s
+	}
+	if d.Type == "" && d.Code == "" && d.DeclineCode == "" && d.Param == "" && d.Message == "" && d.Charge == "" &&
+		len(d.Fields) == 0 {
+		return nil
+	}
+	return &d
 }
 
 func outcomeOf(resp Response, err error) string {

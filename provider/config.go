@@ -1,7 +1,7 @@
 // Package provider is the HTTP provider stack: issuer configuration from the environment, auth
-// (bearer, basic, OAuth2 client credentials, HMAC), TLS, URI maps, a circuit breaker per issuer,
-// XML or JSON answers, an SMTP sender, and the catalogue of typed operations. It makes one
-// attempt per call: retries belong to Temporal.
+// (bearer, basic, OAuth2 client credentials, HMAC, API key), TLS, URI maps, a circuit breaker per
+// issuer, XML or JSON answers, an SMTP sender, the enterprise connectors (payments, ERP) and the
+// catalogue of typed operations. It makes one attempt per call: retries belong to Temporal.
 package provider
 
 import (
@@ -22,6 +22,8 @@ const (
 	AuthBasic  = "basic"
 	AuthOAuth2 = "oauth2_client_credentials"
 	AuthHMAC   = "hmac"
+	// AuthAPIKey sends the key in a header of its own (X-API-Key unless configured).
+	AuthAPIKey = "api_key"
 )
 
 // Response formats ({PREFIX}_RESPONSE_FORMAT).
@@ -55,7 +57,8 @@ func parseRoute(s string) (Route, error) {
 // stay in the worker's memory: never logged, never in workflow history.
 type Auth struct {
 	Type          string
-	Token         string // bearer
+	Token         string // bearer, api_key
+	APIKeyHeader  string // api_key: the header carrying Token (HeaderAPIKey when empty)
 	Username      string // basic
 	Password      string // basic
 	TokenURL      string // oauth2
@@ -105,6 +108,14 @@ type Config struct {
 	// MaxResponseBytes caps the provider's answer, and the typed response made from it
 	// (PROVIDER_MAX_RESPONSE_BYTES, every issuer; DefaultMaxResponseBytes when zero).
 	MaxResponseBytes int64
+	// MaxConnections caps the client's connections to the provider's host (0: no cap).
+	MaxConnections int
+	// RateLimit is the requests per second the hub sends the provider, across every worker (0:
+	// no limit); BurstLimit how many may go at once.
+	RateLimit  float64
+	BurstLimit int
+	// Connector holds an enterprise connector's own settings; nil for the other issuers.
+	Connector *ConnectorSettings
 }
 
 // Limits of a provider's answer. The answer travels in the workflow's history twice (the
@@ -188,7 +199,7 @@ func Prefix(issuer string) string { return strings.ToUpper(issuer) }
 // Issuers lists every issuer.
 var Issuers = []string{IssuerCBS, IssuerBill, IssuerSMS, IssuerEmail, IssuerPush}
 
-// LoadAll reads every issuer's configuration from the environment.
+// LoadAll reads every issuer's configuration, and every connector's, from the environment.
 func LoadAll(sim SimConfig) (map[string]Config, error) {
 	out := map[string]Config{}
 	for _, issuer := range Issuers {
@@ -198,26 +209,37 @@ func LoadAll(sim SimConfig) (map[string]Config, error) {
 		}
 		out[issuer] = cfg
 	}
+	for _, connector := range Connectors {
+		cfg, err := LoadConnector(connector, sim)
+		if err != nil {
+			return nil, err
+		}
+		out[connector] = cfg
+	}
 	return out, nil
 }
 
 // Load reads one issuer's configuration from the environment variables with its prefix. With
 // {PREFIX}_SIMULATE=true the issuer points at the simulator (SIM_URL/<issuer>, SIM_SMTP_ADDR)
-// unless a base URL is given; everything else, auth included, applies unchanged.
+// unless a base URL is given; everything else, auth included, applies unchanged. A connector's
+// configuration is LoadConnector's.
 func Load(issuer string, sim SimConfig) (Config, error) {
+	if IsConnector(issuer) {
+		return LoadConnector(issuer, sim)
+	}
 	prefix := Prefix(issuer)
 	var e fromEnv
 	if err := envconfig.Process(prefix, &e); err != nil {
 		return Config{}, err
 	}
-	var limits limitsEnv
-	if err := envconfig.Process("", &limits); err != nil {
+	limits, err := loadLimits()
+	if err != nil {
 		return Config{}, err
 	}
 	cfg := Config{
 		Issuer: issuer, Prefix: prefix, BaseURL: strings.TrimRight(e.BaseURL, "/"), Headers: e.DefaultHeaders,
 		Timeout: e.Timeout, StrictTLS: e.StrictTLS, CAFile: e.CAFile, RequiredAuthHeaders: e.RequiredAuthHeaders,
-		RejectUnauthorized: e.RejectUnauthorized, URIMap: map[string]Route{}, ResponseFormat: e.ResponseFormat,
+		RejectUnauthorized: e.RejectUnauthorized, ResponseFormat: e.ResponseFormat,
 		Simulate: e.Simulate, BreakerFailures: e.BreakerFailures, BreakerOpenTimeout: e.BreakerOpenTimeout,
 		Vars: map[string]string{}, Transport: e.Transport, MaxResponseBytes: limits.MaxResponseBytes,
 		Auth: Auth{Type: e.AuthType, Token: e.AuthToken, Username: e.AuthUsername, Password: e.AuthPassword,
@@ -232,21 +254,8 @@ func Load(issuer string, sim SimConfig) (Config, error) {
 	if cfg.Auth.Type == AuthOAuth2 && cfg.Auth.TokenURL == "" && cfg.Simulate {
 		cfg.Auth.TokenURL = strings.TrimRight(sim.URL, "/") + "/oauth/token"
 	}
-	for k, v := range defaultRoutes[issuer] {
-		cfg.URIMap[k] = v
-	}
-	if e.URIMap != "" {
-		var m map[string]string
-		if err := json.Unmarshal([]byte(e.URIMap), &m); err != nil {
-			return Config{}, fmt.Errorf("%s_URI_MAP must be a JSON object of \"operation\": \"METHOD /path\": %w", prefix, err)
-		}
-		for k, v := range m {
-			r, err := parseRoute(v)
-			if err != nil {
-				return Config{}, fmt.Errorf("%s_URI_MAP[%s]: %w", prefix, k, err)
-			}
-			cfg.URIMap[k] = r
-		}
+	if cfg.URIMap, err = uriMap(issuer, prefix, e.URIMap); err != nil {
+		return Config{}, err
 	}
 	for k, v := range e.Vars {
 		cfg.Vars[k] = v
@@ -262,10 +271,43 @@ func Load(issuer string, sim SimConfig) (Config, error) {
 			cfg.SMTP.Addr = sim.SMTPAddr
 		}
 	}
+	if err := cfg.validateIssuerAuth(); err != nil {
+		return Config{}, err
+	}
 	return cfg, cfg.validate()
 }
 
-func (c Config) validate() error {
+func loadLimits() (limitsEnv, error) {
+	var limits limitsEnv
+	err := envconfig.Process("", &limits)
+	return limits, err
+}
+
+// uriMap is an issuer's default routes with {PREFIX}_URI_MAP's entries over them.
+func uriMap(issuer, prefix, raw string) (map[string]Route, error) {
+	out := map[string]Route{}
+	for k, v := range defaultRoutes[issuer] {
+		out[k] = v
+	}
+	if raw == "" {
+		return out, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, fmt.Errorf("%s_URI_MAP must be a JSON object of \"operation\": \"METHOD /path\": %w", prefix, err)
+	}
+	for k, v := range m {
+		r, err := parseRoute(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s_URI_MAP[%s]: %w", prefix, k, err)
+		}
+		out[k] = r
+	}
+	return out, nil
+}
+
+// validateIssuerAuth checks the auth types an issuer takes ({PREFIX}_AUTH_TYPE).
+func (c Config) validateIssuerAuth() error {
 	switch c.Auth.Type {
 	case AuthNone, AuthBearer, AuthBasic, AuthHMAC:
 	case AuthOAuth2:
@@ -275,13 +317,22 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("%s_AUTH_TYPE=%q: want none, bearer, basic, oauth2_client_credentials or hmac", c.Prefix, c.Auth.Type)
 	}
+	return nil
+}
+
+// validate checks what every issuer and connector shares.
+func (c Config) validate() error {
 	if c.ResponseFormat != FormatJSON && c.ResponseFormat != FormatXML {
 		return fmt.Errorf("%s_RESPONSE_FORMAT=%q: want json or xml", c.Prefix, c.ResponseFormat)
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%s_BASE_URL=%q is not an http(s) URL", c.Prefix, c.BaseURL)
+		if err != nil {
+			return fmt.Errorf("%s_BASE_URL is not an http(s) URL", c.Prefix)
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			// Redacted: a password in the URL stays out of the message.
+			return fmt.Errorf("%s_BASE_URL=%q is not an http(s) URL", c.Prefix, u.Redacted())
 		}
 	}
 	if c.Transport != "http" && c.Transport != "iso8583" {
@@ -321,4 +372,18 @@ var defaultRoutes = map[string]map[string]Route{
 	},
 	IssuerSMS:  {OpSendSMS: {"POST", "/messages"}},
 	IssuerPush: {OpSendPush: {"POST", "/v1/projects/{project_id}/messages:send"}},
+	IssuerPayments: {
+		OpPaymentChargeCreate:          {"POST", "/{api_version}/charges"},
+		OpPaymentChargeGet:             {"GET", "/{api_version}/charges/{charge_id}"},
+		OpPaymentRefundCreate:          {"POST", "/{api_version}/refunds"},
+		OpPaymentMethodCreate:          {"POST", "/{api_version}/payment_methods"},
+		OpPaymentSubscriptionCreate:    {"POST", "/{api_version}/subscriptions"},
+		OpPaymentSubscriptionCancel:    {"POST", "/{api_version}/subscriptions/{subscription_id}"},
+		OpPaymentSubscriptionCancelNow: {"DELETE", "/{api_version}/subscriptions/{subscription_id}"},
+	},
+	IssuerERP: {
+		OpERPEntityCreate: {"POST", "/{api_version}/{entity_type}s"},
+		OpERPEntityUpdate: {"PUT", "/{api_version}/{entity_type}s/{id}"},
+		OpERPEntityDelete: {"DELETE", "/{api_version}/{entity_type}s/{id}"},
+	},
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
+	"slices"
 )
 
 // Issuers: the providers the hub calls, each configured by the environment variables with its
@@ -51,12 +52,17 @@ type Operation struct {
 	// ProviderBody builds the provider's request body from the typed request; nil sends the
 	// request as JSON (methods with a body only).
 	ProviderBody func(req any, cfg Config) ([]byte, error)
+	// Form sends the body ProviderBody builds as application/x-www-form-urlencoded.
+	Form bool
 	// FromProvider maps the provider's answer onto the typed response; nil decodes it directly.
 	FromProvider func(body []byte, format string) (any, error)
 }
 
-// Catalogue lists every operation, in route order.
-var Catalogue = []Operation{
+// Catalogue lists every operation, in route order: the issuers', then the connectors'.
+var Catalogue = slices.Concat(issuerOperations, paymentOperations, erpOperations)
+
+// issuerOperations are the operations of the issuers (cbs, bill, sms, email, push, iso).
+var issuerOperations = []Operation{
 	{Key: OpCustomerSearch, Issuer: IssuerCBS, Route: "/customer/search",
 		NewRequest: func() any { return &CustomerSearchRequest{} }, NewResponse: func() any { return &CustomerSearchResponse{} }},
 	{Key: OpAccountSearch, Issuer: IssuerCBS, Route: "/account/search",
@@ -90,9 +96,13 @@ var Catalogue = []Operation{
 		NewRequest: func() any { return &ISOBalanceRequest{} }, NewResponse: func() any { return &ISOBalanceResponse{} }},
 }
 
+// The permission of an issuer's operation is its key; a connector's operations share the
+// connector's name as theirs.
 func init() {
 	for i := range Catalogue {
-		Catalogue[i].Permission = Catalogue[i].Key
+		if Catalogue[i].Permission == "" {
+			Catalogue[i].Permission = Catalogue[i].Key
+		}
 	}
 }
 
