@@ -3,9 +3,9 @@
 // timestamp tolerance, delivery ids, verification challenges) and normalized, how the hub signs
 // the events it delivers to subscribers (Standard Webhooks), and how messages are sent through a
 // messaging platform's API; and how content is read from and written to the sites a site
-// integration syncs with (WordPress, Shopify, a custom site). It does no storage and knows
-// nothing of Temporal: the API verifies with it, activities normalize, deliver, send and sync
-// with it.
+// integration syncs with (WordPress, Shopify, a custom site, the hub's ERP connector). It does
+// no storage and knows nothing of Temporal: the API verifies with it, activities normalize,
+// deliver, send and sync with it.
 package platform
 
 import (
@@ -34,7 +34,7 @@ const (
 )
 
 // Names lists every platform: those that send webhooks, then the sites (SiteNames).
-var Names = []Name{WhatsApp, Telegram, Slack, Discord, GitHub, Stripe, Standard, HMAC, WordPress, Shopify, Custom}
+var Names = []Name{WhatsApp, Telegram, Slack, Discord, GitHub, Stripe, Standard, HMAC, WordPress, Shopify, Custom, ERP}
 
 // Messaging reports whether the platform carries conversations (it normalizes to messages and
 // can send); the others deliver events.

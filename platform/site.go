@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchyard-hub/switchyard/provider"
 )
 
 // Site platforms: an integration with a site syncs content with it.
@@ -25,22 +27,25 @@ const (
 	// Custom is any site speaking the hub's custom content protocol (see CustomSite), with the
 	// provider stack's auth types.
 	Custom Name = "custom"
+	// ERP is the hub's ERP connector, its records synced into the content store like a site's
+	// content (see ERPSite). Its credentials are the connector's, filled in by the worker.
+	ERP Name = provider.IssuerERP
 )
 
 // SiteNames lists the site platforms.
-var SiteNames = []Name{WordPress, Shopify, Custom}
+var SiteNames = []Name{WordPress, Shopify, Custom, ERP}
 
 // Site reports whether the platform is a site (it syncs content; it neither verifies webhooks
 // nor sends messages).
 func (n Name) Site() bool {
 	switch n {
-	case WordPress, Shopify, Custom:
+	case WordPress, Shopify, Custom, ERP:
 		return true
 	}
 	return false
 }
 
-// PlatformType is the seed's platform_type of a site platform: cms, ecommerce or custom.
+// PlatformType is the seed's platform_type of a site platform: cms, ecommerce, custom or erp.
 func (n Name) PlatformType() string {
 	switch n {
 	case WordPress:
@@ -49,6 +54,8 @@ func (n Name) PlatformType() string {
 		return "ecommerce"
 	case Custom:
 		return "custom"
+	case ERP:
+		return "erp"
 	}
 	return ""
 }
@@ -89,7 +96,8 @@ var Directions = []string{DirectionMetadata, DirectionBoth, DirectionToExternal,
 // to Config's fields). Empty fields take the platform's defaults.
 type SiteConfig struct {
 	// ContentTypes are the types a sync pulls (WordPress: post, page; Shopify: product;
-	// custom: the site's collections). Taxonomies (category, tag) come with metadata syncs.
+	// custom: the site's collections; erp: its entity types). Taxonomies (category, tag) come
+	// with metadata syncs.
 	ContentTypes []string `json:"content_types,omitempty"`
 	// PageSize is how many items one page asks for (WordPress caps it at 100, Shopify at 250).
 	PageSize int `json:"page_size,omitempty"`
@@ -194,6 +202,8 @@ const (
 	ShopifyPageSize      = 250
 	CustomPageSize       = 100
 	CustomMaxPageSize    = 1000
+	ERPPageSize          = 100
+	ERPMaxPageSize       = 1000
 	wordPressMaxPageSize = 100
 	shopifyMaxPageSize   = 250
 )
@@ -206,14 +216,16 @@ const (
 )
 
 // DefaultContentTypes are the types a full sync of the platform pulls when the config names
-// none: WordPress's posts and pages, Shopify's products; a custom site's come from its
-// structure.
+// none: WordPress's posts and pages, Shopify's products, the ERP's customers, invoices and
+// products; a custom site's come from its structure.
 func DefaultContentTypes(n Name) []string {
 	switch n {
 	case WordPress:
 		return []string{"post", "page"}
 	case Shopify:
 		return []string{"product"}
+	case ERP:
+		return []string{ERPCustomer, ERPInvoice, ERPProduct}
 	}
 	return nil
 }
@@ -224,7 +236,7 @@ func DefaultContentTypes(n Name) []string {
 func (c SiteConfig) Validate(n Name) error {
 	problems := map[string]string{}
 	if !n.Site() {
-		problems["platform"] = "not a site platform; one of wordpress, shopify, custom"
+		problems["platform"] = "not a site platform; one of " + siteNamesList()
 		return &InvalidError{Fields: problems}
 	}
 	if len(c.ContentTypes) > MaxContentTypes {
@@ -250,6 +262,15 @@ func (c SiteConfig) Validate(n Name) error {
 		return &InvalidError{Fields: problems}
 	}
 	return nil
+}
+
+// siteNamesList names the site platforms, comma-separated.
+func siteNamesList() string {
+	s := make([]string, len(SiteNames))
+	for i, n := range SiteNames {
+		s[i] = string(n)
+	}
+	return strings.Join(s, ", ")
 }
 
 // validContentType reports whether t can name a content type: it goes into URL paths.
@@ -313,6 +334,8 @@ func maxPageSize(n Name) int {
 		return wordPressMaxPageSize
 	case Shopify:
 		return shopifyMaxPageSize
+	case ERP:
+		return ERPMaxPageSize
 	}
 	return CustomMaxPageSize
 }
@@ -323,6 +346,8 @@ func defaultPageSize(n Name) int {
 		return WordPressPageSize
 	case Shopify:
 		return ShopifyPageSize
+	case ERP:
+		return ERPPageSize
 	}
 	return CustomPageSize
 }
@@ -348,17 +373,24 @@ func (c SiteConfig) contentTypes(n Name) []string {
 }
 
 // NewSiteClient returns the client of a site integration: WordPress's REST API (wp/v2),
-// Shopify's Admin API (2024-10) or the custom content protocol (see CustomSite). hc carries the
-// transport (see Transport) and the timeout; nil is a client with DefaultSiteTimeout. An
-// integration of another platform is ErrUnsupported; bad credentials an *InvalidError. The
-// config is taken as it is (SiteConfig.Validate is for the API): the page size is kept within
-// the platform's bounds, and a content type the site does not have fails its calls.
+// Shopify's Admin API (2024-10), the custom content protocol (see CustomSite) or the ERP
+// connector's API (see ERPSite: an erp integration without the connector's base_url and
+// api_key, which the worker fills in, is ErrERPNotConfigured). hc carries the transport (see
+// Transport) and the timeout; nil is a client with DefaultSiteTimeout. An integration of
+// another platform is ErrUnsupported; bad credentials an *InvalidError. The config is taken as
+// it is (SiteConfig.Validate is for the API): the page size is kept within the platform's
+// bounds, and a content type the site does not have fails its calls.
 func NewSiteClient(in Integration, cfg SiteConfig, hc *http.Client) (SiteClient, error) {
 	if !in.Platform.Site() {
-		return nil, fmt.Errorf("%w: %q is not a site platform (one of wordpress, shopify, custom)", ErrUnsupported, in.Platform)
+		return nil, fmt.Errorf("%w: %q is not a site platform (one of %s)", ErrUnsupported, in.Platform, siteNamesList())
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err
+	}
+	if in.Platform == ERP {
+		if err := erpConfigured(in); err != nil {
+			return nil, err
+		}
 	}
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultSiteTimeout}
@@ -373,6 +405,8 @@ func NewSiteClient(in Integration, cfg SiteConfig, hc *http.Client) (SiteClient,
 		return newWordPressSite(in, cfg, h), nil
 	case Shopify:
 		return newShopifySite(in, cfg, h), nil
+	case ERP:
+		return newERPSite(in, cfg, h), nil
 	default:
 		return newCustomSite(in, cfg, h), nil
 	}

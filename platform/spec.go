@@ -164,6 +164,9 @@ var specs = map[Name]spec{
 		},
 		rule: customAuth,
 	},
+	// The ERP's credentials are the hub's ERP connector's, filled in by the worker before a
+	// client is built: a stored erp integration has none (see ERPSite).
+	ERP: {optional: erpFields, rule: erpAuth},
 }
 
 // ParseName returns the platform named s.

@@ -29,19 +29,22 @@ func NewVaultFromConfig(cfg VaultConfig, payloadKeys, payloadKeyID string) (*Vau
 	return NewVault(keys), nil
 }
 
-// Vault seals integrations' credentials and subscriptions' signing secrets for storage, each
-// under its own purpose, and opens them again. It is built from SECRET_KEYS (or, unset, the
-// payload key ring).
+// Vault seals integrations' credentials, subscriptions' signing secrets, sites' api keys and
+// card data for storage, each under its own purpose (a value sealed for one does not open as
+// another), and opens them again. It is built from SECRET_KEYS (or, unset, the payload key
+// ring).
 type Vault struct {
 	credentials   *seal.Box
 	subscriptions *seal.Box
 	siteKeys      *seal.Box
+	cards         *seal.Box
 }
 
 // NewVault returns a vault sealing under keys.
 func NewVault(keys *seal.Keys) *Vault {
 	return &Vault{credentials: seal.NewBox(keys, "integration-credentials"),
-		subscriptions: seal.NewBox(keys, "subscription-secret"), siteKeys: seal.NewBox(keys, "site-api-key")}
+		subscriptions: seal.NewBox(keys, "subscription-secret"), siteKeys: seal.NewBox(keys, "site-api-key"),
+		cards: seal.NewBox(keys, "card-data")}
 }
 
 // SealCredentials encrypts credentials for the integrations table.
@@ -90,6 +93,21 @@ func (v *Vault) OpenSiteKey(sealed string) (string, error) {
 	b, err := v.siteKeys.Open(sealed)
 	if err != nil {
 		return "", fmt.Errorf("opening site api key: %w", err)
+	}
+	return string(b), nil
+}
+
+// SealCardSecret encrypts card data the hub keeps (a card number, a payment method's details).
+func (v *Vault) SealCardSecret(s string) (string, error) {
+	return v.cards.Seal([]byte(s))
+}
+
+// OpenCardSecret decrypts what SealCardSecret wrote; a value sealed under another purpose
+// does not open.
+func (v *Vault) OpenCardSecret(sealed string) (string, error) {
+	b, err := v.cards.Open(sealed)
+	if err != nil {
+		return "", fmt.Errorf("opening card data: %w", err)
 	}
 	return string(b), nil
 }
