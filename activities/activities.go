@@ -151,6 +151,9 @@ type Activities struct {
 	Notifications Notifications
 	// Reruns serves rerun tasks and channels' auto-retry.
 	Reruns Reruns
+	// Connectors serves the enterprise connectors' operations: rate limits toward their
+	// providers, sealed card data.
+	Connectors Connectors
 	// ESB relays proxied transactions through the National ESB; it holds the worker's token.
 	ESB    *provider.ESB
 	Config Config

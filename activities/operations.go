@@ -35,7 +35,10 @@ type OperationAnswer struct {
 	Body         json.RawMessage
 	ProviderCode string
 	Message      string
-	Attempt      int32
+	// ProviderDetail is a 4xx answer's error object (type, code, decline_code, param), when
+	// the provider gives one: a card decline's reason travels here.
+	ProviderDetail map[string]string `json:",omitempty"`
+	Attempt        int32
 }
 
 // OperationFailure travels as the details of a failed attempt's application error.
@@ -56,9 +59,15 @@ func (a *Activities) CallProvider(ctx context.Context, in OperationCall) (Operat
 	if err := json.Unmarshal(in.Params, req); err != nil {
 		return OperationAnswer{}, classify(&InvalidRequestError{Reason: "operation parameters: " + err.Error()})
 	}
+	if err := a.openSealed(req); err != nil {
+		return OperationAnswer{}, classify(err)
+	}
 	caller, err := a.Providers.For(op)
 	if err != nil {
 		return OperationAnswer{}, classify(&InvalidRequestError{Reason: err.Error()})
+	}
+	if err := a.takeProviderToken(ctx, caller.Config()); err != nil {
+		return OperationAnswer{}, err
 	}
 	resp, attempt, err := caller.Call(ctx, op, req, in.CorrelationID)
 	a.audit(ctx, in.CorrelationID, op.Issuer, op.Key, attempt, attemptNo)
@@ -67,7 +76,7 @@ func (a *Activities) CallProvider(ctx context.Context, in OperationCall) (Operat
 	}
 	if resp.Status >= 400 {
 		return OperationAnswer{Status: resp.Status, ProviderCode: resp.ProviderCode, Message: providerMessage(resp.Body),
-			Attempt: attemptNo}, nil
+			ProviderDetail: detailMap(resp.Detail), Attempt: attemptNo}, nil
 	}
 	typed, err := provider.DecodeResponse(op, resp.Body, caller.Config().ResponseFormat)
 	if err != nil {

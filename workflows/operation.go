@@ -53,6 +53,13 @@ type OperationResult struct {
 	ErrorCode     string
 	Error         string
 	Attempts      int
+	// ProviderDetail is the provider's error object of a 4xx result (type, code,
+	// decline_code, param), when it gave one.
+	ProviderDetail map[string]string `json:",omitempty"`
+	// ProviderStatus is the provider's status of the last failed attempt when no usable answer
+	// came (429, 503, 401 ...; 0 when none), and RetryAfter what it asked to wait.
+	ProviderStatus int           `json:",omitempty"`
+	RetryAfter     time.Duration `json:",omitempty"`
 }
 
 // ProviderOperation runs one typed integration route through its issuer's provider. Like a
@@ -179,9 +186,10 @@ func (wf *operation) run(ctx workflow.Context) (OperationResult, error) {
 	case err != nil:
 		res.Status = transaction.StatusFailed
 		res.ErrorCode, res.Error = operationError(err)
+		res.ProviderStatus, res.RetryAfter = failedStatus(err)
 	case answer.Status >= 400:
 		res.Status, res.HTTPStatus = transaction.StatusFailed, answer.Status
-		res.ProviderCode, res.Message = answer.ProviderCode, answer.Message
+		res.ProviderCode, res.Message, res.ProviderDetail = answer.ProviderCode, answer.Message, answer.ProviderDetail
 	default:
 		res.Status, res.HTTPStatus, res.Body = transaction.StatusSuccessful, answer.Status, answer.Body
 	}
@@ -229,6 +237,16 @@ func (wf *operation) resolvePolicy(ctx workflow.Context) error {
 func n0(err error) outcome {
 	code, msg := operationError(err)
 	return outcome{errType: code, errMsg: msg, attempts: 1}
+}
+
+// failedStatus is the provider's status of a failed attempt and the wait it asked for.
+func failedStatus(err error) (int, time.Duration) {
+	_, retryAfter := errorInfo(err)
+	var failure activities.OperationFailure
+	if appErr, ok := asApplicationError(err); ok && appErr.HasDetails() && appErr.Details(&failure) == nil {
+		return failure.Status, retryAfter
+	}
+	return 0, retryAfter
 }
 
 // operationError maps a failed call to the hub's error code and message.
