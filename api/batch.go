@@ -229,9 +229,18 @@ func (s *Server) postBatch(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	s.runBatch(c, BatchRoute, ops, concurrency, async, func(v batchView) batchView { return v })
+}
+
+// runBatch starts (or, under the same Idempotency-Key, joins) a Batch of the checked ops
+// posted to route, and answers its outcome as view makes it, or 202 in async mode or after
+// the wait.
+func (s *Server) runBatch(c *gin.Context, route string, ops []workflows.BatchOperation, concurrency int, async bool,
+	view func(batchView) batchView) {
+	who := currentClient(c)
 	ctx := c.Request.Context()
 	key := c.GetHeader("Idempotency-Key")
-	correlationID, err := s.keyedCorrelationID(ctx, who.ID, transaction.KindBatch, BatchRoute, key)
+	correlationID, err := s.keyedCorrelationID(ctx, who.ID, transaction.KindBatch, route, key)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -241,11 +250,11 @@ func (s *Server) postBatch(c *gin.Context) {
 		MaxConcurrent int
 	}{ops, concurrency})
 	in := workflows.BatchInput{CorrelationID: correlationID, ClientID: who.ID, Operations: ops, MaxConcurrent: concurrency,
-		Fingerprint: transaction.Fingerprint(transaction.KindBatch, http.MethodPost, BatchRoute, canonical)}
+		Fingerprint: transaction.Fingerprint(transaction.KindBatch, http.MethodPost, route, canonical)}
 	c.Header("X-Correlation-ID", correlationID)
 	run, err := s.startWorkflow(ctx, workflowStart{kind: transaction.KindBatch, correlationID: correlationID,
 		keyed: key != "", taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowBatch, input: in,
-		memo: transaction.Memo{ClientID: who.ID, Label: labelBatch, Method: http.MethodPost, Path: BatchRoute,
+		memo: transaction.Memo{ClientID: who.ID, Label: labelBatch, Method: http.MethodPost, Path: route,
 			Fingerprint: in.Fingerprint}})
 	if err != nil {
 		writeError(c, err)
@@ -261,7 +270,7 @@ func (s *Server) postBatch(c *gin.Context) {
 	err = run.Get(waitCtx, &res)
 	switch {
 	case err == nil:
-		writeData(c, http.StatusOK, newBatchView(correlationID, res))
+		writeData(c, http.StatusOK, view(newBatchView(correlationID, res)))
 	case ctx.Err() != nil:
 		logger(c).Info("Client left before the batch finished; it carries on", "correlation_id", correlationID)
 	case waitExpired(waitCtx, err):

@@ -68,6 +68,9 @@ type Config struct {
 	// outcome before answering 202 with the emit's status URL. Zero (a Config built in code) is
 	// the default, 5s.
 	NotificationEmitWait time.Duration `envconfig:"NOTIFICATION_EMIT_WAIT" default:"5s"`
+	// ConnectorRateLimitPerMinute limits each client on the connectors' routes when it has no
+	// rate_limit_per_minute of its own (0: no limit there, and no X-RateLimit headers).
+	ConnectorRateLimitPerMinute int `envconfig:"CONNECTOR_RATE_LIMIT_PER_MINUTE" default:"1000"`
 	// MaxRequestBodyBytes rejects larger request bodies with 413 before anything is stored.
 	MaxRequestBodyBytes int64 `envconfig:"MAX_REQUEST_BODY_BYTES" default:"1048576"`
 	// ConfigCacheTTL is how long clients and channels are cached between database reads.
@@ -166,6 +169,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchWait < 0 {
 		return fmt.Errorf("BATCH_SYNC_WAIT must not be negative")
+	}
+	if c.ConnectorRateLimitPerMinute < 0 {
+		return fmt.Errorf("CONNECTOR_RATE_LIMIT_PER_MINUTE=%d must not be negative", c.ConnectorRateLimitPerMinute)
 	}
 	if c.NotificationEmitWait < 0 {
 		return fmt.Errorf("NOTIFICATION_EMIT_WAIT must not be negative")

@@ -87,6 +87,9 @@ func writeError(c *gin.Context, err error) {
 	if e.Status >= 500 && e.Code == CodeInternal {
 		logger(c).Error("Request failed", "error", err.Error())
 	}
+	if family, ok := c.Get(connectorFamilyKey); ok {
+		e = seedError(e, family.(string))
+	}
 	for name, value := range e.Header {
 		c.Header(name, value)
 	}

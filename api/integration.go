@@ -26,6 +26,9 @@ type Providers interface {
 
 func (s *Server) registerIntegration(r gin.IRouter) {
 	for _, op := range provider.Catalogue {
+		if isConnector(op) {
+			continue // the connectors' routes take path parameters (registerConnectors)
+		}
 		r.POST(routeOf(op), s.requireClient, s.requirePermission(op.Permission), s.operation(op))
 	}
 	r.GET(IntegrationBase+"/simulator/download", s.requireClient, s.requirePermission(PermissionSimulatorReports),
@@ -57,34 +60,47 @@ func (s *Server) requirePermission(perm string) gin.HandlerFunc {
 // operation serves one typed route: validate the body, start ProviderOperation, answer.
 func (s *Server) operation(op provider.Operation) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		who := currentClient(c)
-		async, err := asyncRequested(c.Request)
-		if err != nil {
-			writeError(c, err)
-			return
-		}
 		req := op.NewRequest()
 		if err := s.bindJSON(c, req, true); err != nil {
 			writeError(c, err)
 			return
 		}
-		key := c.GetHeader("Idempotency-Key")
-		correlationID, err := s.keyedCorrelationID(c.Request.Context(), who.ID, transaction.KindOperation, routeOf(op), key)
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		params, _ := json.Marshal(req)
-		in := workflows.OperationInput{CorrelationID: correlationID, ClientID: who.ID, Operation: op.Key,
-			Issuer: op.Issuer, Route: routeOf(op), Params: params, Keyed: key != "", LogOnce: true,
-			WorkerPolicy: true,
-			Fingerprint:  transaction.Fingerprint(transaction.KindOperation, http.MethodPost, routeOf(op), params)}
-		s.runWorkflow(c, workflowStart{kind: transaction.KindOperation, correlationID: correlationID, keyed: in.Keyed,
-			taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowProviderOperation, input: in,
-			memo: transaction.Memo{ClientID: who.ID, Label: op.Key, Method: http.MethodPost, Path: in.Route,
-				Fingerprint: in.Fingerprint}},
-			async, s.cfg.IntegrationTimeout, answerWith(c, writeOperationResult))
+		s.startOperation(c, op, req, nil, writeOperationResult)
 	}
+}
+
+// startOperation starts (or, under the same Idempotency-Key, joins) a ProviderOperation of op
+// with the validated typed request req, and answers with write, or 202 in async mode or when
+// the result takes longer than INTEGRATION_TIMEOUT. fingerprintOf, when set, is the request as
+// its fingerprint sees it (a request carrying sealed values fingerprints their clear marks).
+func (s *Server) startOperation(c *gin.Context, op provider.Operation, req, fingerprintOf any,
+	write func(*gin.Context, workflows.OperationResult)) {
+	who := currentClient(c)
+	async, err := asyncRequested(c.Request)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	key := c.GetHeader("Idempotency-Key")
+	correlationID, err := s.keyedCorrelationID(c.Request.Context(), who.ID, transaction.KindOperation, routeOf(op), key)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	params, _ := json.Marshal(req)
+	printed := params
+	if fingerprintOf != nil {
+		printed, _ = json.Marshal(fingerprintOf)
+	}
+	in := workflows.OperationInput{CorrelationID: correlationID, ClientID: who.ID, Operation: op.Key,
+		Issuer: op.Issuer, Route: routeOf(op), Params: params, Keyed: key != "", LogOnce: true,
+		WorkerPolicy: true,
+		Fingerprint:  transaction.Fingerprint(transaction.KindOperation, http.MethodPost, routeOf(op), printed)}
+	s.runWorkflow(c, workflowStart{kind: transaction.KindOperation, correlationID: correlationID, keyed: in.Keyed,
+		taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowProviderOperation, input: in,
+		memo: transaction.Memo{ClientID: who.ID, Label: op.Key, Method: http.MethodPost, Path: in.Route,
+			Fingerprint: in.Fingerprint}},
+		async, s.cfg.IntegrationTimeout, answerWith(c, write))
 }
 
 // bindJSON decodes the body strictly into v and validates it. With emptyOK, an empty body

@@ -22,6 +22,9 @@ func addIntegrationPaths(doc *openapi3.T) error {
 	}
 	errRef := ref("Error")
 	for _, op := range provider.Catalogue {
+		if isConnector(op) {
+			continue // the connectors' routes take path parameters: addConnectorPaths
+		}
 		req, err := schemaFor(op.NewRequest(), true)
 		if err != nil {
 			return err

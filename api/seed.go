@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -247,7 +248,9 @@ func demoRecords(cfg SeedConfig) ([]ClientSpec, []MediatorSpec, []ChannelSpec) {
 	upstream := strings.TrimRight(cfg.UpstreamURL, "/")
 	every := []string{PermissionISOTransfer, PermissionSimulatorReports, PermissionIntegrations, PermissionNotifications}
 	for _, op := range provider.Catalogue {
-		every = append(every, op.Permission)
+		if !slices.Contains(every, op.Permission) { // connector operations share their connector's
+			every = append(every, op.Permission)
+		}
 	}
 	clients := []ClientSpec{
 		{ClientID: s(cfg.ClientPrefix + "-integrator"), Name: s("Demo Integrator"), ClientSecret: s("demo-secret"),

@@ -29,6 +29,7 @@ type Store interface {
 	NotificationStore
 	ESBStore
 	RerunStore
+	ConnectorStore
 	Ping(ctx context.Context) error
 	CreateClient(ctx context.Context, c schema.ClientRow) (schema.ClientRow, error)
 	ListClients(ctx context.Context, page schema.Page) ([]schema.ClientRow, error)
@@ -71,6 +72,9 @@ type Deps struct {
 	// Vault seals integrations' credentials and subscriptions' signing secrets (SECRET_KEYS);
 	// without one the integration and subscription routes that need it answer 503.
 	Vault *platform.Vault
+	// Connectors are the enterprise connectors' configurations, without their secrets (the
+	// status route, ERP_ENTITY_TYPES); a connector missing here shows as not initialized.
+	Connectors map[string]ConnectorInfo
 }
 
 // Server is the Gin application.
@@ -91,6 +95,8 @@ type Server struct {
 	details   map[string]func() any
 	reports   SimulatorReports // nil when simulation is off
 	hub       integrationParts // integrations, webhooks, subscriptions
+	// connectors are the connectors' configurations, without secrets.
+	connectors map[string]ConnectorInfo
 }
 
 // New builds the router. It fails on invalid config (an unknown MEDIATOR_MODE, say).
@@ -110,20 +116,21 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	shared := newSharedBuckets(deps.Store, deps.Logger) // rate and failure limits, shared across instances
 	s := &Server{
-		cfg:       cfg,
-		store:     deps.Store,
-		temporal:  deps.Temporal,
-		converter: deps.Converter,
-		logger:    deps.Logger,
-		auth:      newClientAuth(deps.Store, cfg.ConfigCacheTTL),
-		routes:    newRouteCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
-		esb:       newESBCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
-		limiter:   newRateLimiter(shared),
-		providers: deps.Providers,
-		validate:  provider.NewValidator(),
-		iso:       deps.ISO,
-		details:   deps.Details,
-		reports:   deps.SimulatorReports,
+		cfg:        cfg,
+		store:      deps.Store,
+		temporal:   deps.Temporal,
+		converter:  deps.Converter,
+		logger:     deps.Logger,
+		auth:       newClientAuth(deps.Store, cfg.ConfigCacheTTL),
+		routes:     newRouteCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
+		esb:        newESBCache(deps.Store, cfg.ConfigCacheTTL, deps.Logger),
+		limiter:    newRateLimiter(shared),
+		providers:  deps.Providers,
+		validate:   provider.NewValidator(),
+		iso:        deps.ISO,
+		details:    deps.Details,
+		reports:    deps.SimulatorReports,
+		connectors: deps.Connectors,
 	}
 
 	s.auth.failures = newFailureLimits(cfg, shared, deps.Logger)
@@ -157,6 +164,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.registerIntegration(r)
 	s.registerIntegrations(r)
 	s.registerBatch(r)
+	s.registerConnectors(r)
 	s.registerNotifications(r)
 	if deps.Codec != nil {
 		s.registerCodec(r, deps.Codec)

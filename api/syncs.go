@@ -318,6 +318,11 @@ func (s *Server) startSync(c *gin.Context) {
 	if !ok {
 		return
 	}
+	s.startSyncOf(c, row, req)
+}
+
+// startSyncOf starts the sync req asks for of the client's site integration row (startSync).
+func (s *Server) startSyncOf(c *gin.Context, row schema.IntegrationRow, req SyncRequest) {
 	in, err := req.input(time.Now())
 	if err != nil {
 		writeError(c, err)

@@ -145,8 +145,12 @@ func (st *stack) close() {
 // API_EMBEDDED_WORKER is on (eager start needs one). On shutdown the API stops accepting and
 // finishes in-flight requests, then the worker drains.
 func serveAPI(ctx context.Context, st *stack, e env, logger *slog.Logger, l net.Listener) error {
+	connectors, err := connectorInfos(e)
+	if err != nil {
+		return err
+	}
 	deps := api.Deps{Store: st.store, Temporal: st.temporal, Logger: logger, Registry: st.registry, Gatherer: st.registry,
-		Converter: st.converter, Codec: st.codec, Vault: st.vault}
+		Converter: st.converter, Codec: st.codec, Vault: st.vault, Connectors: connectors}
 	if st.pool != nil {
 		isoCfg := e.ISO
 		deps.ISO = &isoCfg
@@ -357,7 +361,7 @@ func newSimulators(store *schema.Store, e env, logger *slog.Logger) (*sim.Simula
 		return nil, err
 	}
 	return sim.New(sim.NewStore(store.DB()), sim.Options{Upstream: e.Sim, Issuers: configs, ISO: e.ISO, Switch: e.Switch,
-		Messaging: e.Messaging, Sites: e.Sites, ESB: e.ESBSim, Logger: logger})
+		Messaging: e.Messaging, Payments: e.Payments, Sites: e.Sites, ESB: e.ESBSim, Logger: logger})
 }
 
 // simListeners are where the simulators serve: HTTP, SMTP and ISO 8583.
@@ -441,10 +445,11 @@ func (st *stack) newActivities(e env, providers *provider.Set) (*activities.Acti
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	// Sites are tenants' addresses too.
 	sites := &http.Client{Transport: tenants, Timeout: e.Activities.SiteTimeout} // redirects: see NewSiteClient
-	acts.Sites = activities.Sites{Store: st.store, Vault: st.vault,
-		Client: func(in platform.Integration, cfg platform.SiteConfig) (platform.SiteClient, error) {
-			return platform.NewSiteClient(in, cfg, sites)
-		}}
+	acts.Sites = activities.Sites{Store: st.store, Vault: st.vault, Client: siteClients(sites, providers)}
+	acts.Connectors = activities.Connectors{Buckets: st.store}
+	if st.vault != nil {
+		acts.Connectors.Vault = st.vault
+	}
 	// The notification family's transports: NOTIFICATION_* when set, else the hub's issuers.
 	var issuers activities.IssuerCallers
 	if providers != nil { // a worker without the provider stack sends only in-app messages

@@ -99,7 +99,7 @@ func TestSecretsAreNeverLogged(t *testing.T) {
 
 // knownSecrets are every secret the tests use.
 var knownSecrets = []string{demoSecret, "partner-secret", "a-wrong-secret-value", adminToken, "a-new-secret-1",
-	"limited-secret", cbsHMACSecret, billToken, smsPassword, pushClientSecret, smtpPassword}
+	"limited-secret", cbsHMACSecret, billToken, smsPassword, pushClientSecret, smtpPassword, paymentsAPIKey, erpAPIKey}
 
 // secretsInLogs lists the known secrets that appear in the hub's logs.
 func secretsInLogs() []string {

@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/schema/localpg"
 	"github.com/switchyard-hub/switchyard/seal"
+	"github.com/switchyard-hub/switchyard/sim"
 	"github.com/switchyard-hub/switchyard/worker"
 )
 
@@ -245,8 +246,10 @@ var devProviderEnv = map[string]string{
 	"PUSH_SIMULATE": "true", "PUSH_AUTH_TYPE": "oauth2_client_credentials", "PUSH_OAUTH_CLIENT_ID": "switchyard-push",
 	"PUSH_OAUTH_CLIENT_SECRET": "dev-push-secret", "PUSH_PROJECT_ID": "switchyard-demo",
 	"EMAIL_SIMULATE": "true", "EMAIL_SMTP_USERNAME": "switchyard", "EMAIL_SMTP_PASSWORD": "dev-smtp-password",
-	"EMAIL_SMTP_TLS": "starttls",
-	"ISO_SIMULATE":   "true",
+	"EMAIL_SMTP_TLS":    "starttls",
+	"ISO_SIMULATE":      "true",
+	"PAYMENTS_SIMULATE": "true", "PAYMENTS_API_KEY": sim.DemoPaymentsKey,
+	"ERP_SIMULATE": "true", "ERP_API_KEY": sim.DemoERPKey,
 }
 
 // allowLoopbackTargets lets tenants' URLs reach loopback, where the messaging simulators and

@@ -48,6 +48,7 @@ type env struct {
 	ISO        iso.Config
 	Switch     sim.SwitchConfig
 	Messaging  sim.MessagingConfig
+	Payments   sim.PaymentsConfig
 	Sites      sim.SitesConfig
 	ESBSim     sim.ESBConfig
 	Seed       api.SeedConfig
@@ -57,7 +58,7 @@ type env struct {
 func loadEnv() (env, error) {
 	var e env
 	for _, part := range []any{&e.Log, &e.Process, &e.DB, &e.Temporal, &e.Payload, &e.Secrets, &e.API, &e.Worker, &e.Activities, &e.Sim,
-		&e.SimURLs, &e.ISO, &e.Switch, &e.Messaging, &e.Sites, &e.ESBSim, &e.Seed, &e.Dev} {
+		&e.SimURLs, &e.ISO, &e.Switch, &e.Messaging, &e.Payments, &e.Sites, &e.ESBSim, &e.Seed, &e.Dev} {
 		if err := envconfig.Process("", part); err != nil {
 			return env{}, fmt.Errorf("configuration: %w", err)
 		}

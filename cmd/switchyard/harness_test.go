@@ -114,6 +114,11 @@ var testProviderEnv = map[string]string{
 	// Notifications retry fast, and escalations re-notify every 2 s.
 	"NOTIFICATION_RETRY_INITIAL_INTERVAL": "100ms", "NOTIFICATION_RETRY_MAX_INTERVAL": "300ms",
 	"NOTIFICATION_ESCALATION_RENOTIFY": "2s", "SMS_BREAKER_OPEN_TIMEOUT": "1s",
+	// The connectors: a payment attempt times out after 1 s (the simulator can answer later
+	// than that), retries come fast.
+	"PAYMENTS_SIMULATE": "true", "PAYMENTS_API_KEY": paymentsAPIKey, "PAYMENTS_TIMEOUT": "1s",
+	"PAYMENTS_MAX_RETRIES": "2", "PAYMENTS_RETRY_BACKOFF": "100ms",
+	"ERP_SIMULATE": "true", "ERP_API_KEY": erpAPIKey, "ERP_TIMEOUT": "2s", "ERP_RETRY_BACKOFF": "100ms",
 	// The simulators and the tests' subscribers are on loopback.
 	"WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
 }
@@ -201,7 +206,7 @@ func runWithStack(m *testing.M) (int, error) {
 	e.Temporal = worker.TemporalConfig{Address: temporalAddr, Namespace: "default"}
 	e.API = api.Config{Addr: "127.0.0.1:0", AdminToken: adminToken, MediatorMode: api.ModeHybrid,
 		ForwardTimeout: api.Seconds(syncWait), IntegrationTimeout: syncWait, MaxRequestBodyBytes: 64 << 10, WebhookMaxBody: 64 << 10,
-		ConfigCacheTTL:  200 * time.Millisecond,
+		ConfigCacheTTL: 200 * time.Millisecond, ConnectorRateLimitPerMinute: 1000,
 		ShutdownTimeout: 5 * time.Second, CodecCORSOrigins: []string{webUIOrigin}}
 	e.Activities.TransactionBodyMaxLength = 1024
 	e.Activities.DefaultTimeout = syncWait

@@ -17,7 +17,13 @@ var demoIntegrations = []struct{ platform, id string }{
 	{"telegram", "de000000-0000-4000-8000-000000000002"},
 	{"slack", "de000000-0000-4000-8000-000000000003"},
 	{"discord", "de000000-0000-4000-8000-000000000004"},
+	// The payment simulator's events (charge.succeeded, charge.refunded,
+	// customer.subscription.deleted), signed with SIM_PAYMENTS_WEBHOOK_SECRET.
+	{"stripe", demoStripeIntegration},
 }
+
+// demoStripeIntegration receives the payment simulator's webhooks in `make dev`.
+const demoStripeIntegration = "de000000-0000-4000-8000-000000000005"
 
 // seedIntegrations gives the demo integrator an integration per simulated messaging platform,
 // with the simulators' credentials (sealed like any other) and their API base URLs, so the
@@ -37,6 +43,7 @@ func seedIntegrations(ctx context.Context, store *schema.Store, e env, logger *s
 		return err
 	}
 	creds := e.Messaging.DemoCredentials()
+	creds["stripe"] = map[string]string{platform.FieldWebhookSecret: e.Payments.WebhookSecret}
 	created := 0
 	for _, demo := range demoIntegrations {
 		name := demo.platform

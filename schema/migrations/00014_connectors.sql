@@ -1,0 +1,9 @@
+-- +goose Up
+-- The ERP connector's integration: one per client, made by the hub on the client's first
+-- POST /api/v1/connectors/erp/sync (platform erp, no site, no credentials of its own: the
+-- worker's ERP_* configuration holds them).
+CREATE UNIQUE INDEX integrations_connector ON integrations (client_id, platform)
+    WHERE site_id IS NULL AND platform = 'erp';
+
+-- +goose Down
+DROP INDEX integrations_connector;
