@@ -24,6 +24,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/google/uuid"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
@@ -199,6 +200,12 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	get := func(url string, want int, header ...string) func(context.Context) error {
 		return call(http.MethodGet, url, "", want, header...)
 	}
+	// The payment simulator's events would load the hub's webhook ingestion as well: the charge
+	// scenario measures charges.
+	if err := call(http.MethodPut, hub.simURL+"/_sim/payments/webhook_endpoint", `{"url":""}`,
+		http.StatusNoContent, "Content-Type", "application/json")(ctx); err != nil {
+		return fmt.Errorf("turning the payment simulator's webhooks off: %w", err)
+	}
 	hooks, stopHooks, err := newBenchWebhooks(ctx, hub, httpClient)
 	if err != nil {
 		return err
@@ -243,6 +250,13 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 			return call(http.MethodPost, hub.apiURL+"/api/v1/iso/transfer",
 				`{"from_account":"`+from+`","to_account":"`+to+`","amount":"1.00"}`, http.StatusOK,
 				"Content-Type", "application/json", "X-Client-Id", benchClient, "X-Client-Secret", benchSecret)(ctx)
+		}},
+		// A charge as payment clients send one: keyed (the key names the run and goes to the
+		// provider), so its log row is written before the provider is called.
+		{"payment charge", func(ctx context.Context) error {
+			return call(http.MethodPost, hub.apiURL+"/api/v1/connectors/payments/charges",
+				`{"amount":100,"currency":"usd","source":"tok_visa"}`, http.StatusOK, "Content-Type", "application/json",
+				"Idempotency-Key", uuid.NewString(), "X-Client-Id", benchClient, "X-Client-Secret", benchSecret)(ctx)
 		}},
 		{"floor, start only", startOnly},
 		{"webhook accept", hooks.accept},
@@ -347,8 +361,9 @@ func benchFixtures(ctx context.Context, hub *localHub) (string, error) {
 		return "", err
 	}
 	if _, err := store.CreateClient(ctx, schema.ClientRow{ClientID: benchClient, Name: "Benchmark", SecretHash: hash,
-		Permissions: []string{provider.OpAccountBalance, api.PermissionISOTransfer, api.PermissionNotifications},
-		IsActive:    true}); err != nil &&
+		Permissions: []string{provider.OpAccountBalance, api.PermissionISOTransfer, api.PermissionNotifications,
+			provider.IssuerPayments},
+		IsActive: true}); err != nil &&
 		!errors.Is(err, schema.ErrConflict) {
 		return "", err
 	}
@@ -507,6 +522,15 @@ func printBench(w io.Writer, names []string, concurrency []int, results map[stri
 		pct := 100 * tr.throughput / floor.throughput
 		fmt.Fprintf(w, "  c=%-3d iso transfer p50 %s p99 %s = %.2fx the floor p50; throughput %.0f req/s = %.0f%% of the floor's %s\n",
 			c, ms(tr.p50), ms(tr.p99), float64(tr.p50)/float64(floor.p50), tr.throughput, pct, goal(pct, 60))
+	}
+	for _, c := range concurrency {
+		if !have("payment charge") {
+			break
+		}
+		floor, charge := results["temporal floor"][c], results["payment charge"][c]
+		fmt.Fprintf(w, "  c=%-3d payment charge p50 %s p99 %s = %.2fx the floor p50; %.0f charges/s = %.0f%% of the floor's %.0f\n",
+			c, ms(charge.p50), ms(charge.p99), float64(charge.p50)/float64(floor.p50), charge.throughput,
+			100*charge.throughput/floor.throughput, floor.throughput)
 	}
 	for _, c := range concurrency {
 		if !have("floor, no codec") {
