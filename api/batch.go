@@ -337,5 +337,9 @@ func (s *Server) getBatch(c *gin.Context) {
 		writeError(c, batchFailed(c, batchID, err))
 		return
 	}
-	writeData(c, http.StatusOK, newBatchView(batchID, res))
+	view := newBatchView(batchID, res)
+	if memo.Path == erpBatchRoute {
+		view = erpBatchView(view) // an ERP batch sync's records in the seed's codes, as its answer had them
+	}
+	writeData(c, http.StatusOK, view)
 }

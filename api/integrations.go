@@ -394,6 +394,12 @@ func newIntegration(req IntegrationRequest) (integrationSpec, error) {
 		in.Active = *req.IsActive
 	}
 	problems := map[string]string{}
+	if in.Platform == platform.ERP {
+		// The ERP connector's integration syncs with the hub's ERP (ERP_* settings), not a
+		// tenant's: the connector makes it, for clients holding the erp permission.
+		return integrationSpec{}, invalidFields(map[string]string{"platform": "erp integrations are the ERP " +
+			"connector's: POST " + ConnectorsBase + "/erp/sync makes one"})
+	}
 	if in.Platform.Site() {
 		in.syncEnabled = true
 		if req.SiteID == nil || *req.SiteID == "" {

@@ -105,7 +105,7 @@ func (s *Server) siteIntegration(c *gin.Context) (schema.IntegrationRow, error) 
 	}
 	if !platform.Name(row.Platform).Site() {
 		return row, &Error{Status: http.StatusBadRequest, Code: CodeValidation,
-			Message: "platform " + row.Platform + " does not sync: only site integrations (wordpress, shopify, custom) do",
+			Message: "platform " + row.Platform + " does not sync: only site integrations (" + siteNamesList() + ") do",
 			Details: map[string]any{"field": "platform"}}
 	}
 	return row, nil
