@@ -86,15 +86,15 @@ func TestProviderRateLimitWaitsForATokenDueSoon(t *testing.T) {
 	t.Cleanup(func() { store.Close() })
 	calls := 0
 	cfg := provider.Config{Issuer: "erp-" + uuid.NewString(), Prefix: "ERP", ResponseFormat: provider.FormatJSON,
-		Timeout: time.Second, RateLimit: 20, BurstLimit: 1}
+		Timeout: time.Second, RateLimit: 2, BurstLimit: 1}
 	worker := limitedWorker(t, store, countingCaller{cannedCaller{cfg: cfg, resp: provider.Response{Status: 200,
 		Body: []byte(`{"account_number":"0110000001","balance":"1.00"}`)}}, &calls})
 	for range 3 {
 		require.NoError(t, worker())
 	}
 	require.Equal(t, 3, calls)
-	// Each call took its token: the bucket (one token, 20 a second) is empty right after.
-	take, err := store.TakeToken(context.Background(), "provider:"+cfg.Issuer, 1, 50*time.Millisecond)
+	// Each call took its token: the bucket (one token, two a second) is empty right after.
+	take, err := store.TakeToken(context.Background(), "provider:"+cfg.Issuer, 1, 500*time.Millisecond)
 	require.NoError(t, err)
 	require.False(t, take.Taken, "the calls waited for tokens rather than passing unlimited")
 }
