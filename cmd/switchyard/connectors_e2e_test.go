@@ -146,6 +146,23 @@ func TestPaymentsChargeAndRefunds(t *testing.T) {
 	missing := connector(t, "GET", "/payments/charges/ch_doesnotexist", "")
 	require.Equal(t, http.StatusNotFound, missing.Status, "%s", missing.Body)
 	require.Equal(t, "PAYMENT_ERROR", missing.errorCode(t))
+
+	status := connector(t, "GET", "/payments/status", "")
+	require.Equal(t, http.StatusOK, status.Status, "%s", status.Body)
+	st := status.data(t)
+	require.Equal(t, true, st["is_initialized"])
+	require.Nil(t, st["last_sync"], "payments do not sync")
+	calls := map[string]float64{}
+	for _, m := range st["metrics"].(map[string]any)["metrics"].([]any) {
+		m := m.(map[string]any)
+		tags, _ := m["tags"].(map[string]any)
+		if m["name"] == "requests_total" {
+			calls[tags["operation"].(string)+"/"+tags["outcome"].(string)] += m["value"].(float64)
+		}
+	}
+	require.GreaterOrEqual(t, calls["payment_refund_create/ok"], 2.0, "%v", calls)
+	require.GreaterOrEqual(t, calls["payment_refund_create/client_error"], 2.0, "%v", calls)
+	require.NotContains(t, string(status.Body), paymentsAPIKey)
 }
 
 // A decline is a result, answered 402 PAYMENT_ERROR with the decline code, and never retried.
