@@ -24,6 +24,9 @@ func OpenAPI() (*openapi3.T, error) {
 	if err := addIntegrationPaths(doc); err != nil {
 		return nil, fmt.Errorf("documenting the integration routes: %w", err)
 	}
+	if err := addConnectorPaths(doc); err != nil {
+		return nil, fmt.Errorf("documenting the connectors' routes: %w", err)
+	}
 	if err := doc.Validate(openapi3.NewLoader().Context); err != nil {
 		return nil, fmt.Errorf("the OpenAPI document is invalid: %w", err)
 	}
