@@ -145,14 +145,8 @@ func (e *ERP) api(h func(http.ResponseWriter, *http.Request, *erpTable)) http.Ha
 			erpError(w, status, "unavailable", "the ERP is unavailable", nil)
 			return
 		}
-		if delay > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !sleepFor(r, delay) {
+			return
 		}
 		var table *erpTable
 		if types := r.PathValue("types"); types != "" {

@@ -213,3 +213,18 @@ func (f *faults) play(target string, w http.ResponseWriter, r *http.Request) (an
 func providerError(w http.ResponseWriter, status int, code, message string) {
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
 }
+
+// sleepFor sleeps for a simulated latency; false when the client gave up first.
+func sleepFor(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}

@@ -227,16 +227,10 @@ func (p *Payments) api(h func(*payCall) payAnswer) http.HandlerFunc {
 			}
 		}
 		status, body, replayed, events := p.process(c, h)
-		if delay > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				// The client gave up; what was processed stays processed.
-				t.Stop()
-				p.dispatch(events)
-				return
-			}
+		if !sleepFor(r, delay) {
+			// The client gave up; what was processed stays processed.
+			p.dispatch(events)
+			return
 		}
 		if replayed {
 			w.Header().Set("Idempotent-Replayed", "true")

@@ -150,14 +150,8 @@ func (s *Sites) guard(site string, h http.HandlerFunc) http.HandlerFunc {
 				"<p>There has been a critical error on this website.</p>", nil)
 			return
 		}
-		if delay > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			}
+		if !sleepFor(r, delay) {
+			return
 		}
 		h(w, r)
 	}
