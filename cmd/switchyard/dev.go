@@ -295,6 +295,9 @@ Try:
   curl -s -X POST '%[1]s/integrations/citizens' -H 'Content-Type: application/json' \
     -H 'X-Client-Id: %[8]s-integrator' -H 'X-Client-Secret: demo-secret' \
     -H 'X-Organization: DEMO-ORG' -d '{"nin":"19900101-00001-00001-11"}'   # through the National ESB
+  curl -s -X POST '%[1]s/api/v1/connectors/payments/charges' -H 'Content-Type: application/json' \
+    -H 'X-Client-Id: %[8]s-integrator' -H 'X-Client-Secret: demo-secret' -H 'Idempotency-Key: order-1' \
+    -d '{"amount":2000,"currency":"usd","source":"tok_visa"}'   # the payment connector
 
 `, apiURL, temporalUI, e.Temporal.Address, e.Temporal.Namespace, portOf(e.Sim.Addr), schema.RedactURL(e.DB.URL),
 		e.API.AdminToken, e.Seed.ClientPrefix, e.SimURLs.SMTPAddr, e.ISO.SimAddr)
