@@ -87,7 +87,15 @@ func TestComposeDescribesTheStack(t *testing.T) {
 		require.Equal(t, *api.Environment["CBS_HMAC_SECRET"], *s.Environment["CBS_HMAC_SECRET"],
 			"%s shares the issuers' configuration: the simulators check what the hub sends", svc)
 		require.Equal(t, "http://sim:8090", *s.Environment["SIM_URL"], svc)
+		require.Equal(t, "true", *s.Environment["PAYMENTS_SIMULATE"], svc)
+		require.Equal(t, "true", *s.Environment["ERP_SIMULATE"], svc)
+		require.Equal(t, *api.Environment["PAYMENTS_API_KEY"], *s.Environment["PAYMENTS_API_KEY"],
+			"%s shares the payment connector's key: the payment simulator checks it", svc)
+		require.Equal(t, *api.Environment["ERP_API_KEY"], *s.Environment["ERP_API_KEY"],
+			"%s shares the ERP connector's key: the ERP simulator checks it", svc)
 	}
+	require.Equal(t, "change-me-payments", *api.Environment["PAYMENTS_API_KEY"], "the operator's key, else a placeholder")
+	require.Equal(t, "change-me-erp", *api.Environment["ERP_API_KEY"])
 
 	pg, _ := p.GetService("postgres")
 	require.NotNil(t, pg.HealthCheck)
