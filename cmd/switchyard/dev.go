@@ -117,6 +117,7 @@ func runDev(ctx context.Context, e env, logger *slog.Logger) error {
 	}
 	setDevProviderDefaults(dataDir)
 	allowLoopbackTargets(&e)
+	wireDemoPaymentWebhooks(&e)
 	// The ESB relay goes to the engine simulator; both key pairs are kept under DEV_DATA_DIR.
 	if err := wireLocalESB(&e, e.SimURLs.URL, func() (esbKeys, error) { return devESBKeys(dataDir) }); err != nil {
 		return err

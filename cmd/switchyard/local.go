@@ -55,10 +55,7 @@ func startLocalHub(ctx context.Context, e env, logger *slog.Logger) (*localHub, 
 	}
 	// The messaging simulators deliver their webhooks to this hub.
 	e.Messaging.HubURL = "http://" + apiListener.Addr().String()
-	// And the payment simulator its events, to the demo Stripe integration, unless told otherwise.
-	if e.Payments.WebhookURL == "" && (e.Seed.Enabled == nil || *e.Seed.Enabled) {
-		e.Payments.WebhookURL = e.Messaging.HubURL + sim.WebhookPath + demoStripeIntegration
-	}
+	wireDemoPaymentWebhooks(&e)
 	e.SimURLs = provider.SimConfig{URL: e.Seed.UpstreamURL, SMTPAddr: smtpListener.Addr().String()}
 	e.ISO.SimAddr = isoListener.Addr().String()
 	if len(e.ISO.Hosts) == 0 {

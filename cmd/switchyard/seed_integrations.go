@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/schema"
+	"github.com/switchyard-hub/switchyard/sim"
 )
 
 // demoIntegrations are the messaging platforms the simulators play and the ids of the demo
@@ -74,4 +76,13 @@ func seedIntegrations(ctx context.Context, store *schema.Store, e env, logger *s
 	}
 	logger.Info("Demo integrations seeded", "created", created, "site_integrations", sites)
 	return nil
+}
+
+// wireDemoPaymentWebhooks has the payment simulator send its events to the demo Stripe
+// integration of the hub at SIM_HUB_URL, unless SIM_PAYMENTS_WEBHOOK_URL says where, or the
+// demo data is off.
+func wireDemoPaymentWebhooks(e *env) {
+	if e.Payments.WebhookURL == "" && (e.Seed.Enabled == nil || *e.Seed.Enabled) {
+		e.Payments.WebhookURL = strings.TrimRight(e.Messaging.HubURL, "/") + sim.WebhookPath + demoStripeIntegration
+	}
 }
