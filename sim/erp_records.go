@@ -198,112 +198,88 @@ func isEmail(s string) bool {
 
 // --- routes ---------------------------------------------------------------------------------
 
-// readRecord reads a request's JSON object (at most 1 MiB); false when it answered the refusal.
-func readRecord(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+// readRecord reads a request's JSON object (at most 1 MiB) without the fields the ERP sets, and
+// the object as sent in a canonical form (keys sorted, no spaces); a nil record comes with the
+// refusal to answer.
+func readRecord(r *http.Request) (map[string]any, []byte, erpAnswer) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxERPBody+1))
 	if err != nil {
-		erpError(w, http.StatusBadRequest, "invalid_json", "the body could not be read", nil)
-		return nil, false
+		return nil, nil, erpFail(http.StatusBadRequest, "invalid_json", "the body could not be read", nil)
 	}
 	if len(body) > maxERPBody {
-		erpError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "the body is larger than 1 MiB", nil)
-		return nil, false
+		return nil, nil, erpFail(http.StatusRequestEntityTooLarge, "payload_too_large", "the body is larger than 1 MiB", nil)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var rec map[string]any
 	if err := dec.Decode(&rec); err != nil || rec == nil || dec.More() {
-		erpError(w, http.StatusBadRequest, "invalid_json", "the body must be a JSON object", nil)
-		return nil, false
+		return nil, nil, erpFail(http.StatusBadRequest, "invalid_json", "the body must be a JSON object", nil)
+	}
+	// Maps marshal with sorted keys and numbers as written: the same object sent twice in any
+	// key order or spacing is the same request.
+	canonical, err := json.Marshal(rec)
+	if err != nil {
+		return nil, nil, erpFail(http.StatusBadRequest, "invalid_json", "the body must be a JSON object", nil)
 	}
 	for _, k := range erpReserved {
 		delete(rec, k)
 	}
-	return rec, true
+	return rec, canonical, erpAnswer{}
 }
 
 // clock is the time a change is made at, to the millisecond the ERP writes: a record's
 // updated_at given back as updated_since finds the record again.
 func (e *ERP) clock() time.Time { return e.now().UTC().Truncate(time.Millisecond) }
 
-// writeBody writes body, marshalled by the caller under e.mu.
-func writeBody(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+func notFound(t *erpTable, id string) erpAnswer {
+	return erpFail(http.StatusNotFound, "not_found", t.typ+" "+truncate(id, 100)+" not found", nil)
 }
 
-func notFound(w http.ResponseWriter, t *erpTable, id string) {
-	erpError(w, http.StatusNotFound, "not_found", t.typ+" "+truncate(id, 100)+" not found", nil)
-}
+// The handlers below run under e.mu.
 
-func (e *ERP) create(w http.ResponseWriter, r *http.Request, t *erpTable) {
-	rec, ok := readRecord(w, r)
-	if !ok {
-		return
-	}
-	e.mu.Lock()
-	problems, conflict := e.validate(t, rec, "")
+func (e *ERP) create(c *erpRequest) erpAnswer {
+	t := c.table
+	problems, conflict := e.validate(t, c.rec, "")
 	if problems != nil || conflict != "" {
-		e.mu.Unlock()
-		refuse(w, problems, conflict)
-		return
+		return refuse(problems, conflict)
 	}
-	body, err := json.Marshal(t.insert(rec, e.clock()).fields)
-	e.mu.Unlock()
-	if err != nil {
-		erpError(w, http.StatusInternalServerError, "internal", "the record could not be encoded", nil)
-		return
-	}
-	writeBody(w, http.StatusCreated, body)
+	return erpJSON(http.StatusCreated, t.insert(c.rec, e.clock()).fields)
 }
 
-// refuse answers a validation failure (422 with the fields) or a conflict (409).
-func refuse(w http.ResponseWriter, problems map[string]string, conflict string) {
+// refuse answers a validation failure (422 with the fields, named in the message in field
+// order) or a conflict (409).
+func refuse(problems map[string]string, conflict string) erpAnswer {
 	if conflict != "" {
-		erpError(w, http.StatusConflict, "conflict", conflict, nil)
-		return
+		return erpFail(http.StatusConflict, "conflict", conflict, nil)
 	}
-	erpError(w, http.StatusUnprocessableEntity, "validation_error", "validation failed", problems)
+	named := make([]string, 0, len(problems))
+	for _, field := range slices.Sorted(maps.Keys(problems)) {
+		named = append(named, field+": "+problems[field])
+	}
+	return erpFail(http.StatusUnprocessableEntity, "validation_error", "validation failed: "+strings.Join(named, "; "), problems)
 }
 
-func (e *ERP) get(w http.ResponseWriter, r *http.Request, t *erpTable) {
-	id := r.PathValue("id")
-	e.mu.Lock()
-	rec, ok := t.records[id]
-	var body []byte
-	if ok {
-		body, _ = json.Marshal(rec.fields)
-	}
-	e.mu.Unlock()
+func (e *ERP) get(c *erpRequest) erpAnswer {
+	id := c.r.PathValue("id")
+	rec, ok := c.table.records[id]
 	if !ok {
-		notFound(w, t, id)
-		return
+		return notFound(c.table, id)
 	}
-	writeBody(w, http.StatusOK, body)
+	return erpJSON(http.StatusOK, rec.fields)
 }
 
 // update replaces the fields given; the record as a whole must still be valid.
-func (e *ERP) update(w http.ResponseWriter, r *http.Request, t *erpTable) {
-	id := r.PathValue("id")
-	in, ok := readRecord(w, r)
-	if !ok {
-		return
-	}
-	e.mu.Lock()
+func (e *ERP) update(c *erpRequest) erpAnswer {
+	t, id := c.table, c.r.PathValue("id")
 	rec, ok := t.records[id]
 	if !ok {
-		e.mu.Unlock()
-		notFound(w, t, id)
-		return
+		return notFound(t, id)
 	}
 	merged := maps.Clone(rec.fields)
-	maps.Copy(merged, in)
+	maps.Copy(merged, c.rec)
 	problems, conflict := e.validate(t, merged, id)
 	if problems != nil || conflict != "" {
-		e.mu.Unlock()
-		refuse(w, problems, conflict)
-		return
+		return refuse(problems, conflict)
 	}
 	now := e.clock()
 	merged["updated_at"] = now.UTC().Format(erpTimeFormat)
@@ -312,40 +288,27 @@ func (e *ERP) update(w http.ResponseWriter, r *http.Request, t *erpTable) {
 		t.skus[merged["sku"].(string)] = id
 	}
 	rec.fields, rec.updated = merged, now
-	body, err := json.Marshal(merged)
-	e.mu.Unlock()
-	if err != nil {
-		erpError(w, http.StatusInternalServerError, "internal", "the record could not be encoded", nil)
-		return
-	}
-	writeBody(w, http.StatusOK, body)
+	return erpJSON(http.StatusOK, merged)
 }
 
-func (e *ERP) delete(w http.ResponseWriter, r *http.Request, t *erpTable) {
-	id := r.PathValue("id")
-	e.mu.Lock()
-	_, ok := t.records[id]
-	if ok {
-		t.remove(id)
+func (e *ERP) delete(c *erpRequest) erpAnswer {
+	id := c.r.PathValue("id")
+	if _, ok := c.table.records[id]; !ok {
+		return notFound(c.table, id)
 	}
-	e.mu.Unlock()
-	if !ok {
-		notFound(w, t, id)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
+	c.table.remove(id)
+	return erpJSON(http.StatusOK, map[string]any{"id": id, "deleted": true})
 }
 
 // list answers a page of records in id order: at most limit, after the starting_after cursor,
 // changed at or after updated_since. next_cursor is the page's last id while more follow.
-func (e *ERP) list(w http.ResponseWriter, r *http.Request, t *erpTable) {
-	q := r.URL.Query()
+func (e *ERP) list(c *erpRequest) erpAnswer {
+	t, q := c.table, c.r.URL.Query()
 	limit := defaultERPLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxERPLimit {
-			erpError(w, http.StatusBadRequest, "invalid_parameter", "limit must be an integer from 1 to 1000", nil)
-			return
+			return erpFail(http.StatusBadRequest, "invalid_parameter", "limit must be an integer from 1 to 1000", nil)
 		}
 		limit = n
 	}
@@ -353,17 +316,13 @@ func (e *ERP) list(w http.ResponseWriter, r *http.Request, t *erpTable) {
 	if v := q.Get("updated_since"); v != "" {
 		var err error
 		if since, err = time.Parse(time.RFC3339, v); err != nil {
-			erpError(w, http.StatusBadRequest, "invalid_parameter", "updated_since must be an RFC 3339 time", nil)
-			return
+			return erpFail(http.StatusBadRequest, "invalid_parameter", "updated_since must be an RFC 3339 time", nil)
 		}
 	}
-	e.mu.Lock()
 	after := 0
 	if v := q.Get("starting_after"); v != "" {
 		if after = t.parseID(v); after == 0 {
-			e.mu.Unlock()
-			erpError(w, http.StatusBadRequest, "invalid_cursor", "starting_after "+truncate(v, 100)+" is not a "+t.typ+" id", nil)
-			return
+			return erpFail(http.StatusBadRequest, "invalid_cursor", "starting_after "+truncate(v, 100)+" is not a "+t.typ+" id", nil)
 		}
 	}
 	page := struct {
@@ -387,13 +346,7 @@ func (e *ERP) list(w http.ResponseWriter, r *http.Request, t *erpTable) {
 		page.NextCursor = page.Data[len(page.Data)-1]["id"].(string)
 	}
 	e.stats.PagesServed++
-	body, err := json.Marshal(page)
-	e.mu.Unlock()
-	if err != nil {
-		erpError(w, http.StatusInternalServerError, "internal", "the page could not be encoded", nil)
-		return
-	}
-	writeBody(w, http.StatusOK, body)
+	return erpJSON(http.StatusOK, page)
 }
 
 // --- demo data ------------------------------------------------------------------------------

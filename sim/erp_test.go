@@ -1,10 +1,13 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,16 +81,28 @@ func TestERPAuth(t *testing.T) {
 	require.Equal(t, http.StatusOK, call(t, http.MethodGet, srv.URL+"/erp/v1/customers", "", "X-API-Key", DemoERPKey).status)
 	require.Equal(t, http.StatusOK, call(t, http.MethodGet, srv.URL+"/erp/v1/customers", "", "Authorization", "Bearer "+DemoERPKey).status)
 
-	t.Run("the hub's key is its token, else its HMAC key id, else its user name", func(t *testing.T) {
-		for _, auth := range []provider.Auth{{Type: provider.AuthBearer, Token: "k-token"},
-			{Type: provider.AuthHMAC, HMACKeyID: "k-token", HMACSecret: "s"}, {Type: provider.AuthBasic, Username: "k-token"}} {
-			e := NewERP(map[string]provider.Config{provider.IssuerERP: {Auth: auth}})
-			mux := http.NewServeMux()
-			e.Register(mux)
-			srv := httptest.NewServer(mux)
-			require.Equal(t, http.StatusOK, call(t, http.MethodGet, srv.URL+"/erp/v1/products", "", "X-API-Key", "k-token").status)
-			require.Equal(t, http.StatusUnauthorized, call(t, http.MethodGet, srv.URL+"/erp/v1/products", "", "X-API-Key", DemoERPKey).status)
-			srv.Close()
+	serve := func(auth provider.Auth) *httptest.Server {
+		e := NewERP(map[string]provider.Config{provider.IssuerERP: {Auth: auth}})
+		mux := http.NewServeMux()
+		e.Register(mux)
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	t.Run("the hub's key is its token, and then the demo key is refused", func(t *testing.T) {
+		srv := serve(provider.Auth{Type: provider.AuthAPIKey, Token: "k-token"})
+		require.Equal(t, http.StatusOK, call(t, http.MethodGet, srv.URL+"/erp/v1/products", "", "X-API-Key", "k-token").status)
+		require.Equal(t, http.StatusOK, call(t, http.MethodGet, srv.URL+"/erp/v1/products", "", "Authorization", "Bearer k-token").status)
+		require.Equal(t, http.StatusUnauthorized, call(t, http.MethodGet, srv.URL+"/erp/v1/products", "", "X-API-Key", DemoERPKey).status)
+	})
+	t.Run("without a token the demo key is the only one", func(t *testing.T) {
+		for _, auth := range []provider.Auth{{Type: provider.AuthHMAC, HMACKeyID: "k-id", HMACSecret: "s"},
+			{Type: provider.AuthBasic, Username: "k-user", Password: "p"}} {
+			srv := serve(auth)
+			require.Equal(t, http.StatusOK, call(t, http.MethodGet, srv.URL+"/erp/v1/products", "", "X-API-Key", DemoERPKey).status)
+			for _, key := range []string{"k-id", "k-user"} {
+				require.Equal(t, http.StatusUnauthorized, call(t, http.MethodGet, srv.URL+"/erp/v1/products", "", "X-API-Key", key).status)
+			}
 		}
 	})
 }
@@ -170,9 +185,14 @@ func TestERPRecords(t *testing.T) {
 			e := requireERPError(t, erpCall(t, srv, http.MethodPost, tc.path, tc.body), http.StatusUnprocessableEntity, "validation_error")
 			require.Equal(t, tc.fields, e["fields"], tc.body)
 		}
-		e := requireERPError(t, erpCall(t, srv, http.MethodPut, "/v1/customers/cus_000002", `{"email":"a@"}`),
+		e := requireERPError(t, erpCall(t, srv, http.MethodPost, "/v1/customers", `{"name":"","email":"nope"}`),
+			http.StatusUnprocessableEntity, "validation_error")
+		require.Equal(t, "validation failed: email: must be an e-mail address; name: must be a string of 1 to 200 characters",
+			e["message"], "the fields are named in order")
+		e = requireERPError(t, erpCall(t, srv, http.MethodPut, "/v1/customers/cus_000002", `{"email":"a@"}`),
 			http.StatusUnprocessableEntity, "validation_error")
 		require.Equal(t, map[string]any{"email": "must be an e-mail address"}, e["fields"])
+		require.Equal(t, "validation failed: email: must be an e-mail address", e["message"])
 		require.NotEqual(t, "a@", erpCall(t, srv, http.MethodGet, "/v1/customers/cus_000002", "").body["email"], "unchanged")
 	})
 	t.Run("bad bodies and unknown types are refused", func(t *testing.T) {
@@ -331,5 +351,170 @@ func TestERPFaultsAndStats(t *testing.T) {
 		require.Zero(t, stats.Requests)
 		require.Zero(t, stats.MaxInFlight)
 		require.Zero(t, stats.PagesServed)
+	})
+}
+
+// erpKeyed calls the ERP API with the demo key and an Idempotency-Key.
+func erpKeyed(t *testing.T, srv *httptest.Server, method, path, body, key string) answer {
+	t.Helper()
+	return call(t, method, srv.URL+"/erp"+path, body, "X-API-Key", DemoERPKey, "Idempotency-Key", key)
+}
+
+func TestERPIdempotency(t *testing.T) {
+	t.Parallel()
+	_, srv := demoERP(t)
+
+	t.Run("a create repeated with its key (in any key order) answers the first answer, and makes one record", func(t *testing.T) {
+		first := erpKeyed(t, srv, http.MethodPost, "/v1/customers", `{"name":"Ada","email":"ada@example.com"}`, "corr-1")
+		require.Equal(t, http.StatusCreated, first.status, "%v", first.body)
+		require.Empty(t, first.header.Get("Idempotent-Replayed"))
+		again := erpKeyed(t, srv, http.MethodPost, "/v1/customers", `{ "email": "ada@example.com", "name": "Ada" }`, "corr-1")
+		require.Equal(t, http.StatusCreated, again.status)
+		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+		require.Equal(t, first.body, again.body)
+		require.Equal(t, 121, erpStats(t, srv).Records["customer"])
+		require.Equal(t, http.StatusOK, erpCall(t, srv, http.MethodGet, "/v1/customers/"+first.body["id"].(string), "").status)
+	})
+	t.Run("the key with another body, route or method answers 409 and changes nothing", func(t *testing.T) {
+		for _, tc := range []struct{ method, path, body string }{
+			{http.MethodPost, "/v1/customers", `{"name":"Ada","email":"ada@example.org"}`},
+			{http.MethodPost, "/v1/products", `{"name":"Ada","email":"ada@example.com"}`},
+			{http.MethodPut, "/v1/customers/cus_000001", `{"name":"Ada","email":"ada@example.com"}`},
+			{http.MethodDelete, "/v1/customers/cus_000001", ""},
+		} {
+			e := requireERPError(t, erpKeyed(t, srv, tc.method, tc.path, tc.body, "corr-1"), http.StatusConflict, "idempotency_key_reused")
+			require.Contains(t, e["message"], "corr-1")
+		}
+		require.Equal(t, 121, erpStats(t, srv).Records["customer"])
+		require.NotEqual(t, "Ada", erpCall(t, srv, http.MethodGet, "/v1/customers/cus_000001", "").body["name"])
+	})
+	t.Run("without a key every create is a record", func(t *testing.T) {
+		a := erpCall(t, srv, http.MethodPost, "/v1/products", `{"sku":"IDEM-0","name":"p"}`)
+		require.Equal(t, http.StatusCreated, a.status)
+		requireERPError(t, erpCall(t, srv, http.MethodPost, "/v1/products", `{"sku":"IDEM-0","name":"p"}`), http.StatusConflict, "conflict")
+	})
+	t.Run("an update and a delete are replayed; so are their refusals", func(t *testing.T) {
+		up := erpKeyed(t, srv, http.MethodPut, "/v1/customers/cus_000003", `{"name":"Renamed"}`, "corr-put")
+		require.Equal(t, http.StatusOK, up.status)
+		time.Sleep(2 * time.Millisecond)
+		again := erpKeyed(t, srv, http.MethodPut, "/v1/customers/cus_000003", `{"name":"Renamed"}`, "corr-put")
+		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+		require.Equal(t, up.body["updated_at"], again.body["updated_at"], "not updated twice")
+
+		del := erpKeyed(t, srv, http.MethodDelete, "/v1/customers/cus_000004", "", "corr-del")
+		require.Equal(t, http.StatusOK, del.status)
+		again = erpKeyed(t, srv, http.MethodDelete, "/v1/customers/cus_000004", "", "corr-del")
+		require.Equal(t, http.StatusOK, again.status, "the retry of a delete that was done")
+		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+
+		bad := erpKeyed(t, srv, http.MethodPost, "/v1/customers", `{"email":"x"}`, "corr-422")
+		requireERPError(t, bad, http.StatusUnprocessableEntity, "validation_error")
+		again = erpKeyed(t, srv, http.MethodPost, "/v1/customers", `{"email":"x"}`, "corr-422")
+		require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+		require.Equal(t, bad.body, again.body)
+	})
+	t.Run("a rate-limited or unavailable request keeps nothing for its key", func(t *testing.T) {
+		require.Equal(t, http.StatusNoContent, call(t, http.MethodPut, srv.URL+"/_sim/erp/faults", `{"rate_limit":1,"server_error":1}`).status)
+		const body = `{"sku":"IDEM-1","name":"p"}`
+		requireERPError(t, erpKeyed(t, srv, http.MethodPost, "/v1/products", body, "corr-fault"), http.StatusTooManyRequests, "rate_limited")
+		requireERPError(t, erpKeyed(t, srv, http.MethodPost, "/v1/products", body, "corr-fault"), http.StatusServiceUnavailable, "unavailable")
+		a := erpKeyed(t, srv, http.MethodPost, "/v1/products", body, "corr-fault")
+		require.Equal(t, http.StatusCreated, a.status, "%v", a.body)
+		require.Empty(t, a.header.Get("Idempotent-Replayed"))
+	})
+	t.Run("a bad body or an over-long key is refused and keeps nothing", func(t *testing.T) {
+		requireERPError(t, erpKeyed(t, srv, http.MethodPost, "/v1/products", `{`, "corr-json"), http.StatusBadRequest, "invalid_json")
+		require.Equal(t, http.StatusCreated, erpKeyed(t, srv, http.MethodPost, "/v1/products", `{"sku":"IDEM-2","name":"p"}`, "corr-json").status)
+		requireERPError(t, erpKeyed(t, srv, http.MethodPost, "/v1/products", `{"sku":"IDEM-3","name":"p"}`, strings.Repeat("k", 256)),
+			http.StatusBadRequest, "invalid_idempotency_key")
+	})
+	t.Run("concurrent requests with one key make one record", func(t *testing.T) {
+		before := erpStats(t, srv).Records["customer"]
+		const n = 8
+		ids := make([]any, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ids[i] = erpKeyed(t, srv, http.MethodPost, "/v1/customers", `{"name":"Racer"}`, "corr-race").body["id"]
+			}()
+		}
+		wg.Wait()
+		for _, id := range ids {
+			require.Equal(t, ids[0], id)
+		}
+		require.Equal(t, before+1, erpStats(t, srv).Records["customer"])
+	})
+	t.Run("a GET ignores the key", func(t *testing.T) {
+		a := erpKeyed(t, srv, http.MethodGet, "/v1/customers/cus_000005", "", "corr-1")
+		require.Equal(t, http.StatusOK, a.status)
+		require.Empty(t, a.header.Get("Idempotent-Replayed"))
+	})
+}
+
+func TestERPIdempotencyStoreForgetsTheOldest(t *testing.T) {
+	t.Parallel()
+	var s idempotencyStore
+	for i := range maxIdempotencyStored + 1 {
+		s.put(strconv.Itoa(i), &idempotentAnswer{status: http.StatusCreated})
+	}
+	_, ok := s.get("0")
+	require.False(t, ok)
+	_, ok = s.get("1")
+	require.True(t, ok)
+	_, ok = s.get(strconv.Itoa(maxIdempotencyStored))
+	require.True(t, ok)
+	require.Len(t, s.answers, maxIdempotencyStored)
+}
+
+func TestERPDelayAfter(t *testing.T) {
+	t.Parallel()
+	_, srv := demoERP(t)
+	const body = `{"name":"Slow Answer"}`
+
+	require.Equal(t, http.StatusNoContent, call(t, http.MethodPut, srv.URL+"/_sim/erp/faults", `{"delay_after":"2s","delay_after_count":1}`).status)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/erp/v1/customers", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("X-API-Key", DemoERPKey)
+	req.Header.Set("Idempotency-Key", "slow-1")
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, 121, erpStats(t, srv).Records["customer"], "the record exists before the answer comes")
+	require.Equal(t, "Slow Answer", erpCall(t, srv, http.MethodGet, "/v1/customers/cus_000121", "").body["name"])
+
+	start := time.Now()
+	retry := erpKeyed(t, srv, http.MethodPost, "/v1/customers", body, "slow-1")
+	require.Less(t, time.Since(start), 2*time.Second, "one answer only is held back")
+	require.Equal(t, http.StatusCreated, retry.status)
+	require.Equal(t, "true", retry.header.Get("Idempotent-Replayed"))
+	require.Equal(t, "cus_000121", retry.body["id"])
+	require.Equal(t, 121, erpStats(t, srv).Records["customer"])
+
+	t.Run("an answer held back comes after the delay; the delay before processing is kept", func(t *testing.T) {
+		require.Equal(t, http.StatusNoContent, call(t, http.MethodPut, srv.URL+"/_sim/erp/faults", `{"delay_after":"200ms"}`).status)
+		start := time.Now()
+		require.Equal(t, http.StatusOK, erpCall(t, srv, http.MethodGet, "/v1/products?limit=1", "").status)
+		require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+		start = time.Now()
+		require.Equal(t, http.StatusOK, erpCall(t, srv, http.MethodGet, "/v1/products?limit=1", "").status)
+		require.Less(t, time.Since(start), 200*time.Millisecond, "without a count, one answer")
+
+		require.Equal(t, http.StatusNoContent, call(t, http.MethodPut, srv.URL+"/_sim/erp/faults", `{"delay":"150ms"}`).status)
+		for range 2 {
+			start = time.Now()
+			require.Equal(t, http.StatusOK, erpCall(t, srv, http.MethodGet, "/v1/products?limit=1", "").status)
+			require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "every request until cleared")
+		}
+		status, _, _ := exchange(t, http.MethodDelete, srv.URL+"/_sim/erp/faults", "")
+		require.Equal(t, http.StatusNoContent, status)
+	})
+	t.Run("bad delay_after faults are refused", func(t *testing.T) {
+		for _, bad := range []string{`{"delay_after":"2m"}`, `{"delay_after":"soon"}`, `{"delay_after_count":-1}`} {
+			status, _, _ := exchange(t, http.MethodPut, srv.URL+"/_sim/erp/faults", bad)
+			require.Equal(t, http.StatusBadRequest, status, bad)
+		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -30,6 +31,7 @@ const (
 	maxPaymentsForm      = 64 << 10
 	maxIdempotencyKey    = 255
 	maxIdempotencyStored = 100000
+	maxChargeKeysCounted = 10000
 	maxWebhooksKept      = 10000
 	maxMetadataKeys      = 50
 	maxMetadataKey       = 40
@@ -50,7 +52,8 @@ type PaymentsFaults struct {
 }
 
 // PaymentsStats is what the payment simulator saw. ChargesByIdempotencyKey counts the charges
-// created under each Idempotency-Key: a client retrying with its key never makes it above 1.
+// created under each Idempotency-Key: a client retrying with its key never makes it above 1. It
+// holds at most 10 000 keys: a charge under a key past them is counted in ChargesCreated only.
 type PaymentsStats struct {
 	Requests                int            `json:"requests"`
 	ChargesCreated          int            `json:"charges_created"`
@@ -77,8 +80,7 @@ type Payments struct {
 	charges    map[string]*charge
 	methods    map[string]*paymentMethod
 	subs       map[string]*subscription
-	idem       map[string]*idempotentAnswer
-	idemOrder  []string
+	idem       idempotencyStore
 	faults     PaymentsFaults
 	stats      PaymentsStats
 	webhookURL string
@@ -100,7 +102,7 @@ func NewPayments(cfg PaymentsConfig, issuers map[string]provider.Config) *Paymen
 			// Payment providers do not follow a webhook endpoint's redirects.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		charges: map[string]*charge{}, methods: map[string]*paymentMethod{}, subs: map[string]*subscription{},
-		idem: map[string]*idempotentAnswer{}, stats: PaymentsStats{ChargesByIdempotencyKey: map[string]int{}},
+		stats:      PaymentsStats{ChargesByIdempotencyKey: map[string]int{}},
 		webhookURL: cfg.WebhookURL, secret: cfg.WebhookSecret}
 }
 
@@ -127,8 +129,10 @@ func (p *Payments) Register(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /_sim/payments/stats", func(w http.ResponseWriter, _ *http.Request) {
 		p.mu.Lock()
-		defer p.mu.Unlock()
-		writeJSON(w, http.StatusOK, p.stats)
+		out := p.stats
+		out.ChargesByIdempotencyKey = maps.Clone(p.stats.ChargesByIdempotencyKey)
+		p.mu.Unlock()
+		writeJSON(w, http.StatusOK, out)
 	})
 	mux.HandleFunc("PUT /_sim/payments/webhook_endpoint", p.setWebhookEndpoint)
 	mux.HandleFunc("GET /_sim/payments/webhooks", p.webhooks)
@@ -178,11 +182,39 @@ func payFail(status int, e stripeError, events []*pendingEvent) payAnswer {
 	return payAnswer{status: status, body: map[string]stripeError{"error": e}, events: events}
 }
 
-// idempotentAnswer is the first answer given under an Idempotency-Key, and what it answered.
+// idempotentAnswer is the first answer given under an Idempotency-Key, and the request it
+// answered.
 type idempotentAnswer struct {
 	fingerprint string
 	status      int
 	body        []byte
+}
+
+// idempotencyStore keeps the answers given under Idempotency-Keys, by slot (the API key and the
+// Idempotency-Key), at most maxIdempotencyStored of them: past that the oldest is forgotten. The
+// zero value is empty; its owner's lock guards it.
+type idempotencyStore struct {
+	answers map[string]*idempotentAnswer
+	order   []string
+}
+
+func (s *idempotencyStore) get(slot string) (*idempotentAnswer, bool) {
+	a, ok := s.answers[slot]
+	return a, ok
+}
+
+func (s *idempotencyStore) put(slot string, a *idempotentAnswer) {
+	if s.answers == nil {
+		s.answers = map[string]*idempotentAnswer{}
+	}
+	if _, ok := s.answers[slot]; !ok {
+		s.order = append(s.order, slot)
+	}
+	s.answers[slot] = a
+	if len(s.order) > maxIdempotencyStored {
+		delete(s.answers, s.order[0])
+		s.order = s.order[1:]
+	}
 }
 
 // api serves one API route: auth, then a pending fault, then the form, then the Idempotency-Key
@@ -255,7 +287,7 @@ func (p *Payments) process(c *payCall, h func(*payCall) payAnswer) (status int, 
 		// The key is the API key's; url.Values.Encode sorts the parameters by name.
 		slot = p.key + "\x00" + c.key
 		fingerprint = c.r.Method + " " + c.r.URL.Path + "?" + c.form.Encode()
-		if prev, ok := p.idem[slot]; ok {
+		if prev, ok := p.idem.get(slot); ok {
 			if prev.fingerprint != fingerprint {
 				b, _ := json.Marshal(map[string]stripeError{"error": {Type: errIdempotency,
 					Message: "Keys for idempotent requests can only be used with the same parameters they were first used with. " +
@@ -277,22 +309,19 @@ func (p *Payments) process(c *payCall, h func(*payCall) payAnswer) (status int, 
 	// What an endpoint carried out (a success or a card's refusal) is kept for the key;
 	// refused parameters are not, as with the real provider, so the key can be used again.
 	if slot != "" && (a.status == http.StatusOK || a.status == http.StatusPaymentRequired) {
-		p.idem[slot] = &idempotentAnswer{fingerprint: fingerprint, status: a.status, body: body}
-		p.idemOrder = append(p.idemOrder, slot)
-		if len(p.idemOrder) > maxIdempotencyStored {
-			delete(p.idem, p.idemOrder[0])
-			p.idemOrder = p.idemOrder[1:]
-		}
+		p.idem.put(slot, &idempotentAnswer{fingerprint: fingerprint, status: a.status, body: body})
 	}
 	return a.status, body, false, a.events
 }
 
-// authorized reports whether r carries the API key (as a Bearer token, or as the basic-auth
-// user name as the real provider also takes it).
+// authorized reports whether r carries the API key: as a Bearer token, or as the HTTP Basic
+// user name with an empty password, as the real provider also takes it.
 func (p *Payments) authorized(r *http.Request) bool {
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		key, _, ok = r.BasicAuth()
+		var password string
+		key, password, ok = r.BasicAuth()
+		ok = ok && password == ""
 	}
 	return ok && equal(key, p.key)
 }

@@ -211,8 +211,8 @@ func (p *Payments) createCharge(c *payCall) payAnswer {
 	}
 	p.charges[ch.ID] = ch
 	p.stats.ChargesCreated++
-	if c.key != "" {
-		p.stats.ChargesByIdempotencyKey[c.key]++
+	if byKey := p.stats.ChargesByIdempotencyKey; c.key != "" && (byKey[c.key] > 0 || len(byKey) < maxChargeKeysCounted) {
+		byKey[c.key]++
 	}
 	if decline != "" {
 		code, message := "card_declined", declineMessages[decline]

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -106,6 +107,27 @@ func TestPaymentsConfigAndKeys(t *testing.T) {
 		require.Equal(t, "Invalid API Key provided", e["message"])
 		requirePayError(t, pay(t, srv, http.MethodGet, "/v1/charges/ch_x", ""), http.StatusNotFound,
 			"invalid_request_error", "resource_missing")
+	})
+	t.Run("HTTP Basic with the key as the user name and no password is accepted", func(t *testing.T) {
+		_, srv := demoPayments(t)
+		basic := func(user, password string) answer {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+"/payments/v1/charges/ch_x", nil)
+			require.NoError(t, err)
+			req.SetBasicAuth(user, password)
+			return call(t, http.MethodGet, srv.URL+"/payments/v1/charges/ch_x", "", "Authorization", req.Header.Get("Authorization"))
+		}
+		requirePayError(t, basic(DemoPaymentsKey, ""), http.StatusNotFound, "invalid_request_error", "resource_missing")
+		requirePayError(t, basic(DemoPaymentsKey, "secret"), http.StatusUnauthorized, "invalid_request_error", "api_key_invalid")
+		requirePayError(t, basic("sk_test_other", ""), http.StatusUnauthorized, "invalid_request_error", "api_key_invalid")
+		form := "amount=500&currency=usd&source=tok_visa"
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/payments/v1/charges", strings.NewReader(form))
+		require.NoError(t, err)
+		req.SetBasicAuth(DemoPaymentsKey, "")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
 	})
 	t.Run("the hub's configured key replaces the demo key", func(t *testing.T) {
 		p := NewPayments(cfg, map[string]provider.Config{provider.IssuerPayments: {Auth: provider.Auth{
@@ -381,6 +403,28 @@ func TestPaymentsIdempotency(t *testing.T) {
 	require.Equal(t, 5, stats.ChargesCreated)
 	require.Equal(t, 2, stats.IdempotentReplays)
 	require.Equal(t, map[string]int{"corr-1": 1, "corr-2": 1, "corr-3": 1}, stats.ChargesByIdempotencyKey)
+}
+
+func TestPaymentsChargesByKeyIsBounded(t *testing.T) {
+	t.Parallel()
+	p, srv := demoPayments(t)
+	const form = "amount=300&currency=usd&source=tok_visa"
+	require.Equal(t, http.StatusOK, pay(t, srv, http.MethodPost, "/v1/charges", form, "Idempotency-Key", "early").status)
+	// Keys counted without an answer kept for them, as if the store had forgotten theirs.
+	p.mu.Lock()
+	for i := len(p.stats.ChargesByIdempotencyKey); i < maxChargeKeysCounted; i++ {
+		p.stats.ChargesByIdempotencyKey["filler-"+strconv.Itoa(i)] = 1
+	}
+	p.mu.Unlock()
+
+	require.Equal(t, http.StatusOK, pay(t, srv, http.MethodPost, "/v1/charges", form, "Idempotency-Key", "late").status)
+	require.Equal(t, http.StatusOK, pay(t, srv, http.MethodPost, "/v1/charges", form, "Idempotency-Key", "filler-7").status)
+	stats := paymentsStats(t, srv)
+	require.Len(t, stats.ChargesByIdempotencyKey, maxChargeKeysCounted)
+	require.NotContains(t, stats.ChargesByIdempotencyKey, "late", "a key past the cap is not added")
+	require.Equal(t, 2, stats.ChargesByIdempotencyKey["filler-7"], "a key counted already still counts")
+	require.Equal(t, 1, stats.ChargesByIdempotencyKey["early"])
+	require.Equal(t, 3, stats.ChargesCreated)
 }
 
 func TestPaymentsFaults(t *testing.T) {
