@@ -368,10 +368,14 @@ func (e *ERPSite) Structure(context.Context) (SiteStructure, error) {
 	return SiteStructure{PostTypes: e.ContentTypes(), Taxonomies: []string{}, Timestamp: time.Now().UTC()}, nil
 }
 
-// Test lists one customer with the connector's key.
+// Test lists one record of the first content type with the connector's key.
 func (e *ERPSite) Test(ctx context.Context) SiteTest {
 	start := time.Now()
-	target, err := e.typeURL(ERPCustomer)
+	contentType := ERPCustomer
+	if types := e.ContentTypes(); len(types) > 0 {
+		contentType = types[0]
+	}
+	target, err := e.typeURL(contentType)
 	if err != nil {
 		return testFailure(err)
 	}
@@ -386,7 +390,7 @@ func (e *ERPSite) Test(ctx context.Context) SiteTest {
 		Data []erpRecord `json:"data"`
 	}
 	if decodeERP(a.body, &body) != nil || body.Data == nil {
-		return testFailure(e.h.unexpected(a, "a list of customers (is base_url the ERP's, with its version?)"))
+		return testFailure(e.h.unexpected(a, "a list of "+contentType+" records (is base_url the ERP's, with its version?)"))
 	}
 	details := map[string]any{"entity_types": e.ContentTypes(), "latency_ms": time.Since(start).Milliseconds()}
 	return SiteTest{Success: true, Message: "connected to the ERP", Details: details}

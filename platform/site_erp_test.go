@@ -27,8 +27,10 @@ type fakeERP struct {
 	key     string
 	records map[string][]map[string]any // by entity type, in id order
 	seq     map[string]int
-	// queries are the listing queries received; bodies the records posted or put.
+	// queries are the listing queries received, listed the entity types they listed; bodies the
+	// records posted or put.
 	queries []string
+	listed  []string
 	bodies  []map[string]any
 	// limited answers the next calls 429; unavailable 503.
 	limited, unavailable int
@@ -160,6 +162,7 @@ func (e *fakeERP) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.queries = append(e.queries, r.URL.RawQuery)
+	e.listed = append(e.listed, t)
 	after := q.Get("starting_after")
 	if after != "" && e.find(t+"s", after) == nil {
 		erpError(w, http.StatusBadRequest, "invalid_cursor", "unknown cursor", nil)
@@ -259,11 +262,28 @@ func TestERPSite(t *testing.T) {
 		require.Equal(t, []string{"invoice"}, st.PostTypes)
 	})
 
-	t.Run("a connection test lists one customer", func(t *testing.T) {
+	lastListed := func() string {
+		erp.mu.Lock()
+		defer erp.mu.Unlock()
+		return erp.listed[len(erp.listed)-1]
+	}
+
+	t.Run("a connection test lists one record of the first content type", func(t *testing.T) {
 		got := c.Test(ctx)
 		require.True(t, got.Success, got.Message)
 		require.Equal(t, "limit=1", lastQuery())
+		require.Equal(t, "customer", lastListed())
 		require.Equal(t, []string{"customer", "invoice", "product"}, got.Details["entity_types"])
+
+		products := siteClient(t, in, platform.SiteConfig{ContentTypes: []string{"product", "customer"}})
+		got = products.Test(ctx)
+		require.True(t, got.Success, got.Message)
+		require.Equal(t, "product", lastListed(), "the first content type is listed, whichever it is")
+		require.Equal(t, []string{"product", "customer"}, got.Details["entity_types"])
+
+		orders := siteClient(t, in, platform.SiteConfig{ContentTypes: []string{"sales_order"}})
+		got = orders.Test(ctx)
+		require.False(t, got.Success, "the fake ERP has no sales orders")
 	})
 
 	t.Run("a wrong key fails the test and the calls, and never shows in them", func(t *testing.T) {

@@ -92,18 +92,12 @@ type Client struct {
 	now     func() time.Time
 }
 
-// NewClient builds an issuer's client: its TLS settings, circuit breaker and token cache.
+// NewClient builds an issuer's client: its transport (NewTransport), circuit breaker and token
+// cache.
 func NewClient(cfg Config, metrics *Metrics) (*Client, error) {
-	tlsConfig, err := tlsConfigFor(cfg)
+	transport, err := NewTransport(cfg)
 	if err != nil {
 		return nil, err
-	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = tlsConfig
-	transport.MaxIdleConnsPerHost = 64
-	if cfg.MaxConnections > 0 {
-		transport.MaxConnsPerHost = cfg.MaxConnections
-		transport.MaxIdleConnsPerHost = min(transport.MaxIdleConnsPerHost, cfg.MaxConnections)
 	}
 	httpClient := &http.Client{Transport: transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -127,6 +121,31 @@ func NewClient(cfg Config, metrics *Metrics) (*Client, error) {
 	})
 	metrics.breakerState(cfg.Issuer, gobreaker.StateClosed)
 	return c, nil
+}
+
+// maxIdleConnsPerHost is how many idle connections to the provider a transport keeps, unless
+// MaxConnections is lower.
+const maxIdleConnsPerHost = 64
+
+// NewTransport is the HTTP transport of an issuer's calls: http.DefaultTransport's settings
+// (proxy from the environment, dial and handshake timeouts), TLS 1.2 at least verified unless
+// {PREFIX}_STRICT_TLS=false, the roots of {PREFIX}_CA_FILE when given, at most MaxConnections
+// connections to the provider's host (no cap when zero) and up to 64 idle ones kept. Anything
+// else that calls the same provider (the ERP sync) uses it for the same TLS and connection
+// settings.
+func NewTransport(cfg Config) (*http.Transport, error) {
+	tlsConfig, err := tlsConfigFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tlsConfig
+	transport.MaxIdleConnsPerHost = maxIdleConnsPerHost
+	if cfg.MaxConnections > 0 {
+		transport.MaxConnsPerHost = cfg.MaxConnections
+		transport.MaxIdleConnsPerHost = min(maxIdleConnsPerHost, cfg.MaxConnections)
+	}
+	return transport, nil
 }
 
 func tlsConfigFor(cfg Config) (*tls.Config, error) {

@@ -136,7 +136,8 @@ func (c Config) ResponseLimit() int64 {
 	return c.MaxResponseBytes
 }
 
-// limitsEnv is what applies to every issuer alike, read without a prefix.
+// limitsEnv is what applies to every issuer alike, read without a prefix: its tag is the
+// variable's whole name, so there is no other name envconfig could read it under.
 type limitsEnv struct {
 	MaxResponseBytes int64 `envconfig:"PROVIDER_MAX_RESPONSE_BYTES" default:"1048576"`
 }
@@ -149,42 +150,45 @@ func (c Config) Configured() bool {
 	return c.BaseURL != ""
 }
 
-// fromEnv is the environment of one issuer, read with its prefix (CBS_BASE_URL, ...).
+// fromEnv is the environment of one issuer, read with its prefix (CBS_BASE_URL, ...): the
+// names come from the fields (split_words), never an envconfig tag, whose name envconfig would
+// also read unprefixed (a bare AUTH_TOKEN or BASE_URL must not configure every issuer). The
+// fields are named so their words are the variables' (Oauth for OAUTH, Smtp before TLS).
 type fromEnv struct {
-	BaseURL             string            `envconfig:"BASE_URL"`
-	DefaultHeaders      map[string]string `envconfig:"DEFAULT_HEADERS"`
-	Timeout             time.Duration     `envconfig:"TIMEOUT" default:"10s"`
-	StrictTLS           bool              `envconfig:"STRICT_TLS" default:"true"`
-	CAFile              string            `envconfig:"CA_FILE"`
-	RequiredAuthHeaders []string          `envconfig:"REQUIRED_AUTH_HEADERS"`
-	RejectUnauthorized  bool              `envconfig:"REJECT_UNAUTHORIZED" default:"true"`
-	URIMap              string            `envconfig:"URI_MAP"`
-	AuthType            string            `envconfig:"AUTH_TYPE" default:"none"`
-	AuthToken           string            `envconfig:"AUTH_TOKEN"`
-	AuthUsername        string            `envconfig:"AUTH_USERNAME"`
-	AuthPassword        string            `envconfig:"AUTH_PASSWORD"`
-	OAuthTokenURL       string            `envconfig:"OAUTH_TOKEN_URL"`
-	OAuthClientID       string            `envconfig:"OAUTH_CLIENT_ID"`
-	OAuthClientSecret   string            `envconfig:"OAUTH_CLIENT_SECRET"`
-	OAuthScopes         []string          `envconfig:"OAUTH_SCOPES"`
-	HMACKeyID           string            `envconfig:"HMAC_KEY_ID"`
-	HMACSecret          string            `envconfig:"HMAC_SECRET"`
-	ResponseFormat      string            `envconfig:"RESPONSE_FORMAT" default:"json"`
-	Simulate            bool              `envconfig:"SIMULATE"`
-	MaxAttempts         int               `envconfig:"MAX_ATTEMPTS" default:"3"`
-	RetryInitial        time.Duration     `envconfig:"RETRY_INITIAL_INTERVAL" default:"500ms"`
-	RetryMax            time.Duration     `envconfig:"RETRY_MAX_INTERVAL" default:"5s"`
-	BreakerFailures     uint32            `envconfig:"BREAKER_FAILURES" default:"5"`
-	BreakerOpenTimeout  time.Duration     `envconfig:"BREAKER_OPEN_TIMEOUT" default:"30s"`
-	Vars                map[string]string `envconfig:"VARS"`
-	ProjectID           string            `envconfig:"PROJECT_ID"`
-	SMTPHost            string            `envconfig:"SMTP_HOST"`
-	SMTPPort            int               `envconfig:"SMTP_PORT" default:"587"`
-	SMTPUsername        string            `envconfig:"SMTP_USERNAME"`
-	SMTPPassword        string            `envconfig:"SMTP_PASSWORD"`
-	SMTPTLS             string            `envconfig:"SMTP_TLS" default:"starttls"`
-	From                string            `envconfig:"FROM" default:"Switchyard <no-reply@switchyard.local>"`
-	Transport           string            `envconfig:"TRANSPORT" default:"http"`
+	BaseURL              string            `split_words:"true"`
+	DefaultHeaders       map[string]string `split_words:"true"`
+	Timeout              time.Duration     `split_words:"true" default:"10s"`
+	StrictTLS            bool              `split_words:"true" default:"true"`
+	CAFile               string            `split_words:"true"`
+	RequiredAuthHeaders  []string          `split_words:"true"`
+	RejectUnauthorized   bool              `split_words:"true" default:"true"`
+	URIMap               string            `split_words:"true"`
+	AuthType             string            `split_words:"true" default:"none"`
+	AuthToken            string            `split_words:"true"`
+	AuthUsername         string            `split_words:"true"`
+	AuthPassword         string            `split_words:"true"`
+	OauthTokenURL        string            `split_words:"true"`
+	OauthClientID        string            `split_words:"true"`
+	OauthClientSecret    string            `split_words:"true"`
+	OauthScopes          []string          `split_words:"true"`
+	HMACKeyID            string            `split_words:"true"`
+	HMACSecret           string            `split_words:"true"`
+	ResponseFormat       string            `split_words:"true" default:"json"`
+	Simulate             bool              `split_words:"true"`
+	MaxAttempts          int               `split_words:"true" default:"3"`
+	RetryInitialInterval time.Duration     `split_words:"true" default:"500ms"`
+	RetryMaxInterval     time.Duration     `split_words:"true" default:"5s"`
+	BreakerFailures      uint32            `split_words:"true" default:"5"`
+	BreakerOpenTimeout   time.Duration     `split_words:"true" default:"30s"`
+	Vars                 map[string]string `split_words:"true"`
+	ProjectID            string            `split_words:"true"`
+	SMTPHost             string            `split_words:"true"`
+	SMTPPort             int               `split_words:"true" default:"587"`
+	SMTPUsername         string            `split_words:"true"`
+	SMTPPassword         string            `split_words:"true"`
+	SmtpTLS              string            `split_words:"true" default:"starttls"`
+	From                 string            `split_words:"true" default:"Switchyard <no-reply@switchyard.local>"`
+	Transport            string            `split_words:"true" default:"http"`
 }
 
 // SimConfig says where the provider simulators are, for issuers with {PREFIX}_SIMULATE=true.
@@ -243,10 +247,10 @@ func Load(issuer string, sim SimConfig) (Config, error) {
 		Simulate: e.Simulate, BreakerFailures: e.BreakerFailures, BreakerOpenTimeout: e.BreakerOpenTimeout,
 		Vars: map[string]string{}, Transport: e.Transport, MaxResponseBytes: limits.MaxResponseBytes,
 		Auth: Auth{Type: e.AuthType, Token: e.AuthToken, Username: e.AuthUsername, Password: e.AuthPassword,
-			TokenURL: e.OAuthTokenURL, ClientID: e.OAuthClientID, ClientSecret: e.OAuthClientSecret,
-			Scopes: e.OAuthScopes, HMACKeyID: e.HMACKeyID, HMACSecret: e.HMACSecret},
-		Retry: transaction.RetryPolicy{MaxAttempts: e.MaxAttempts, InitialInterval: e.RetryInitial, BackoffCoefficient: 2,
-			MaxInterval: e.RetryMax},
+			TokenURL: e.OauthTokenURL, ClientID: e.OauthClientID, ClientSecret: e.OauthClientSecret,
+			Scopes: e.OauthScopes, HMACKeyID: e.HMACKeyID, HMACSecret: e.HMACSecret},
+		Retry: transaction.RetryPolicy{MaxAttempts: e.MaxAttempts, InitialInterval: e.RetryInitialInterval, BackoffCoefficient: 2,
+			MaxInterval: e.RetryMaxInterval},
 	}
 	if cfg.Simulate && cfg.BaseURL == "" {
 		cfg.BaseURL = strings.TrimRight(sim.URL, "/") + "/" + issuer
@@ -264,7 +268,7 @@ func Load(issuer string, sim SimConfig) (Config, error) {
 		cfg.Vars["project_id"] = e.ProjectID
 	}
 	if issuer == IssuerEmail {
-		cfg.SMTP = SMTP{Username: e.SMTPUsername, Password: e.SMTPPassword, TLS: e.SMTPTLS, From: e.From}
+		cfg.SMTP = SMTP{Username: e.SMTPUsername, Password: e.SMTPPassword, TLS: e.SmtpTLS, From: e.From}
 		if e.SMTPHost != "" {
 			cfg.SMTP.Addr = fmt.Sprintf("%s:%d", e.SMTPHost, e.SMTPPort)
 		} else if cfg.Simulate {

@@ -63,36 +63,38 @@ var DefaultERPEntityTypes = []string{"customer", "invoice", "product"}
 // IsConnector reports whether name is an enterprise connector (payments, erp).
 func IsConnector(name string) bool { return slices.Contains(Connectors, name) }
 
-// connectorEnv is a connector's environment, read with its prefix (PAYMENTS_BASE_URL, ...).
+// connectorEnv is a connector's environment, read with its prefix (PAYMENTS_BASE_URL, ...): the
+// names come from the fields (split_words), never an envconfig tag, whose name envconfig would
+// also read unprefixed (a bare API_KEY or TIMEOUT must not configure a connector).
 // Numbers and durations are read as text so a bad value is refused with its variable's name and
 // its bounds.
 type connectorEnv struct {
-	BaseURL            string `envconfig:"BASE_URL"`
-	APIKey             string `envconfig:"API_KEY"`
-	APIVersion         string `envconfig:"API_VERSION" default:"v1"`
-	Timeout            string `envconfig:"TIMEOUT" default:"30s"`
-	MaxConnections     string `envconfig:"MAX_CONNECTIONS" default:"100"`
-	MaxRetries         string `envconfig:"MAX_RETRIES" default:"3"`
-	RetryBackoff       string `envconfig:"RETRY_BACKOFF" default:"1s"`
-	RateLimit          string `envconfig:"RATE_LIMIT" default:"0"`
-	BurstLimit         string `envconfig:"BURST_LIMIT"` // max(1, ceil(RATE_LIMIT)) when empty
-	AuthType           string `envconfig:"AUTH_TYPE"`   // defaultConnectorAuth when empty
-	AuthConfig         string `envconfig:"AUTH_CONFIG"`
-	WebhookSecret      string `envconfig:"WEBHOOK_SECRET"`
-	TenantID           string `envconfig:"TENANT_ID"`
-	EnterpriseID       string `envconfig:"ENTERPRISE_ID"`
-	Region             string `envconfig:"REGION"`
-	Simulate           bool   `envconfig:"SIMULATE"`
-	StrictTLS          bool   `envconfig:"STRICT_TLS" default:"true"`
-	CAFile             string `envconfig:"CA_FILE"`
-	URIMap             string `envconfig:"URI_MAP"`
-	BreakerFailures    string `envconfig:"BREAKER_FAILURES" default:"5"`
-	BreakerOpenTimeout string `envconfig:"BREAKER_OPEN_TIMEOUT" default:"30s"`
+	BaseURL            string `split_words:"true"`
+	APIKey             string `split_words:"true"`
+	APIVersion         string `split_words:"true" default:"v1"`
+	Timeout            string `split_words:"true" default:"30s"`
+	MaxConnections     string `split_words:"true" default:"100"`
+	MaxRetries         string `split_words:"true" default:"3"`
+	RetryBackoff       string `split_words:"true" default:"1s"`
+	RateLimit          string `split_words:"true" default:"0"`
+	BurstLimit         string `split_words:"true"` // max(1, ceil(RATE_LIMIT)) when empty
+	AuthType           string `split_words:"true"` // defaultConnectorAuth when empty
+	AuthConfig         string `split_words:"true"`
+	WebhookSecret      string `split_words:"true"`
+	TenantID           string `split_words:"true"`
+	EnterpriseID       string `split_words:"true"`
+	Region             string `split_words:"true"`
+	Simulate           bool   `split_words:"true"`
+	StrictTLS          bool   `split_words:"true" default:"true"`
+	CAFile             string `split_words:"true"`
+	URIMap             string `split_words:"true"`
+	BreakerFailures    string `split_words:"true" default:"5"`
+	BreakerOpenTimeout string `split_words:"true" default:"30s"`
 }
 
 // erpEnv is what only the ERP connector reads.
 type erpEnv struct {
-	EntityTypes string `envconfig:"ENTITY_TYPES" default:"customer,invoice,product"`
+	EntityTypes string `split_words:"true" default:"customer,invoice,product"`
 }
 
 // LoadConnector reads an enterprise connector's configuration from the environment variables
@@ -364,7 +366,12 @@ func (ac authConfig) scopes() ([]string, error) {
 	return list, nil
 }
 
-// parseEntityTypes reads ERP_ENTITY_TYPES: a comma-separated list of entity type names.
+// erpRouteNames are the ERP connector's routes beside its entity types (…/erp/sync,
+// …/erp/batch_sync, …/erp/status): no entity type takes their names.
+var erpRouteNames = []string{"sync", "batch_sync", "status"}
+
+// parseEntityTypes reads ERP_ENTITY_TYPES: a comma-separated list of entity type names, none of
+// them a route's.
 func parseEntityTypes(prefix, raw string) ([]string, error) {
 	var out []string
 	for _, t := range strings.Split(raw, ",") {
@@ -375,6 +382,9 @@ func parseEntityTypes(prefix, raw string) ([]string, error) {
 		case !ValidERPEntityType(t):
 			return nil, fmt.Errorf("%s_ENTITY_TYPES: %q is not an entity type name (want %s)", prefix, t,
 				erpEntityTypePattern.String())
+		case slices.Contains(erpRouteNames, t):
+			return nil, fmt.Errorf("%s_ENTITY_TYPES: %q names a route of the ERP connector (%s), not an entity type",
+				prefix, t, strings.Join(erpRouteNames, ", "))
 		case slices.Contains(out, t):
 			return nil, fmt.Errorf("%s_ENTITY_TYPES names %s twice", prefix, t)
 		}

@@ -245,6 +245,9 @@ func TestLoadConnectorRefusesBadValuesByName(t *testing.T) {
 		{"customer,9lives", `"9lives" is not an entity type name`},
 		{"customer,customer", "ERP_ENTITY_TYPES names customer twice"},
 		{" , ", "ERP_ENTITY_TYPES must name 1 to 50 entity types"},
+		{"customer,sync", `ERP_ENTITY_TYPES: "sync" names a route of the ERP connector`},
+		{"batch_sync", `ERP_ENTITY_TYPES: "batch_sync" names a route of the ERP connector`},
+		{"invoice, status", `ERP_ENTITY_TYPES: "status" names a route of the ERP connector`},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			clearConnectorEnv(t)
@@ -285,7 +288,7 @@ func TestConnectorOperationsInTheCatalogue(t *testing.T) {
 		o := op(key)
 		require.Equal(t, issuer, o.Issuer, key)
 		require.Equal(t, issuer, o.Permission, "%s: a connector's operations take the connector's permission", key)
-		require.Equal(t, provider.ConnectorBase, o.Base, key)
+		require.Equal(t, "/api/v1/connectors", o.Base, key)
 		require.True(t, strings.HasPrefix(o.Route, "/"+issuer+"/"), key)
 		require.NotNil(t, o.NewRequest(), key)
 		require.NotNil(t, o.NewResponse(), key)

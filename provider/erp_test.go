@@ -126,3 +126,24 @@ func TestERPRecordsKeepEveryField(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, body, string(b))
 }
+
+func TestERPRecordsKeepTheirNumbersAsWritten(t *testing.T) {
+	body := `{"amount":12345678901234567890,"id":12345678901234567891,"lines":[{"qty":3,"rate":0.10000000000000000001}],` +
+		`"total":-1e400}`
+	for _, key := range []string{provider.OpERPEntityCreate, provider.OpERPEntityUpdate, provider.OpERPEntityDelete} {
+		typed, err := provider.DecodeResponse(op(key), []byte(body), provider.FormatJSON)
+		require.NoError(t, err, key)
+		record := typed.(*provider.ERPRecord)
+		require.Equal(t, json.Number("12345678901234567890"), (*record)["amount"], key)
+		b, err := json.Marshal(record)
+		require.NoError(t, err)
+		require.Equal(t, body, string(b), "%s: every digit comes back", key)
+	}
+
+	for _, bad := range []string{`{"id":1} {"id":2}`, `{"id":1}]`, `{"id":`, `[1]`} {
+		_, err := provider.DecodeResponse(op(provider.OpERPEntityCreate), []byte(bad), provider.FormatJSON)
+		require.Error(t, err, bad)
+	}
+	_, err := provider.DecodeResponse(op(provider.OpERPEntityCreate), []byte("{\"id\":1}\n"), provider.FormatJSON)
+	require.NoError(t, err, "a line break after the record is no second value")
+}

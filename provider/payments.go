@@ -11,32 +11,32 @@ import (
 	"time"
 )
 
-// ConnectorBase is the prefix of the connectors' routes.
-const ConnectorBase = "/api/v1/connectors"
+// connectorsBase is the prefix of the connectors' routes (the API's ConnectorsBase).
+const connectorsBase = "/api/v1/connectors"
 
 // paymentOperations are the payment connector's operations (seed 003's PaymentConnector). The
 // provider is Stripe-shaped: form-encoded requests in bracket notation, JSON answers.
 var paymentOperations = []Operation{
-	{Key: OpPaymentChargeCreate, Issuer: IssuerPayments, Permission: IssuerPayments, Base: ConnectorBase,
+	{Key: OpPaymentChargeCreate, Issuer: IssuerPayments, Permission: IssuerPayments, Base: connectorsBase,
 		Route: "/payments/charges", Form: true, ProviderBody: chargeForm, FromProvider: chargeResponse,
 		NewRequest: func() any { return &ChargeCreateRequest{} }, NewResponse: func() any { return &Charge{} }},
-	{Key: OpPaymentChargeGet, Issuer: IssuerPayments, Permission: IssuerPayments, Base: ConnectorBase,
+	{Key: OpPaymentChargeGet, Issuer: IssuerPayments, Permission: IssuerPayments, Base: connectorsBase,
 		Route: "/payments/charges/{charge_id}", FromProvider: chargeResponse,
 		NewRequest: func() any { return &ChargeGetRequest{} }, NewResponse: func() any { return &Charge{} }},
-	{Key: OpPaymentRefundCreate, Issuer: IssuerPayments, Permission: IssuerPayments, Base: ConnectorBase,
+	{Key: OpPaymentRefundCreate, Issuer: IssuerPayments, Permission: IssuerPayments, Base: connectorsBase,
 		Route: "/payments/refunds", Form: true, ProviderBody: refundForm, FromProvider: refundResponse,
 		NewRequest: func() any { return &RefundCreateRequest{} }, NewResponse: func() any { return &Refund{} }},
-	{Key: OpPaymentMethodCreate, Issuer: IssuerPayments, Permission: IssuerPayments, Base: ConnectorBase,
+	{Key: OpPaymentMethodCreate, Issuer: IssuerPayments, Permission: IssuerPayments, Base: connectorsBase,
 		Route: "/payments/payment-methods", Form: true, ProviderBody: paymentMethodForm, FromProvider: paymentMethodResponse,
 		NewRequest: func() any { return &PaymentMethodCreateRequest{} }, NewResponse: func() any { return &PaymentMethod{} }},
-	{Key: OpPaymentSubscriptionCreate, Issuer: IssuerPayments, Permission: IssuerPayments, Base: ConnectorBase,
+	{Key: OpPaymentSubscriptionCreate, Issuer: IssuerPayments, Permission: IssuerPayments, Base: connectorsBase,
 		Route: "/payments/subscriptions", Form: true, ProviderBody: subscriptionForm, FromProvider: subscriptionResponse,
 		NewRequest: func() any { return &SubscriptionCreateRequest{} }, NewResponse: func() any { return &Subscription{} }},
-	{Key: OpPaymentSubscriptionCancel, Issuer: IssuerPayments, Permission: IssuerPayments, Base: ConnectorBase,
+	{Key: OpPaymentSubscriptionCancel, Issuer: IssuerPayments, Permission: IssuerPayments, Base: connectorsBase,
 		Route: "/payments/subscriptions/{subscription_id}/cancel", Form: true, ProviderBody: cancelAtPeriodEndForm,
 		FromProvider: subscriptionResponse,
 		NewRequest:   func() any { return &SubscriptionCancelRequest{} }, NewResponse: func() any { return &Subscription{} }},
-	{Key: OpPaymentSubscriptionCancelNow, Issuer: IssuerPayments, Permission: IssuerPayments, Base: ConnectorBase,
+	{Key: OpPaymentSubscriptionCancelNow, Issuer: IssuerPayments, Permission: IssuerPayments, Base: connectorsBase,
 		Route: "/payments/subscriptions/{subscription_id}/cancel", FromProvider: subscriptionResponse,
 		NewRequest: func() any { return &SubscriptionCancelRequest{} }, NewResponse: func() any { return &Subscription{} }},
 }
@@ -64,15 +64,16 @@ type ChargeCreateRequest struct {
 	Metadata map[string]string `json:"metadata,omitempty" validate:"omitempty,max=50,dive,keys,min=1,max=40,excludesall=[],nocontrol,endkeys,max=500"`
 }
 
-// ChargeGetRequest names a charge.
+// ChargeGetRequest names a charge. The ids of the payment requests go into the provider's
+// paths: each starts with a letter or digit and holds no / (the validator's resourceid).
 type ChargeGetRequest struct {
-	ChargeID string `json:"charge_id" validate:"required,min=1,max=255,printascii,excludes= "`
+	ChargeID string `json:"charge_id" validate:"required,min=1,max=255,printascii,excludes= ,resourceid"`
 }
 
 // RefundCreateRequest refunds a charge, all of what is left unless Amount says less (seed 003's
 // create_refund).
 type RefundCreateRequest struct {
-	ChargeID string            `json:"charge_id" validate:"required,min=1,max=255,printascii,excludes= "`
+	ChargeID string            `json:"charge_id" validate:"required,min=1,max=255,printascii,excludes= ,resourceid"`
 	Amount   *int64            `json:"amount,omitempty" validate:"omitempty,min=1,max=99999999"`
 	Reason   string            `json:"reason,omitempty" validate:"omitempty,oneof=duplicate fraudulent requested_by_customer"`
 	Metadata map[string]string `json:"metadata,omitempty" validate:"omitempty,max=50,dive,keys,min=1,max=40,excludesall=[],nocontrol,endkeys,max=500"`
@@ -173,7 +174,7 @@ type SubscriptionCreateRequest struct {
 // SubscriptionCancelRequest names the subscription to cancel: at the end of its period
 // (OpPaymentSubscriptionCancel) or at once (OpPaymentSubscriptionCancelNow).
 type SubscriptionCancelRequest struct {
-	SubscriptionID string `json:"subscription_id" validate:"required,min=1,max=255,printascii,excludes= "`
+	SubscriptionID string `json:"subscription_id" validate:"required,min=1,max=255,printascii,excludes= ,resourceid"`
 }
 
 // --- the provider's forms ---------------------------------------------------------------------

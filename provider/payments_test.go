@@ -237,6 +237,27 @@ func TestPaymentRequestsValidate(t *testing.T) {
 	}
 }
 
+func TestPaymentIDsAreOnePathSegment(t *testing.T) {
+	v := provider.NewValidator()
+	requests := map[string]func(id string) any{
+		"charge get":          func(id string) any { return &provider.ChargeGetRequest{ChargeID: id} },
+		"refund":              func(id string) any { return &provider.RefundCreateRequest{ChargeID: id} },
+		"subscription cancel": func(id string) any { return &provider.SubscriptionCancelRequest{SubscriptionID: id} },
+	}
+	for name, req := range requests {
+		for _, id := range []string{"ch_1", "sub_1MowQVLkdIwHu7ixeRlqHVzs", "7", "A.b-c:d", "x..", "ch_1.."} {
+			require.NoError(t, v.Struct(req(id)), "%s: %q", name, id)
+		}
+		for _, id := range []string{".", "..", ".ch_1", "_ch_1", "-1", ":1", "~1", "ch/1", "ch_1/..", "%2e%2e", "é1"} {
+			require.Error(t, v.Struct(req(id)), "%s: %q", name, id)
+		}
+	}
+	for _, id := range []string{".", "..", "_1", "-1", "a/b"} {
+		require.False(t, provider.ValidResourceID(id), id)
+		require.Error(t, v.Struct(&provider.ERPEntityRequest{EntityType: "customer", ID: id}), "the ERP's ids alike: %q", id)
+	}
+}
+
 const stripeCharge = `{"id":"ch_1","object":"charge","amount":2000,"amount_refunded":%d,"currency":"usd",
 	"status":"%s","paid":true,"refunded":%t,"created":1700000000,"description":null,"metadata":{},
 	"payment_method":"pm_1","payment_method_details":{"type":"card","card":{"brand":"visa","last4":"4242",
