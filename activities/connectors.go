@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"net/http"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -36,6 +38,10 @@ func providerBucketKey(issuer string) string { return "provider:" + issuer }
 // openSealed opens the sealed fields of a request (a card number) in this worker's memory
 // only: the workflow's input, its history and the log keep them sealed.
 func (a *Activities) openSealed(req any) error {
+	if pm, ok := req.(*provider.PaymentMethodCreateRequest); ok && (pm.Card.Number != "" || pm.Card.CVC != "") {
+		// Only the API's connector route starts these, sealed: a clear number came another way.
+		return &InvalidRequestError{Reason: "card data must arrive sealed"}
+	}
 	sealed, ok := req.(provider.SealedRequest)
 	if !ok {
 		return nil
@@ -56,31 +62,43 @@ func (a *Activities) openSealed(req any) error {
 // bucket store that does not answer lets the call through (the limit protects the provider's
 // quota, not a secret), logged.
 func (a *Activities) takeProviderToken(ctx context.Context, cfg provider.Config) error {
-	if cfg.RateLimit <= 0 || a.Connectors.Buckets == nil {
+	return a.Connectors.waitToken(ctx, cfg, 0)
+}
+
+// waitToken is takeProviderToken waiting at most maxWait (0: until the deadline).
+func (c Connectors) waitToken(ctx context.Context, cfg provider.Config, maxWait time.Duration) error {
+	if cfg.RateLimit <= 0 || c.Buckets == nil {
 		return nil
 	}
 	burst := max(cfg.BurstLimit, 1)
 	period := time.Duration(float64(burst) / cfg.RateLimit * float64(time.Second))
 	every := period / time.Duration(burst)
 	for {
-		take, err := a.Connectors.Buckets.TakeToken(ctx, providerBucketKey(cfg.Issuer), burst, period)
+		take, err := c.Buckets.TakeToken(ctx, providerBucketKey(cfg.Issuer), burst, period)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			activity.GetLogger(ctx).Warn("Provider rate limit unavailable: the call goes through unlimited",
-				"issuer", cfg.Issuer, "error", err.Error())
+			if activity.IsActivity(ctx) {
+				activity.GetLogger(ctx).Warn("Provider rate limit unavailable: the call goes through unlimited",
+					"issuer", cfg.Issuer, "error", err.Error())
+			}
 			return nil
 		}
 		if take.Taken {
 			return nil
 		}
 		wait := max(take.FullAt.Add(every-period).Sub(take.Now), time.Millisecond)
-		if deadline, ok := ctx.Deadline(); ok && time.Now().Add(wait+cfg.Timeout).After(deadline) {
+		deadline, ok := ctx.Deadline()
+		if (ok && time.Now().Add(wait+cfg.Timeout).After(deadline)) || (maxWait > 0 && wait > maxWait) {
+			var attempt int32
+			if activity.IsActivity(ctx) {
+				attempt = activity.GetInfo(ctx).Attempt
+			}
 			return temporal.NewApplicationErrorWithOptions("the connector's rate limit ("+cfg.Prefix+
 				"_RATE_LIMIT) holds the call back", transaction.ErrTypeProviderUnavailable,
 				temporal.ApplicationErrorOptions{NextRetryDelay: wait,
-					Details: []any{OperationFailure{Attempt: activity.GetInfo(ctx).Attempt, Status: 429}}})
+					Details: []any{OperationFailure{Attempt: attempt, Status: 429}}})
 		}
 		timer := time.NewTimer(wait)
 		select {
@@ -92,19 +110,69 @@ func (a *Activities) takeProviderToken(ctx context.Context, cfg provider.Config)
 	}
 }
 
+// DetailFieldPrefix prefixes a validation error's field names in OperationAnswer.ProviderDetail.
+const DetailFieldPrefix = "fields."
+
+// maxDetailFields bounds the fields a result carries.
+const maxDetailFields = 50
+
 // detailMap is a provider's error object as the result carries it: its non-empty fields.
 func detailMap(d *provider.ErrorDetail) map[string]string {
 	if d == nil {
 		return nil
 	}
 	out := map[string]string{}
-	for k, v := range map[string]string{"type": d.Type, "code": d.Code, "decline_code": d.DeclineCode, "param": d.Param} {
+	for k, v := range map[string]string{"type": d.Type, "code": d.Code, "decline_code": d.DeclineCode, "param": d.Param,
+		"charge": d.Charge} {
 		if v != "" {
 			out[k] = truncateText(v, 200)
 		}
+	}
+	// A validation error's fields, as fields.<name>: at most maxDetailFields of them.
+	names := make([]string, 0, len(d.Fields))
+	for name := range d.Fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names[:min(len(names), maxDetailFields)] {
+		out[DetailFieldPrefix+truncateText(name, 100)] = truncateText(d.Fields[name], 200)
 	}
 	if len(out) == 0 {
 		return nil
 	}
 	return out
+}
+
+// connectorWaitOutsideOperations bounds a connector call's wait for its token when it is made
+// by a sync rather than an operation: a sync's chunk heartbeats per page.
+const connectorWaitOutsideOperations = 5 * time.Second
+
+// Transport carries a connector's calls made outside its operations (the ERP's sync
+// pages and pushes) as its operations go: with its default headers (tenant, enterprise,
+// region) and a token of its RATE_LIMIT per request, from the buckets every worker shares. A
+// token further off than a few seconds fails the request as unavailable (the sync retries).
+func (c Connectors) Transport(cfg provider.Config, base http.RoundTripper) http.RoundTripper {
+	return connectorTransport{c: c, cfg: cfg, base: base}
+}
+
+type connectorTransport struct {
+	c    Connectors
+	cfg  provider.Config
+	base http.RoundTripper
+}
+
+func (t connectorTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := t.c.waitToken(r.Context(), t.cfg, connectorWaitOutsideOperations); err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, err
+	}
+	out := r.Clone(r.Context())
+	for k, v := range t.cfg.Headers {
+		if out.Header.Get(k) == "" {
+			out.Header.Set(k, v)
+		}
+	}
+	return t.base.RoundTrip(out)
 }

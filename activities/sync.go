@@ -458,7 +458,7 @@ func (a *Activities) openSite(ctx context.Context, integrationID, clientID strin
 		return site{}, fmt.Errorf("integration %s: %w", integrationID, schema.ErrNotFound)
 	}
 	if !platform.Name(row.Platform).Site() {
-		return site{}, &InvalidRequestError{Reason: "the integration is not a site (" + siteNames() + ")"}
+		return site{}, &InvalidRequestError{Reason: "the integration is not a site (" + platform.SiteNamesList() + ")"}
 	}
 	in, err := s.Vault.Open(row.ID, row.Name, row.Platform, row.Credentials, row.Config, row.IsActive)
 	if err != nil {
@@ -533,13 +533,4 @@ func temporarySite(err error) bool {
 func contentItem(it platform.SiteItem) schema.ContentItem {
 	return schema.ContentItem{ExternalID: it.ExternalID, ContentType: it.Type, Title: it.Title, Body: it.Body,
 		Status: it.Status, URL: it.URL, Hash: it.Hash(), ModifiedAt: it.ModifiedAt}
-}
-
-// siteNames lists the site platforms, for messages.
-func siteNames() string {
-	names := make([]string, len(platform.SiteNames))
-	for i, n := range platform.SiteNames {
-		names[i] = string(n)
-	}
-	return strings.Join(names, ", ")
 }

@@ -88,11 +88,18 @@ func (s *Server) batchItem(who Client, item BatchItemRequest) (provider.Operatio
 	}
 	op, ok := provider.Lookup(item.Operation)
 	if !ok {
-		keys := make([]string, len(provider.Catalogue))
-		for i, o := range provider.Catalogue {
-			keys[i] = o.Key
+		keys := make([]string, 0, len(provider.Catalogue))
+		for _, o := range provider.Catalogue {
+			if !isConnector(o) {
+				keys = append(keys, o.Key)
+			}
 		}
 		return op, nil, fieldError("operation", "unknown operation; one of "+strings.Join(keys, ", "))
+	}
+	if isConnector(op) {
+		// Their routes do what a batch item would skip: sealing card data, entity types, ids.
+		return op, nil, fieldError("operation", "a connector operation: use "+ConnectorsBase+"/"+op.Issuer+
+			"/… (an ERP batch: "+erpBatchRoute+")")
 	}
 	if !who.holds(op.Permission) {
 		return op, nil, &Error{Status: http.StatusForbidden, Code: CodeForbidden,

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,15 +75,12 @@ const connectorFamilyKey = "switchyard.connector_family"
 // isConnector reports whether an operation belongs to a connector (routes of their own).
 func isConnector(op provider.Operation) bool { return provider.IsConnector(op.Issuer) }
 
-// defaultERPEntityTypes apply when the ERP connector's configuration names none.
-var defaultERPEntityTypes = []string{"customer", "invoice", "product"}
-
 // erpEntityTypes are the entity types the ERP routes take.
 func (s *Server) erpEntityTypes() []string {
 	if info, ok := s.connectors[provider.IssuerERP]; ok && len(info.EntityTypes) > 0 {
 		return info.EntityTypes
 	}
-	return defaultERPEntityTypes
+	return provider.DefaultERPEntityTypes
 }
 
 // registerConnectors wires the payment and ERP connectors' routes and their status.
@@ -186,8 +184,16 @@ func connectorFailure(res workflows.OperationResult, family string, details map[
 		if res.ProviderCode != "" {
 			details["provider_code"] = res.ProviderCode
 		}
+		fields := map[string]string{}
 		for k, v := range res.ProviderDetail {
+			if name, ok := strings.CutPrefix(k, workflows.DetailFieldPrefix); ok {
+				fields[name] = v
+				continue
+			}
 			details[k] = v
+		}
+		if len(fields) > 0 {
+			details["fields"] = fields
 		}
 		msg := res.Message
 		if msg == "" {
@@ -237,13 +243,13 @@ func connectorOp(key string) provider.Operation {
 }
 
 // providerID is what an object id in a connector route may be.
-var providerID = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+var providerID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 
 // connectorID reads and checks a route's :id.
 func connectorID(c *gin.Context, name string) (string, error) {
 	id := c.Param(name)
 	if !providerID.MatchString(id) {
-		return "", fieldError(name, "must be 1 to 128 letters, digits, '_', '.', ':' or '-'")
+		return "", fieldError(name, "must be 1 to 128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit")
 	}
 	return id, nil
 }
@@ -366,8 +372,12 @@ func (s *Server) erpEntityType(c *gin.Context) (string, error) {
 
 // erpRecord reads a record: a JSON object of at most maxERPFields fields.
 func (s *Server) erpRecord(c *gin.Context) (map[string]any, error) {
+	body, err := readCapped(c, s.cfg.MaxRequestBodyBytes)
+	if err != nil {
+		return nil, err
+	}
 	var data map[string]any
-	if err := decodeCapped(c, s.cfg.MaxRequestBodyBytes, &data); err != nil {
+	if err := decodeNumbers(body, &data); err != nil {
 		return nil, err
 	}
 	return data, checkERPRecord(data, "")
@@ -375,11 +385,14 @@ func (s *Server) erpRecord(c *gin.Context) (map[string]any, error) {
 
 // checkERPRecord checks one record; field prefixes its name in the error.
 func checkERPRecord(data map[string]any, field string) error {
+	if field == "" {
+		field = "body"
+	}
 	switch {
 	case data == nil:
-		return fieldError(strings.TrimSuffix(field+".", "."), "required: a JSON object of the record's fields")
+		return fieldError(field, "required: a JSON object of the record's fields")
 	case len(data) > maxERPFields:
-		return fieldError(strings.TrimSuffix(field+".", "."), "must have at most "+strconv.Itoa(maxERPFields)+" fields")
+		return fieldError(field, "must have at most "+strconv.Itoa(maxERPFields)+" fields")
 	}
 	return nil
 }
@@ -432,7 +445,11 @@ type ERPSyncRequest struct {
 // The answer is 202 with the run's id and its status URL (counts, events, progress).
 func (s *Server) erpSync(c *gin.Context) {
 	var req ERPSyncRequest
-	if err := decodeCapped(c, maxSyncBody, &req); err != nil {
+	body, err := readCapped(c, maxSyncBody)
+	if err == nil && len(bytes.TrimSpace(body)) > 0 { // {since?, filters?}: no body is {}
+		err = decodeStrict(body, &req)
+	}
+	if err != nil {
 		writeError(c, err)
 		return
 	}
@@ -479,7 +496,8 @@ func (s *Server) erpIntegration(c *gin.Context) (schema.IntegrationRow, error) {
 	if err != nil {
 		return row, err
 	}
-	config, _ := json.Marshal(platform.SiteConfig{ContentTypes: s.erpEntityTypes()})
+	// No content types of its own: the worker's ERP_ENTITY_TYPES apply to every sync.
+	config, _ := json.Marshal(platform.SiteConfig{})
 	row, err = s.store.CreateIntegration(ctx, schema.IntegrationRow{ID: uuid.NewString(), ClientID: who.ID,
 		Name: "ERP connector", Platform: string(platform.ERP), Credentials: creds, Config: config, IsActive: true,
 		PlatformType: platform.ERP.PlatformType(), SyncEnabled: true})
@@ -511,7 +529,11 @@ func (s *Server) erpBatchSync(c *gin.Context) {
 		return
 	}
 	var req ERPBatchSyncRequest
-	if err := decodeCapped(c, s.cfg.MaxRequestBodyBytes, &req); err != nil {
+	body, err := readCapped(c, s.cfg.MaxRequestBodyBytes)
+	if err == nil {
+		err = decodeNumbers(body, &req)
+	}
+	if err != nil {
 		writeError(c, err)
 		return
 	}
@@ -546,7 +568,8 @@ func (s *Server) erpBatchSync(c *gin.Context) {
 		if id, ok := record["id"]; ok {
 			text, isText := id.(string)
 			if !isText || !providerID.MatchString(text) {
-				writeError(c, fieldError(field+".id", "must be 1 to 128 letters, digits, '_', '.', ':' or '-'"))
+				writeError(c, fieldError(field+".id", "must be 1 to 128 letters, digits, '_', '.', ':' or '-', "+
+					"starting with a letter or digit"))
 				return
 			}
 			op, item.ID = connectorOp(provider.OpERPEntityUpdate), text

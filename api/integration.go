@@ -96,9 +96,16 @@ func (s *Server) startOperation(c *gin.Context, op provider.Operation, req, fing
 		Issuer: op.Issuer, Route: routeOf(op), Params: params, Keyed: key != "", LogOnce: true,
 		WorkerPolicy: true,
 		Fingerprint:  transaction.Fingerprint(transaction.KindOperation, http.MethodPost, routeOf(op), printed)}
+	if isConnector(op) {
+		// Connector routes share templates between operations (an update and a delete, the two
+		// cancels) and carry ids in their paths: the log shows the request as it came, and the
+		// fingerprint names the operation, so one key never joins two different requests.
+		in.Method, in.Route = c.Request.Method, c.Request.URL.Path
+		in.Fingerprint = transaction.Fingerprint(transaction.KindOperation, in.Method, routeOf(op)+"#"+op.Key, printed)
+	}
 	s.runWorkflow(c, workflowStart{kind: transaction.KindOperation, correlationID: correlationID, keyed: in.Keyed,
 		taskQueue: workflows.TaskQueueIntegration, workflowType: workflows.WorkflowProviderOperation, input: in,
-		memo: transaction.Memo{ClientID: who.ID, Label: op.Key, Method: http.MethodPost, Path: in.Route,
+		memo: transaction.Memo{ClientID: who.ID, Label: op.Key, Method: in.HTTPMethod(), Path: in.Route,
 			Fingerprint: in.Fingerprint}},
 		async, s.cfg.IntegrationTimeout, answerWith(c, write))
 }

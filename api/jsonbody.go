@@ -23,11 +23,24 @@ func decodeJSON(c *gin.Context, maxBytes int64, v any) error {
 }
 
 func decodeStrict(body []byte, v any) error {
+	return decodeBody(body, v, false)
+}
+
+// decodeNumbers is decodeStrict keeping numbers as written (json.Number) in untyped values:
+// records handed on to a provider keep integers beyond 2^53 and their spelling.
+func decodeNumbers(body []byte, v any) error {
+	return decodeBody(body, v, true)
+}
+
+func decodeBody(body []byte, v any, numbers bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return newError(http.StatusBadRequest, CodeMalformedJSON, "request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
+	if numbers {
+		dec.UseNumber()
+	}
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}

@@ -208,6 +208,10 @@ func (s *Server) putSchedule(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
+	if platform.Name(row.Platform) == platform.ERP && set.Direction != platform.DirectionFromExternal {
+		writeError(c, errERPPullOnly)
+		return
+	}
 	if !req.Paused {
 		if err := syncable(row); err != nil {
 			writeError(c, err)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -148,13 +147,7 @@ func (in integrationSpec) check(problems map[string]string) error {
 	return checkIntegrationWith(in.Integration, problems)
 }
 
-func siteNamesList() string {
-	names := make([]string, len(platform.SiteNames))
-	for i, n := range platform.SiteNames {
-		names[i] = string(n)
-	}
-	return strings.Join(names, ", ")
-}
+func siteNamesList() string { return platform.SiteNamesList() }
 
 // siteIntegrationView is what a site integration shows beyond every integration's fields.
 type siteIntegrationView struct {

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-hub/switchyard/platform"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/transaction"
 	"github.com/switchyard-hub/switchyard/workflows"
@@ -108,8 +109,23 @@ func (s *Server) siteIntegration(c *gin.Context) (schema.IntegrationRow, error) 
 			Message: "platform " + row.Platform + " does not sync: only site integrations (" + siteNamesList() + ") do",
 			Details: map[string]any{"field": "platform"}}
 	}
-	return row, nil
+	return row, erpAllowed(c, row)
 }
+
+// erpAllowed lets only clients holding the erp permission near the ERP connector's
+// integration: it syncs with the hub's ERP, under the hub's ERP_* credentials.
+func erpAllowed(c *gin.Context, row schema.IntegrationRow) error {
+	if platform.Name(row.Platform) != platform.ERP || currentClient(c).holds(provider.IssuerERP) {
+		return nil
+	}
+	return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "client lacks the permission " +
+		provider.IssuerERP, Details: map[string]any{"permission": provider.IssuerERP}}
+}
+
+// errERPPullOnly refuses a sync of the ERP connector's integration that would write to the ERP:
+// its records change through the connector's routes (durable, logged operations).
+var errERPPullOnly = fieldError("direction", "the ERP connector's integration only pulls ("+
+	platform.DirectionFromExternal+"): change ERP records through "+ConnectorsBase+"/erp/…")
 
 // syncRoute is the path of an integration's sync route named name (for memos and links).
 func syncRoute(integrationID, name string) string {
@@ -326,6 +342,10 @@ func (s *Server) startSyncOf(c *gin.Context, row schema.IntegrationRow, req Sync
 	in, err := req.input(time.Now())
 	if err != nil {
 		writeError(c, err)
+		return
+	}
+	if platform.Name(row.Platform) == platform.ERP && in.Direction != platform.DirectionFromExternal {
+		writeError(c, errERPPullOnly)
 		return
 	}
 	if err := syncable(row); err != nil {

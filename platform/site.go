@@ -236,7 +236,7 @@ func DefaultContentTypes(n Name) []string {
 func (c SiteConfig) Validate(n Name) error {
 	problems := map[string]string{}
 	if !n.Site() {
-		problems["platform"] = "not a site platform; one of " + siteNamesList()
+		problems["platform"] = "not a site platform; one of " + SiteNamesList()
 		return &InvalidError{Fields: problems}
 	}
 	if len(c.ContentTypes) > MaxContentTypes {
@@ -264,8 +264,8 @@ func (c SiteConfig) Validate(n Name) error {
 	return nil
 }
 
-// siteNamesList names the site platforms, comma-separated.
-func siteNamesList() string {
+// SiteNamesList names the site platforms, comma-separated, for messages.
+func SiteNamesList() string {
 	s := make([]string, len(SiteNames))
 	for i, n := range SiteNames {
 		s[i] = string(n)
@@ -382,7 +382,7 @@ func (c SiteConfig) contentTypes(n Name) []string {
 // bounds, and a content type the site does not have fails its calls.
 func NewSiteClient(in Integration, cfg SiteConfig, hc *http.Client) (SiteClient, error) {
 	if !in.Platform.Site() {
-		return nil, fmt.Errorf("%w: %q is not a site platform (one of %s)", ErrUnsupported, in.Platform, siteNamesList())
+		return nil, fmt.Errorf("%w: %q is not a site platform (one of %s)", ErrUnsupported, in.Platform, SiteNamesList())
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err

@@ -16,14 +16,16 @@ type ConnectorCallStats struct {
 }
 
 // ConnectorCalls sums a client's provider attempts through one issuer since a time, by
-// operation and outcome (provider_audit, joined to the client's transactions).
+// operation and outcome: the client's operations since then (transactions, by client and time),
+// joined to their attempts (provider_audit, by correlation id), so the cost follows the
+// client's own traffic.
 func (s *Store) ConnectorCalls(ctx context.Context, issuer, clientID string, since time.Time) ([]ConnectorCallStats, error) {
 	out := []ConnectorCallStats{}
 	err := s.db.SelectContext(ctx, &out, `SELECT a.operation, a.outcome, count(*) AS calls,
 			avg(a.latency_ms) AS avg_ms,
 			percentile_cont(0.95) WITHIN GROUP (ORDER BY a.latency_ms) AS p95_ms
-		FROM provider_audit a JOIN transactions t ON t.correlation_id = a.correlation_id
-		WHERE a.issuer = $1 AND a.created_at >= $3 AND t.client_id = $2
+		FROM transactions t JOIN provider_audit a ON a.correlation_id = t.correlation_id AND a.issuer = $1
+		WHERE t.client_id = $2 AND t.created_at >= $3 AND t.kind = 'operation' AND t.channel_name = $1
 		GROUP BY a.operation, a.outcome ORDER BY a.operation, a.outcome`, issuer, clientID, since)
 	return out, translate(err, "reading connector calls")
 }

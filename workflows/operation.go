@@ -21,6 +21,8 @@ type OperationInput struct {
 	Operation     string // provider.Op* key
 	Issuer        string
 	Route         string // the API route, for the log: /api/v1/integration/account/balance
+	// Method is the request's method when it is not POST (a connector's GET, PUT, DELETE).
+	Method string `json:",omitempty"`
 	// Params is the typed request as JSON, validated by the API.
 	Params json.RawMessage
 	// Keyed says the correlation id derives from the client's Idempotency-Key: the log is
@@ -39,6 +41,17 @@ type OperationInput struct {
 	// (whose marker costs a search-attribute upsert per run); runs started before it existed
 	// ask (versionWorkerPolicy).
 	WorkerPolicy bool
+}
+
+// DetailFieldPrefix prefixes a validation error's field names in OperationResult.ProviderDetail.
+const DetailFieldPrefix = activities.DetailFieldPrefix
+
+// HTTPMethod is the method the operation's request came with: POST unless Method says.
+func (in OperationInput) HTTPMethod() string {
+	if in.Method == "" {
+		return http.MethodPost
+	}
+	return in.Method
 }
 
 // OperationResult is how an operation ended. A provider's 4xx is a result (HTTPStatus,
@@ -108,7 +121,7 @@ func (wf *operation) startInput(ctx workflow.Context) activities.RecordStartInpu
 		WorkflowRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID,
 		ClientID:      wf.in.ClientID,
 		Channel:       transaction.Channel{Name: wf.in.Issuer},
-		Request:       transaction.Request{Method: http.MethodPost, Path: wf.in.Route, Body: wf.in.Params},
+		Request:       transaction.Request{Method: wf.in.HTTPMethod(), Path: wf.in.Route, Body: wf.in.Params},
 		StartedAt:     workflow.GetInfo(ctx).WorkflowStartTime,
 	}
 }

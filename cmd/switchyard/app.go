@@ -445,11 +445,11 @@ func (st *stack) newActivities(e env, providers *provider.Set) (*activities.Acti
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	// Sites are tenants' addresses too.
 	sites := &http.Client{Transport: tenants, Timeout: e.Activities.SiteTimeout} // redirects: see NewSiteClient
-	acts.Sites = activities.Sites{Store: st.store, Vault: st.vault, Client: siteClients(sites, providers)}
 	acts.Connectors = activities.Connectors{Buckets: st.store}
 	if st.vault != nil {
 		acts.Connectors.Vault = st.vault
 	}
+	acts.Sites = activities.Sites{Store: st.store, Vault: st.vault, Client: siteClients(sites, providers, acts.Connectors)}
 	// The notification family's transports: NOTIFICATION_* when set, else the hub's issuers.
 	var issuers activities.IssuerCallers
 	if providers != nil { // a worker without the provider stack sends only in-app messages

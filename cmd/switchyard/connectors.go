@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 
+	"github.com/switchyard-hub/switchyard/activities"
 	"github.com/switchyard-hub/switchyard/api"
 	"github.com/switchyard-hub/switchyard/platform"
 	"github.com/switchyard-hub/switchyard/provider"
@@ -32,27 +36,66 @@ func connectorInfos(e env) (map[string]api.ConnectorInfo, error) {
 
 // siteClients builds the sync family's site clients: tenants' sites over sites (their
 // transport), and the ERP connector's integrations over the worker's ERP_* configuration,
-// which is the hub operator's, not a tenant's (its own timeout; its address may be inside the
-// hub's network).
-func siteClients(sites *http.Client, providers *provider.Set) func(platform.Integration, platform.SiteConfig) (platform.SiteClient, error) {
+// which is the hub operator's, not a tenant's: its TLS and connection settings, its headers,
+// its rate limit (activities.Connectors.Transport) and timeout, and its entity types (the integration's
+// own content types only where they are among them).
+func siteClients(sites *http.Client, providers *provider.Set, connectors activities.Connectors) func(platform.Integration, platform.SiteConfig) (platform.SiteClient, error) {
+	var erp struct {
+		once   sync.Once
+		client *http.Client
+		err    error
+	}
 	return func(in platform.Integration, cfg platform.SiteConfig) (platform.SiteClient, error) {
 		if in.Platform != platform.ERP {
 			return platform.NewSiteClient(in, cfg, sites)
 		}
 		if providers == nil {
-			return nil, fmt.Errorf("this worker has no ERP connector")
+			return nil, errors.New("this worker has no ERP connector")
 		}
 		caller, err := providers.Caller(provider.IssuerERP)
 		if err != nil {
 			return nil, err
 		}
-		erp := caller.Config()
-		in.Credentials.Fields, err = erpSiteFields(erp)
-		if err != nil {
+		conf := caller.Config()
+		if in.Credentials.Fields, err = erpSiteFields(conf); err != nil {
 			return nil, err
 		}
-		return platform.NewSiteClient(in, cfg, &http.Client{Timeout: erp.Timeout})
+		cfg.ContentTypes = erpContentTypes(cfg.ContentTypes, conf)
+		erp.once.Do(func() {
+			transport, err := provider.NewTransport(conf)
+			if err != nil {
+				erp.err = err
+				return
+			}
+			erp.client = &http.Client{Timeout: conf.Timeout, Transport: connectors.Transport(conf, transport)}
+		})
+		if erp.err != nil {
+			return nil, erp.err
+		}
+		return platform.NewSiteClient(in, cfg, erp.client)
 	}
+}
+
+// erpContentTypes are what an ERP sync pulls: the integration's types that ERP_ENTITY_TYPES
+// names, else all of those.
+func erpContentTypes(configured []string, erp provider.Config) []string {
+	var known []string
+	if erp.Connector != nil {
+		known = erp.Connector.EntityTypes
+	}
+	if len(known) == 0 {
+		known = provider.DefaultERPEntityTypes
+	}
+	var out []string
+	for _, t := range configured {
+		if slices.Contains(known, t) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return slices.Clone(known)
+	}
+	return out
 }
 
 // erpSiteFields are the ERP connector's base URL and key as the ERP site client takes them.

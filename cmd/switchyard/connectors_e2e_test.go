@@ -287,10 +287,19 @@ func TestPaymentsSubscriptionCancelAtPeriodEndAndWebhooks(t *testing.T) {
 		}, 20*time.Second, 100*time.Millisecond, "the hub ingested %s", want)
 	}
 	var events []struct {
-		Status int `json:"status"`
+		Type     string `json:"type"`
+		ObjectID string `json:"object_id"`
+		Status   int    `json:"status"`
 	}
 	simJSON(t, "/_sim/payments/webhooks", &events)
-	require.NotEmpty(t, events)
+	delivered := 0
+	for _, ev := range events {
+		if ev.ObjectID == id || ev.ObjectID == charge["id"] {
+			require.Equal(t, http.StatusOK, ev.Status, "the hub accepted %s", ev.Type)
+			delivered++
+		}
+	}
+	require.Equal(t, 3, delivered, "charge.succeeded, charge.refunded and customer.subscription.deleted: %v", events)
 }
 
 // stripeIntegration is a Stripe integration of the demo integrator whose endpoint secret the
@@ -337,6 +346,10 @@ func TestERPEntities(t *testing.T) {
 	invalid := connector(t, "POST", "/erp/customer", `{"email": "not an e-mail"}`)
 	require.Equal(t, http.StatusUnprocessableEntity, invalid.Status, "%s", invalid.Body)
 	require.Equal(t, "VALIDATION_ERROR", invalid.errorCode(t))
+	fields, _ := details(t, invalid)["fields"].(map[string]any)
+	require.Contains(t, fields, "name", "the ERP's field problems reach the client: %s", invalid.Body)
+	require.Contains(t, fields, "email")
+	require.Contains(t, invalid.json(t)["error"], "name", "and its message names them")
 
 	before := erp(t).Requests
 	unknown := connector(t, "POST", "/erp/spaceship", `{"name": "x"}`)
@@ -355,6 +368,7 @@ func TestERPEntities(t *testing.T) {
 // An ERP sync pulls every record through the Sync family, page by page, with counts; the
 // connector's status then shows the sync and the client's calls in seed 003's metrics format.
 func TestERPSyncAndStatus(t *testing.T) {
+	require.Equal(t, http.StatusCreated, connector(t, "POST", "/erp/customer", `{"name": "Synced Customer"}`).Status)
 	stats := erp(t)
 	total := 0
 	for _, n := range stats.Records {
@@ -380,6 +394,25 @@ func TestERPSyncAndStatus(t *testing.T) {
 	require.Equal(t, total, num(t, counts["items"]), "every record was pulled")
 	require.Equal(t, total, num(t, counts["added"]))
 	require.GreaterOrEqual(t, num(t, counts["pages"]), 3, "in pages")
+
+	// The integration the sync made is the connector's: it only pulls, and its records are read-only.
+	integrationID := strings.Split(strings.TrimPrefix(statusURL, "/api/v1/integration/integrations/"), "/")[0]
+	push := h.do(t, request{method: "POST", path: "/api/v1/integration/integrations/" + integrationID + "/sync/",
+		body: `{"direction": "to_external"}`}.asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusBadRequest, push.Status, "%s", push.Body)
+	edit := h.do(t, request{method: "POST", path: "/api/v1/integration/integrations/" + integrationID + "/contents/",
+		body: `{"content_type": "customer", "title": "x", "body": "{}"}`}.asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusConflict, edit.Status, "%s", edit.Body)
+	made := h.do(t, request{method: "POST", path: "/api/v1/integration/integrations/",
+		body: `{"name": "mine", "platform": "erp", "credentials": {}}`}.asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusBadRequest, made.Status, "erp integrations are the connector's: %s", made.Body)
+	bare := h.do(t, request{method: "POST", path: "/api/v1/connectors/erp/sync"}.asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusAccepted, bare.Status, "no body is {}: %s", bare.Body)
+	bareID := bare.data(t)["sync_id"].(string)
+	require.Eventually(t, func() bool { // it ends before the next test counts requests at the ERP
+		last, _ := h.do(t, request{method: "GET", path: statusURL}.asClient(demoClient, demoSecret)).data(t)["last_run"].(map[string]any)
+		return last != nil && last["sync_id"] == bareID
+	}, 60*time.Second, 200*time.Millisecond)
 
 	again := connector(t, "POST", "/erp/sync", `{"since": "`+time.Now().UTC().Add(time.Hour).Format(time.RFC3339)+`"}`)
 	require.Equal(t, http.StatusBadRequest, again.Status, "a since in the future is refused: %s", again.Body)
@@ -450,4 +483,37 @@ func TestERPBatchSyncWithPartialFailuresAndTheConcurrencyCap(t *testing.T) {
 	tooMany := connector(t, "POST", "/erp/batch_sync", `{"entity_type": "product", "records": [{"sku": "x"}], "max_concurrent": 51}`)
 	require.Equal(t, http.StatusBadRequest, tooMany.Status)
 	require.Equal(t, "VALIDATION_ERROR", tooMany.errorCode(t))
+}
+
+// One Idempotency-Key never joins two different requests that share a route: a cancel at
+// period end and a cancel at once are two requests.
+func TestPaymentsKeyNeverJoinsAnotherCancel(t *testing.T) {
+	sub := connector(t, "POST", "/payments/subscriptions", `{"customer": "cus_key", "items": [{"price": "price_pro_monthly"}]}`).data(t)
+	key := "cancel-" + uuid.NewString()
+	first := connector(t, "POST", "/payments/subscriptions/"+sub["id"].(string)+"/cancel", `{"at_period_end": true}`,
+		"Idempotency-Key", key)
+	require.Equal(t, http.StatusOK, first.Status, "%s", first.Body)
+	other := connector(t, "POST", "/payments/subscriptions/"+sub["id"].(string)+"/cancel", `{"at_period_end": false}`,
+		"Idempotency-Key", key)
+	require.Equal(t, http.StatusUnprocessableEntity, other.Status, "%s", other.Body)
+	require.Equal(t, "VALIDATION_ERROR", other.errorCode(t))
+	require.Equal(t, "IDEMPOTENCY_KEY_REUSED", details(t, other)["hub_code"])
+	same := connector(t, "POST", "/payments/subscriptions/"+sub["id"].(string)+"/cancel", `{"at_period_end": true}`,
+		"Idempotency-Key", key)
+	require.Equal(t, http.StatusOK, same.Status)
+	require.Equal(t, first.data(t)["id"], same.data(t)["id"])
+}
+
+// The generic batch route runs no connector operation: a card number sent there is refused
+// before anything starts, and is nowhere in the hub.
+func TestBatchRefusesConnectorOperations(t *testing.T) {
+	const number = "4000002500003155"
+	resp := h.do(t, request{method: "POST", path: "/api/v1/integration/batch/",
+		body: `{"operations": [{"operation": "payment_method_create", "data": {"type": "card", "card": {"number": "` + number +
+			`", "exp_month": 1, "exp_year": 2030, "cvc": "123"}}}]}`}.asClient(demoClient, demoSecret))
+	require.Equal(t, http.StatusBadRequest, resp.Status, "%s", resp.Body)
+	var n int
+	require.NoError(t, h.store.DB().Get(&n, `SELECT count(*) FROM transactions WHERE position(convert_to($1, 'UTF8') in request_body) > 0`, number))
+	require.Zero(t, n)
+	require.NotContains(t, hubLogs.String(), number)
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/switchyard-hub/switchyard/platform"
+	"github.com/switchyard-hub/switchyard/provider"
 	"github.com/switchyard-hub/switchyard/schema"
 	"github.com/switchyard-hub/switchyard/sim"
 )
@@ -45,7 +47,11 @@ func seedIntegrations(ctx context.Context, store *schema.Store, e env, logger *s
 		return err
 	}
 	creds := e.Messaging.DemoCredentials()
-	creds["stripe"] = map[string]string{platform.FieldWebhookSecret: e.Payments.WebhookSecret}
+	secret := connectorWebhookSecret(e)
+	if secret == "" {
+		secret = e.Payments.WebhookSecret // the simulator's
+	}
+	creds["stripe"] = map[string]string{platform.FieldWebhookSecret: secret}
 	created := 0
 	for _, demo := range demoIntegrations {
 		name := demo.platform
@@ -85,4 +91,21 @@ func wireDemoPaymentWebhooks(e *env) {
 	if e.Payments.WebhookURL == "" && (e.Seed.Enabled == nil || *e.Seed.Enabled) {
 		e.Payments.WebhookURL = strings.TrimRight(e.Messaging.HubURL, "/") + sim.WebhookPath + demoStripeIntegration
 	}
+	// The simulator signs with the connector's secret when one is set and it has none of its own.
+	if _, set := os.LookupEnv("SIM_PAYMENTS_WEBHOOK_SECRET"); !set {
+		if secret := connectorWebhookSecret(*e); secret != "" {
+			e.Payments.WebhookSecret = secret
+		}
+	}
+}
+
+// connectorWebhookSecret is PAYMENTS_WEBHOOK_SECRET, the payment provider's endpoint secret:
+// the demo Stripe integration verifies the provider's events with it ("" when unset or the
+// connector's settings do not load).
+func connectorWebhookSecret(e env) string {
+	cfg, err := provider.LoadConnector(provider.IssuerPayments, e.SimURLs)
+	if err != nil || cfg.Connector == nil {
+		return ""
+	}
+	return cfg.Connector.WebhookSecret
 }
