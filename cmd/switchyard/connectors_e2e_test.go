@@ -517,3 +517,15 @@ func TestBatchRefusesConnectorOperations(t *testing.T) {
 	require.Zero(t, n)
 	require.NotContains(t, hubLogs.String(), number)
 }
+
+// An ERP create whose answer comes after the attempt's timeout is retried under the same
+// Idempotency-Key: the ERP answers its first result, and the record is made once.
+func TestERPCreateTimeoutAfterSendMakesOneRecord(t *testing.T) {
+	before := erp(t).Records["customer"]
+	simSend(t, "PUT", "/_sim/erp/faults", `{"delay_after": "2500ms", "delay_after_count": 1}`, http.StatusNoContent)
+	t.Cleanup(func() { simSend(t, "DELETE", "/_sim/erp/faults", "", http.StatusNoContent) })
+	resp := connector(t, "POST", "/erp/customer", `{"name": "Slow Answer Ltd"}`)
+	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
+	require.Equal(t, 2, num(t, resp.json(t)["metadata"].(map[string]any)["attempts"]), "the first attempt timed out")
+	require.Equal(t, before+1, erp(t).Records["customer"], "one record")
+}
