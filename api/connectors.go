@@ -209,12 +209,16 @@ func connectorFailure(res workflows.OperationResult, family string, details map[
 	if res.ProviderStatus != 0 {
 		details["provider_status"] = res.ProviderStatus
 	}
-	e := &Error{Status: http.StatusBadGateway, Code: CodeAPIError, Message: res.Error, Details: details}
+	msg := res.Error
+	if msg == "" {
+		msg = "the provider gave no usable answer"
+	}
+	e := &Error{Status: http.StatusBadGateway, Code: CodeAPIError, Message: msg, Details: details}
 	switch {
 	case res.ProviderStatus == http.StatusTooManyRequests:
 		wait := max(1, int((res.RetryAfter+time.Second-1)/time.Second))
-		e.Status, e.Code, e.Message = http.StatusTooManyRequests, CodeRateLimitError,
-			"the provider's rate limit held every attempt back"
+		// The provider's 429s, or the connector's own RATE_LIMIT: res.Error says which.
+		e.Status, e.Code = http.StatusTooManyRequests, CodeRateLimitError
 		details["retry_after"] = wait
 		e.Header = map[string]string{"Retry-After": strconv.Itoa(wait)}
 	case res.ProviderStatus == http.StatusUnauthorized || res.ProviderStatus == http.StatusForbidden:

@@ -75,6 +75,7 @@ func TestConnectorFailure(t *testing.T) {
 	require.Equal(t, CodeRateLimitError, limited.Code)
 	require.Equal(t, 2, limited.Details["retry_after"], "rounded up to whole seconds")
 	require.Equal(t, "2", limited.Header["Retry-After"])
+	require.NotEmpty(t, limited.Message)
 
 	for _, tc := range []struct {
 		res    workflows.OperationResult
