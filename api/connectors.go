@@ -331,8 +331,8 @@ func (s *Server) cancelSubscription(c *gin.Context) {
 // sealed here (the vault's card-data purpose) before anything starts: the workflow's input,
 // its history and the transaction log carry them sealed, with the last four digits in clear;
 // only the worker that sends them to the provider opens them. The request's fingerprint (an
-// Idempotency-Key's check) is taken over the card's last four digits and expiry, not its
-// sealed bytes, which differ on every seal.
+// Idempotency-Key's check) is taken over a keyed digest of the card number (the vault's
+// CardFingerprint), not its sealed bytes, which differ on every seal.
 func (s *Server) createPaymentMethod(c *gin.Context) {
 	var req provider.PaymentMethodCreateRequest
 	if err := s.bindJSON(c, &req, false); err != nil {
@@ -348,12 +348,13 @@ func (s *Server) createPaymentMethod(c *gin.Context) {
 			"card data cannot be sealed: no SECRET_KEYS or PAYLOAD_KEYS are configured"))
 		return
 	}
+	card := s.hub.vault.CardFingerprint(req.Card.Number)
 	if err := req.Seal(s.hub.vault.SealCardSecret); err != nil {
 		writeError(c, err)
 		return
 	}
 	printed := req
-	printed.Card.SealedNumber, printed.Card.SealedCVC = "", ""
+	printed.Card.SealedNumber, printed.Card.SealedCVC = card, ""
 	s.startOperation(c, connectorOp(provider.OpPaymentMethodCreate), &req, &printed,
 		connectorResult(http.StatusOK, CodePaymentError))
 }

@@ -38,13 +38,14 @@ type Vault struct {
 	subscriptions *seal.Box
 	siteKeys      *seal.Box
 	cards         *seal.Box
+	keys          *seal.Keys
 }
 
 // NewVault returns a vault sealing under keys.
 func NewVault(keys *seal.Keys) *Vault {
 	return &Vault{credentials: seal.NewBox(keys, "integration-credentials"),
 		subscriptions: seal.NewBox(keys, "subscription-secret"), siteKeys: seal.NewBox(keys, "site-api-key"),
-		cards: seal.NewBox(keys, "card-data")}
+		cards: seal.NewBox(keys, "card-data"), keys: keys}
 }
 
 // SealCredentials encrypts credentials for the integrations table.
@@ -126,4 +127,11 @@ func (v *Vault) Open(id, name, platform, sealedCredentials string, config []byte
 		}
 	}
 	return in, nil
+}
+
+// CardFingerprint is a keyed digest of a card number (seal.Keys.MAC, purpose
+// "card-fingerprint"): two requests for the same card compare equal, and the digest tells
+// nothing of the number without the key.
+func (v *Vault) CardFingerprint(number string) string {
+	return v.keys.MAC([]byte(number), "card-fingerprint")
 }

@@ -175,3 +175,24 @@ func BenchmarkEncrypt(b *testing.B) {
 		}
 	}
 }
+
+// A MAC is the same for the same data, purpose and key; it changes with any of them, and it
+// does not hold the data.
+func TestMAC(t *testing.T) {
+	one, err := seal.GenerateKey("one")
+	require.NoError(t, err)
+	two, err := seal.GenerateKey("two")
+	require.NoError(t, err)
+	keys, err := seal.ParseKeys(one+","+two, "one")
+	require.NoError(t, err)
+	other, err := seal.ParseKeys(one+","+two, "two")
+	require.NoError(t, err)
+	const card = "4242424242424242"
+	mac := keys.MAC([]byte(card), "card-fingerprint")
+	require.Equal(t, mac, keys.MAC([]byte(card), "card-fingerprint"))
+	require.True(t, strings.HasPrefix(mac, "one:"), mac)
+	require.NotContains(t, mac, "4242")
+	require.NotEqual(t, mac, keys.MAC([]byte("4000056655664242"), "card-fingerprint"), "another number")
+	require.NotEqual(t, mac, keys.MAC([]byte(card), "another-purpose"), "another purpose")
+	require.NotEqual(t, mac, other.MAC([]byte(card), "card-fingerprint"), "another current key")
+}

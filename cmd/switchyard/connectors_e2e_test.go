@@ -244,6 +244,12 @@ func TestPaymentMethodCardNumberNeverInClear(t *testing.T) {
 	other := connector(t, "POST", "/payments/payment-methods", body("4000056655665556"), "Idempotency-Key", key)
 	require.Equal(t, http.StatusUnprocessableEntity, other.Status, "%s", other.Body)
 	require.Equal(t, "VALIDATION_ERROR", other.errorCode(t))
+	// Another card with the same last four digits and expiry is another request too.
+	twinKey := "pm-" + uuid.NewString()
+	require.Equal(t, http.StatusOK, connector(t, "POST", "/payments/payment-methods", body("5555555555554444"),
+		"Idempotency-Key", twinKey).Status)
+	sameTail := connector(t, "POST", "/payments/payment-methods", body("5105105105184444"), "Idempotency-Key", twinKey)
+	require.Equal(t, http.StatusUnprocessableEntity, sameTail.Status, "same last4 and expiry, another card: %s", sameTail.Body)
 
 	bad := connector(t, "POST", "/payments/payment-methods", `{"type": "card", "card": {"number": "12ab", "exp_month": 13, "exp_year": 2030}}`)
 	require.Equal(t, http.StatusBadRequest, bad.Status, "%s", bad.Body)
