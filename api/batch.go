@@ -151,6 +151,9 @@ type batchItemView struct {
 	// DataOmitted: the batch's answers were too large to carry them all; this one's is in the
 	// operation's own transaction (correlation_id).
 	DataOmitted bool `json:"data_omitted,omitempty"`
+	// providerStatus is the provider's last status when no answer came (a connector batch names
+	// 429 and 401 in the seed's codes).
+	providerStatus int
 }
 
 // batchItemError is a failed operation's error, as the envelope names it.
@@ -180,7 +183,7 @@ func newBatchView(batchID string, res workflows.BatchResult) batchView {
 	sort.SliceStable(items, func(i, j int) bool { return items[i].Index < items[j].Index })
 	for _, it := range items {
 		iv := batchItemView{Index: it.Index, Operation: it.Operation, Success: it.Success, HTTPStatus: it.HTTPStatus,
-			CorrelationID: it.CorrelationID, DataOmitted: it.DataOmitted}
+			CorrelationID: it.CorrelationID, DataOmitted: it.DataOmitted, providerStatus: it.ProviderStatus}
 		if it.Success {
 			iv.Data = it.Data
 		} else {

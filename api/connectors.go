@@ -605,9 +605,14 @@ func erpBatchView(v batchView) batchView {
 		switch {
 		case it.HTTPStatus == http.StatusBadRequest || it.HTTPStatus == http.StatusUnprocessableEntity:
 			code = CodeValidation
-		case it.HTTPStatus == 0 && it.Error.Code == transaction.ErrorCodeProviderTimeout:
+		case it.HTTPStatus != 0:
+		case it.providerStatus == http.StatusTooManyRequests:
+			code = CodeRateLimitError
+		case it.providerStatus == http.StatusUnauthorized || it.providerStatus == http.StatusForbidden:
+			code = CodeAuthenticationError
+		case it.Error.Code == transaction.ErrorCodeProviderTimeout:
 			code = CodeTimeoutError
-		case it.HTTPStatus == 0:
+		default:
 			code = CodeAPIError
 		}
 		v.Results[i].Error = &batchItemError{Code: code, Message: it.Error.Message}

@@ -106,6 +106,8 @@ func TestERPBatchViewNamesFailuresInTheSeedsCodes(t *testing.T) {
 		{Index: 2, HTTPStatus: 409, Error: &batchItemError{Code: CodeConflict, Message: "sku exists"}},
 		{Index: 3, Error: &batchItemError{Code: transaction.ErrorCodeProviderTimeout}},
 		{Index: 4, Error: &batchItemError{Code: transaction.ErrorCodeProviderUnavailable}},
+		{Index: 5, Error: &batchItemError{Code: transaction.ErrorCodeProviderUnavailable}, providerStatus: 429},
+		{Index: 6, Error: &batchItemError{Code: transaction.ErrorCodeProviderMisconfigured}, providerStatus: 401},
 	}})
 	require.Nil(t, v.Results[0].Error)
 	require.Equal(t, CodeValidation, v.Results[1].Error.Code)
@@ -113,4 +115,6 @@ func TestERPBatchViewNamesFailuresInTheSeedsCodes(t *testing.T) {
 	require.Equal(t, CodeERPError, v.Results[2].Error.Code)
 	require.Equal(t, CodeTimeoutError, v.Results[3].Error.Code)
 	require.Equal(t, CodeAPIError, v.Results[4].Error.Code)
+	require.Equal(t, CodeRateLimitError, v.Results[5].Error.Code)
+	require.Equal(t, CodeAuthenticationError, v.Results[6].Error.Code)
 }

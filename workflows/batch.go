@@ -153,7 +153,7 @@ func batchItem(i int, op BatchOperation, corr string, err error, out OperationRe
 			item.Error = http.StatusText(out.HTTPStatus)
 		}
 	default:
-		item.ErrorCode, item.Error = out.ErrorCode, out.Error
+		item.ErrorCode, item.Error, item.ProviderStatus = out.ErrorCode, out.Error, out.ProviderStatus
 	}
 	return item
 }

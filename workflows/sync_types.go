@@ -174,6 +174,9 @@ type BatchItem struct {
 	// DataOmitted: the batch's answers passed MaxBatchData; this one's is in the operation's own
 	// log row (CorrelationID).
 	DataOmitted bool `json:",omitempty"`
+	// ProviderStatus is the provider's status of the last failed attempt when no usable answer
+	// came (OperationResult.ProviderStatus: 429, 401 ...).
+	ProviderStatus int `json:",omitempty"`
 }
 
 // BatchResult is a batch's outcome: partial failure is a result.
