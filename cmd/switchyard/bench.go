@@ -101,6 +101,11 @@ func runBench(ctx context.Context, e env, _ *slog.Logger, args []string) error {
 	defer os.RemoveAll(caDir)
 	setDevProviderDefaults(caDir)
 	allowLoopbackTargets(&e)
+	if _, set := os.LookupEnv("CONNECTOR_RATE_LIMIT_PER_MINUTE"); !set {
+		// The benchmark's client has no rate limit on any route: the connectors' per-client
+		// default (1000 a minute) would refuse the load rather than measure it.
+		e.API.ConnectorRateLimitPerMinute = 0
+	}
 	if e.Payload.Keys == "" {
 		// A throwaway key, like the throwaway server: the benchmark's histories are not kept.
 		if e.Payload.Keys, err = seal.GenerateKey("bench"); err != nil {
