@@ -73,6 +73,7 @@ func (c Connectors) waitToken(ctx context.Context, cfg provider.Config, maxWait 
 	burst := max(cfg.BurstLimit, 1)
 	period := time.Duration(float64(burst) / cfg.RateLimit * float64(time.Second))
 	every := period / time.Duration(burst)
+	budget := time.Now().Add(maxWait) // the whole wait, however many takes it needs
 	for {
 		take, err := c.Buckets.TakeToken(ctx, providerBucketKey(cfg.Issuer), burst, period)
 		if err != nil {
@@ -90,7 +91,7 @@ func (c Connectors) waitToken(ctx context.Context, cfg provider.Config, maxWait 
 		}
 		wait := max(take.FullAt.Add(every-period).Sub(take.Now), time.Millisecond)
 		deadline, ok := ctx.Deadline()
-		if (ok && time.Now().Add(wait+cfg.Timeout).After(deadline)) || (maxWait > 0 && wait > maxWait) {
+		if (ok && time.Now().Add(wait+cfg.Timeout).After(deadline)) || (maxWait > 0 && time.Now().Add(wait).After(budget)) {
 			var attempt int32
 			if activity.IsActivity(ctx) {
 				attempt = activity.GetInfo(ctx).Attempt
@@ -143,14 +144,15 @@ func detailMap(d *provider.ErrorDetail) map[string]string {
 	return out
 }
 
-// connectorWaitOutsideOperations bounds a connector call's wait for its token when it is made
-// by a sync rather than an operation: a sync's chunk heartbeats per page.
-const connectorWaitOutsideOperations = 5 * time.Second
+// ConnectorWait bounds a connector call's wait for its token when it is made by a sync rather
+// than an operation: a sync's chunk heartbeats per page.
+const ConnectorWait = 5 * time.Second
 
 // Transport carries a connector's calls made outside its operations (the ERP's sync
 // pages and pushes) as its operations go: with its default headers (tenant, enterprise,
 // region) and a token of its RATE_LIMIT per request, from the buckets every worker shares. A
-// token further off than a few seconds fails the request as unavailable (the sync retries).
+// token further off than ConnectorWait fails the request as unavailable (the sync retries);
+// the client using it allows its timeout plus ConnectorWait per request.
 func (c Connectors) Transport(cfg provider.Config, base http.RoundTripper) http.RoundTripper {
 	return connectorTransport{c: c, cfg: cfg, base: base}
 }
@@ -162,7 +164,7 @@ type connectorTransport struct {
 }
 
 func (t connectorTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.c.waitToken(r.Context(), t.cfg, connectorWaitOutsideOperations); err != nil {
+	if err := t.c.waitToken(r.Context(), t.cfg, ConnectorWait); err != nil {
 		if r.Body != nil {
 			r.Body.Close()
 		}

@@ -3,6 +3,8 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -97,4 +99,66 @@ func TestProviderRateLimitWaitsForATokenDueSoon(t *testing.T) {
 	take, err := store.TakeToken(context.Background(), "provider:"+cfg.Issuer, 1, 500*time.Millisecond)
 	require.NoError(t, err)
 	require.False(t, take.Taken, "the calls waited for tokens rather than passing unlimited")
+}
+
+// A connector's calls outside its operations (an ERP sync's pages) carry its headers and take
+// its rate limit's tokens: one past the limit fails without reaching the provider.
+func TestConnectorTransport(t *testing.T) {
+	store, err := schema.Open(context.Background(), schema.Config{URL: dbURL, MaxOpenConns: 2, MaxIdleConns: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	var tenants []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tenants = append(tenants, r.Header.Get(provider.HeaderTenantID))
+	}))
+	t.Cleanup(srv.Close)
+	cfg := provider.Config{Issuer: "erp-" + uuid.NewString(), Prefix: "ERP", Timeout: time.Second, RateLimit: 1.0 / 3600,
+		BurstLimit: 1, Headers: map[string]string{provider.HeaderTenantID: "tenant-7"}}
+	hc := &http.Client{Timeout: cfg.Timeout + activities.ConnectorWait,
+		Transport: activities.Connectors{Buckets: store}.Transport(cfg, http.DefaultTransport)}
+	resp, err := hc.Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	_, err = hc.Get(srv.URL)
+	require.Error(t, err, "the next token is an hour away")
+	require.Contains(t, err.Error(), "ERP_RATE_LIMIT")
+	require.Equal(t, []string{"tenant-7"}, tenants, "one request reached the provider, with the tenant header")
+}
+
+// bodyCaller keeps the body the provider would be sent.
+type bodyCaller struct {
+	cannedCaller
+	body *[]byte
+}
+
+func (c bodyCaller) Call(ctx context.Context, op provider.Operation, req any, id string) (provider.Response, provider.Attempt, error) {
+	b, err := op.ProviderBody(req, c.cfg)
+	if err != nil {
+		return provider.Response{}, provider.Attempt{}, err
+	}
+	*c.body = b
+	return c.cannedCaller.Call(ctx, op, req, id)
+}
+
+// A record's numbers reach the ERP as the client wrote them, beyond 2^53 and to every digit.
+func TestERPRecordNumbersReachTheProviderAsWritten(t *testing.T) {
+	store, err := schema.Open(context.Background(), schema.Config{URL: dbURL, MaxOpenConns: 2, MaxIdleConns: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	var sent []byte
+	caller := bodyCaller{cannedCaller{cfg: provider.Config{Issuer: provider.IssuerERP, ResponseFormat: provider.FormatJSON},
+		resp: provider.Response{Status: 201, Body: []byte(`{"id":"cus_1","amount":12345678901234567891}`)}}, &sent}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	acts := activities.New(store, oneCaller{caller}, activities.Config{MaxUpstreamResponseBytes: 1 << 20})
+	env.RegisterActivity(acts)
+	v, err := env.ExecuteActivity(acts.CallProvider, activities.OperationCall{CorrelationID: uuid.NewString(),
+		Operation: provider.OpERPEntityCreate,
+		Params:    []byte(`{"entity_type":"customer","data":{"amount":12345678901234567891,"rate":0.10000000000000000001}}`)})
+	require.NoError(t, err)
+	require.Contains(t, string(sent), "12345678901234567891")
+	require.Contains(t, string(sent), "0.10000000000000000001")
+	var answer activities.OperationAnswer
+	require.NoError(t, v.Get(&answer))
+	require.Contains(t, string(answer.Body), "12345678901234567891", "and come back so")
 }

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -56,7 +57,10 @@ func (a *Activities) CallProvider(ctx context.Context, in OperationCall) (Operat
 		return OperationAnswer{}, classify(&InvalidRequestError{Reason: "unknown operation " + in.Operation})
 	}
 	req := op.NewRequest()
-	if err := json.Unmarshal(in.Params, req); err != nil {
+	// Numbers stay as written (an ERP record's untyped fields: integers beyond 2^53).
+	dec := json.NewDecoder(bytes.NewReader(in.Params))
+	dec.UseNumber()
+	if err := dec.Decode(req); err != nil {
 		return OperationAnswer{}, classify(&InvalidRequestError{Reason: "operation parameters: " + err.Error()})
 	}
 	if err := a.openSealed(req); err != nil {

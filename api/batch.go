@@ -152,14 +152,17 @@ type batchItemView struct {
 	// operation's own transaction (correlation_id).
 	DataOmitted bool `json:"data_omitted,omitempty"`
 	// providerStatus is the provider's last status when no answer came (a connector batch names
-	// 429 and 401 in the seed's codes).
+	// 429 and 401 in the seed's codes), providerDetail a refusal's error object (its fields).
 	providerStatus int
+	providerDetail map[string]string
 }
 
 // batchItemError is a failed operation's error, as the envelope names it.
 type batchItemError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Fields are a connector's validation problems by field (an ERP batch sync's).
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // batchView is a batch: while it runs its status (processing) and where to poll; once done
@@ -183,7 +186,8 @@ func newBatchView(batchID string, res workflows.BatchResult) batchView {
 	sort.SliceStable(items, func(i, j int) bool { return items[i].Index < items[j].Index })
 	for _, it := range items {
 		iv := batchItemView{Index: it.Index, Operation: it.Operation, Success: it.Success, HTTPStatus: it.HTTPStatus,
-			CorrelationID: it.CorrelationID, DataOmitted: it.DataOmitted, providerStatus: it.ProviderStatus}
+			CorrelationID: it.CorrelationID, DataOmitted: it.DataOmitted, providerStatus: it.ProviderStatus,
+			providerDetail: it.ProviderDetail}
 		if it.Success {
 			iv.Data = it.Data
 		} else {

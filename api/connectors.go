@@ -184,15 +184,12 @@ func connectorFailure(res workflows.OperationResult, family string, details map[
 		if res.ProviderCode != "" {
 			details["provider_code"] = res.ProviderCode
 		}
-		fields := map[string]string{}
 		for k, v := range res.ProviderDetail {
-			if name, ok := strings.CutPrefix(k, workflows.DetailFieldPrefix); ok {
-				fields[name] = v
-				continue
+			if !strings.HasPrefix(k, workflows.DetailFieldPrefix) {
+				details[k] = v
 			}
-			details[k] = v
 		}
-		if len(fields) > 0 {
+		if fields := detailFields(res.ProviderDetail); fields != nil {
 			details["fields"] = fields
 		}
 		msg := res.Message
@@ -233,6 +230,20 @@ func connectorFailure(res workflows.OperationResult, family string, details map[
 		e.Status, e.Code = http.StatusConflict, CodeConnectorError
 	}
 	return e
+}
+
+// detailFields are the field problems of a provider's error object (nil when none).
+func detailFields(detail map[string]string) map[string]string {
+	var fields map[string]string
+	for k, v := range detail {
+		if name, ok := strings.CutPrefix(k, workflows.DetailFieldPrefix); ok {
+			if fields == nil {
+				fields = map[string]string{}
+			}
+			fields[name] = v
+		}
+	}
+	return fields
 }
 
 // --- payments -------------------------------------------------------------------------------
@@ -615,7 +626,7 @@ func erpBatchView(v batchView) batchView {
 		default:
 			code = CodeAPIError
 		}
-		v.Results[i].Error = &batchItemError{Code: code, Message: it.Error.Message}
+		v.Results[i].Error = &batchItemError{Code: code, Message: it.Error.Message, Fields: detailFields(it.providerDetail)}
 	}
 	return v
 }

@@ -102,7 +102,8 @@ func TestConnectorFailure(t *testing.T) {
 func TestERPBatchViewNamesFailuresInTheSeedsCodes(t *testing.T) {
 	v := erpBatchView(batchView{Results: []batchItemView{
 		{Index: 0, Success: true},
-		{Index: 1, HTTPStatus: 422, Error: &batchItemError{Code: "UNPROCESSABLE", Message: "name: required"}},
+		{Index: 1, HTTPStatus: 422, Error: &batchItemError{Code: "UNPROCESSABLE", Message: "name: required"},
+			providerDetail: map[string]string{"code": "validation_error", "fields.name": "is required"}},
 		{Index: 2, HTTPStatus: 409, Error: &batchItemError{Code: CodeConflict, Message: "sku exists"}},
 		{Index: 3, Error: &batchItemError{Code: transaction.ErrorCodeProviderTimeout}},
 		{Index: 4, Error: &batchItemError{Code: transaction.ErrorCodeProviderUnavailable}},
@@ -112,6 +113,8 @@ func TestERPBatchViewNamesFailuresInTheSeedsCodes(t *testing.T) {
 	require.Nil(t, v.Results[0].Error)
 	require.Equal(t, CodeValidation, v.Results[1].Error.Code)
 	require.Equal(t, "name: required", v.Results[1].Error.Message)
+	require.Equal(t, map[string]string{"name": "is required"}, v.Results[1].Error.Fields)
+	require.Nil(t, v.Results[2].Error.Fields)
 	require.Equal(t, CodeERPError, v.Results[2].Error.Code)
 	require.Equal(t, CodeTimeoutError, v.Results[3].Error.Code)
 	require.Equal(t, CodeAPIError, v.Results[4].Error.Code)

@@ -103,9 +103,6 @@ func (s *Server) contentIntegration(c *gin.Context) (schema.IntegrationRow, erro
 			Message: "platform " + row.Platform + " has no content store; only site integrations (" + siteNamesList() + ") do",
 			Details: map[string]any{"field": "platform"}}
 	}
-	if err := erpAllowed(c, row); err != nil {
-		return row, err
-	}
 	if platform.Name(row.Platform) == platform.ERP && c.Request.Method != http.MethodGet {
 		// A hub edit would be pushed to nowhere (the ERP integration only pulls): read-only here.
 		return row, newError(http.StatusConflict, CodeConflict, "the ERP connector's records are read here; "+

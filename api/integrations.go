@@ -330,7 +330,7 @@ func (s *Server) ownIntegration(c *gin.Context) (schema.IntegrationRow, error) {
 	if row.ClientID != currentClient(c).ID {
 		return schema.IntegrationRow{}, errNoIntegration
 	}
-	return row, nil
+	return row, erpAllowed(c, row)
 }
 
 // integrationRequest reads a create or update body; it fails without a vault to seal with.

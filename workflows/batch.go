@@ -148,7 +148,7 @@ func batchItem(i int, op BatchOperation, corr string, err error, out OperationRe
 	case out.Status == transaction.StatusSuccessful:
 		item.Success, item.Data = true, out.Body
 	case out.HTTPStatus >= 400:
-		item.ErrorCode, item.Error = out.ProviderCode, out.Message
+		item.ErrorCode, item.Error, item.ProviderDetail = out.ProviderCode, out.Message, out.ProviderDetail
 		if item.Error == "" {
 			item.Error = http.StatusText(out.HTTPStatus)
 		}

@@ -177,6 +177,9 @@ type BatchItem struct {
 	// ProviderStatus is the provider's status of the last failed attempt when no usable answer
 	// came (OperationResult.ProviderStatus: 429, 401 ...).
 	ProviderStatus int `json:",omitempty"`
+	// ProviderDetail is a refusal's error object (OperationResult.ProviderDetail: a validation
+	// error's fields among it).
+	ProviderDetail map[string]string `json:",omitempty"`
 }
 
 // BatchResult is a batch's outcome: partial failure is a result.

@@ -67,7 +67,8 @@ func siteClients(sites *http.Client, providers *provider.Set, connectors activit
 				erp.err = err
 				return
 			}
-			erp.client = &http.Client{Timeout: conf.Timeout, Transport: connectors.Transport(conf, transport)}
+			erp.client = &http.Client{Timeout: conf.Timeout + activities.ConnectorWait,
+				Transport: connectors.Transport(conf, transport)}
 		})
 		if erp.err != nil {
 			return nil, erp.err

@@ -477,6 +477,7 @@ func TestERPBatchSyncWithPartialFailuresAndTheConcurrencyCap(t *testing.T) {
 		if i == 3 || i == 7 {
 			require.Equal(t, false, r["success"])
 			require.Equal(t, "VALIDATION_ERROR", r["error"].(map[string]any)["code"])
+			require.Contains(t, r["error"].(map[string]any)["fields"], "name", "the ERP's field problem: %v", r)
 			continue
 		}
 		require.Equal(t, true, r["success"], "%v", r)
