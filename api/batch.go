@@ -58,17 +58,9 @@ type BatchItemRequest struct {
 // permission for it, the request type's rules) and builds the batch's operations. The first
 // invalid item fails the whole batch, named by its index.
 func (s *Server) batchOperations(who Client, req BatchRequest) ([]workflows.BatchOperation, int, error) {
-	concurrency := workflows.DefaultBatchConcurrent
-	if req.MaxConcurrent != nil {
-		concurrency = *req.MaxConcurrent
-	}
-	switch {
-	case len(req.Operations) == 0:
-		return nil, 0, fieldError("operations", "required: 1 to "+strconv.Itoa(workflows.MaxBatchOperations)+" operations")
-	case len(req.Operations) > workflows.MaxBatchOperations:
-		return nil, 0, fieldError("operations", "must have at most "+strconv.Itoa(workflows.MaxBatchOperations)+" operations")
-	case concurrency < 1 || concurrency > workflows.MaxBatchConcurrent:
-		return nil, 0, fieldError("max_concurrent", "must be 1 to "+strconv.Itoa(workflows.MaxBatchConcurrent))
+	concurrency, err := batchSize("operations", len(req.Operations), req.MaxConcurrent)
+	if err != nil {
+		return nil, 0, err
 	}
 	ops := make([]workflows.BatchOperation, len(req.Operations))
 	for i, item := range req.Operations {
@@ -79,6 +71,24 @@ func (s *Server) batchOperations(who Client, req BatchRequest) ([]workflows.Batc
 		ops[i] = workflows.BatchOperation{Operation: op.Key, Issuer: op.Issuer, Route: routeOf(op), Params: params}
 	}
 	return ops, concurrency, nil
+}
+
+// batchSize checks a batch's item count (field names the items) and max_concurrent, and
+// answers the concurrency it runs at (DefaultBatchConcurrent when not asked).
+func batchSize(field string, items int, maxConcurrent *int) (int, error) {
+	concurrency := workflows.DefaultBatchConcurrent
+	if maxConcurrent != nil {
+		concurrency = *maxConcurrent
+	}
+	switch {
+	case items == 0:
+		return 0, fieldError(field, "required: 1 to "+strconv.Itoa(workflows.MaxBatchOperations)+" "+field)
+	case items > workflows.MaxBatchOperations:
+		return 0, fieldError(field, "must have at most "+strconv.Itoa(workflows.MaxBatchOperations)+" "+field)
+	case concurrency < 1 || concurrency > workflows.MaxBatchConcurrent:
+		return 0, fieldError("max_concurrent", "must be 1 to "+strconv.Itoa(workflows.MaxBatchConcurrent))
+	}
+	return concurrency, nil
 }
 
 // batchItem checks one operation and answers its validated request as JSON.
@@ -101,9 +111,8 @@ func (s *Server) batchItem(who Client, item BatchItemRequest) (provider.Operatio
 		return op, nil, fieldError("operation", "a connector operation: use "+ConnectorsBase+"/"+op.Issuer+
 			"/… (an ERP batch: "+erpBatchRoute+")")
 	}
-	if !who.holds(op.Permission) {
-		return op, nil, &Error{Status: http.StatusForbidden, Code: CodeForbidden,
-			Message: "client lacks the permission " + op.Permission, Details: map[string]any{"permission": op.Permission}}
+	if err := who.require(op.Permission); err != nil {
+		return op, nil, err
 	}
 	body := []byte(item.Data)
 	if t := strings.TrimSpace(string(body)); t == "" || t == "null" {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -248,6 +249,9 @@ func detailFields(detail map[string]string) map[string]string {
 
 // --- payments -------------------------------------------------------------------------------
 
+// paymentResult answers a payment operation: 200 with the seed's object, or PAYMENT_ERROR.
+var paymentResult = connectorResult(http.StatusOK, CodePaymentError)
+
 // connectorOp is a connector operation of the catalogue.
 func connectorOp(key string) provider.Operation {
 	op, ok := provider.Lookup(key)
@@ -275,7 +279,7 @@ func (s *Server) payment(c *gin.Context, key string, req any) {
 		writeError(c, err)
 		return
 	}
-	s.startOperation(c, connectorOp(key), req, nil, connectorResult(http.StatusOK, CodePaymentError))
+	s.startOperation(c, connectorOp(key), req, nil, paymentResult)
 }
 
 // createCharge serves POST …/payments/charges: a charge of amount (minor units) in currency
@@ -288,7 +292,7 @@ func (s *Server) createCharge(c *gin.Context) {
 	}
 	req.Currency = strings.ToLower(req.Currency)
 	s.startOperation(c, connectorOp(provider.OpPaymentChargeCreate), &req, nil,
-		connectorResult(http.StatusOK, CodePaymentError))
+		paymentResult)
 }
 
 // getCharge serves GET …/payments/charges/:id through the provider.
@@ -299,7 +303,7 @@ func (s *Server) getCharge(c *gin.Context) {
 		return
 	}
 	s.startOperation(c, connectorOp(provider.OpPaymentChargeGet), &provider.ChargeGetRequest{ChargeID: id}, nil,
-		connectorResult(http.StatusOK, CodePaymentError))
+		paymentResult)
 }
 
 // createRefund serves POST …/payments/refunds: all that is left of a charge, or amount of it.
@@ -335,7 +339,7 @@ func (s *Server) cancelSubscription(c *gin.Context) {
 		key = provider.OpPaymentSubscriptionCancelNow
 	}
 	s.startOperation(c, connectorOp(key), &provider.SubscriptionCancelRequest{SubscriptionID: id}, nil,
-		connectorResult(http.StatusOK, CodePaymentError))
+		paymentResult)
 }
 
 // createPaymentMethod serves POST …/payments/payment-methods. The card number and CVC are
@@ -367,7 +371,7 @@ func (s *Server) createPaymentMethod(c *gin.Context) {
 	printed := req
 	printed.Card.SealedNumber, printed.Card.SealedCVC = card, ""
 	s.startOperation(c, connectorOp(provider.OpPaymentMethodCreate), &req, &printed,
-		connectorResult(http.StatusOK, CodePaymentError))
+		paymentResult)
 }
 
 // --- ERP ------------------------------------------------------------------------------------
@@ -557,19 +561,9 @@ func (s *Server) erpBatchSync(c *gin.Context) {
 		writeError(c, fieldError("entity_type", "required: one of "+strings.Join(s.erpEntityTypes(), ", ")))
 		return
 	}
-	concurrency := workflows.DefaultBatchConcurrent
-	if req.MaxConcurrent != nil {
-		concurrency = *req.MaxConcurrent
-	}
-	switch {
-	case len(req.Records) == 0:
-		writeError(c, fieldError("records", "required: 1 to "+strconv.Itoa(workflows.MaxBatchOperations)+" records"))
-		return
-	case len(req.Records) > workflows.MaxBatchOperations:
-		writeError(c, fieldError("records", "must have at most "+strconv.Itoa(workflows.MaxBatchOperations)+" records"))
-		return
-	case concurrency < 1 || concurrency > workflows.MaxBatchConcurrent:
-		writeError(c, fieldError("max_concurrent", "must be 1 to "+strconv.Itoa(workflows.MaxBatchConcurrent)))
+	concurrency, err := batchSize("records", len(req.Records), req.MaxConcurrent)
+	if err != nil {
+		writeError(c, err)
 		return
 	}
 	ops := make([]workflows.BatchOperation, len(req.Records))
@@ -606,27 +600,17 @@ func (s *Server) erpBatchSync(c *gin.Context) {
 	s.runBatch(c, erpBatchRoute, ops, concurrency, async, erpBatchView)
 }
 
-// erpBatchView names a batch sync's failed records in the seed's codes.
+// erpBatchView names a batch sync's failed records in the seed's codes, as the ERP routes name
+// an operation's failure (connectorFailure).
 func erpBatchView(v batchView) batchView {
 	for i, it := range v.Results {
 		if it.Error == nil {
 			continue
 		}
-		code := CodeERPError
-		switch {
-		case it.HTTPStatus == http.StatusBadRequest || it.HTTPStatus == http.StatusUnprocessableEntity:
-			code = CodeValidation
-		case it.HTTPStatus != 0:
-		case it.providerStatus == http.StatusTooManyRequests:
-			code = CodeRateLimitError
-		case it.providerStatus == http.StatusUnauthorized || it.providerStatus == http.StatusForbidden:
-			code = CodeAuthenticationError
-		case it.Error.Code == transaction.ErrorCodeProviderTimeout:
-			code = CodeTimeoutError
-		default:
-			code = CodeAPIError
-		}
-		v.Results[i].Error = &batchItemError{Code: code, Message: it.Error.Message, Fields: detailFields(it.providerDetail)}
+		failed := connectorFailure(workflows.OperationResult{HTTPStatus: it.HTTPStatus, ErrorCode: it.Error.Code,
+			ProviderStatus: it.providerStatus, Error: it.Error.Message}, CodeERPError, map[string]any{})
+		v.Results[i].Error = &batchItemError{Code: failed.Code, Message: it.Error.Message,
+			Fields: detailFields(it.providerDetail)}
 	}
 	return v
 }
@@ -673,9 +657,8 @@ func (s *Server) connectorStatus(c *gin.Context) {
 		return
 	}
 	who := currentClient(c)
-	if !who.holds(name) {
-		writeError(c, &Error{Status: http.StatusForbidden, Code: CodeForbidden,
-			Message: "client lacks the permission " + name, Details: map[string]any{"permission": name}})
+	if err := who.require(name); err != nil {
+		writeError(c, err)
 		return
 	}
 	ctx := c.Request.Context()
@@ -724,12 +707,7 @@ func (s *Server) connectorStatus(c *gin.Context) {
 	}
 	add("requests", total, map[string]string{"connector": name, "window": "24h"})
 	add("errors_total", failed, map[string]string{"connector": name, "window": "24h"})
-	statuses := make([]string, 0, len(outcomes))
-	for st := range outcomes {
-		statuses = append(statuses, st)
-	}
-	slices.Sort(statuses)
-	for _, st := range statuses {
+	for _, st := range slices.Sorted(maps.Keys(outcomes)) {
 		add("operations_total", float64(outcomes[st]), map[string]string{"connector": name, "status": st})
 	}
 	writeData(c, http.StatusOK, view)

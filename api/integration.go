@@ -47,14 +47,21 @@ func routeOf(op provider.Operation) string {
 // requirePermission lets through clients holding perm (or "*").
 func (s *Server) requirePermission(perm string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		client := currentClient(c)
-		if !client.holds(perm) {
-			writeError(c, &Error{Status: http.StatusForbidden, Code: CodeForbidden,
-				Message: "client lacks the permission " + perm, Details: map[string]any{"permission": perm}})
+		if err := currentClient(c).require(perm); err != nil {
+			writeError(c, err)
 			return
 		}
 		c.Next()
 	}
+}
+
+// require answers nil when the client holds perm (or "*"), else the 403 naming it.
+func (c Client) require(perm string) error {
+	if c.holds(perm) {
+		return nil
+	}
+	return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "client lacks the permission " + perm,
+		Details: map[string]any{"permission": perm}}
 }
 
 // operation serves one typed route: validate the body, start ProviderOperation, answer.

@@ -116,11 +116,10 @@ func (s *Server) siteIntegration(c *gin.Context) (schema.IntegrationRow, error) 
 // integration (every route that names an integration of the client's: ownIntegration): it
 // syncs with the hub's ERP, under the hub's ERP_* credentials.
 func erpAllowed(c *gin.Context, row schema.IntegrationRow) error {
-	if platform.Name(row.Platform) != platform.ERP || currentClient(c).holds(provider.IssuerERP) {
+	if platform.Name(row.Platform) != platform.ERP {
 		return nil
 	}
-	return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "client lacks the permission " +
-		provider.IssuerERP, Details: map[string]any{"permission": provider.IssuerERP}}
+	return currentClient(c).require(provider.IssuerERP)
 }
 
 // errERPPullOnly refuses a sync of the ERP connector's integration that would write to the ERP:
