@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -72,7 +73,6 @@ func (c Connectors) waitToken(ctx context.Context, cfg provider.Config, maxWait 
 	}
 	burst := max(cfg.BurstLimit, 1)
 	period := time.Duration(float64(burst) / cfg.RateLimit * float64(time.Second))
-	every := period / time.Duration(burst)
 	budget := time.Now().Add(maxWait) // the whole wait, however many takes it needs
 	for {
 		take, err := c.Buckets.TakeToken(ctx, providerBucketKey(cfg.Issuer), burst, period)
@@ -89,7 +89,7 @@ func (c Connectors) waitToken(ctx context.Context, cfg provider.Config, maxWait 
 		if take.Taken {
 			return nil
 		}
-		wait := max(take.FullAt.Add(every-period).Sub(take.Now), time.Millisecond)
+		wait := max(take.RetryAfter(burst, period), time.Millisecond)
 		deadline, ok := ctx.Deadline()
 		if (ok && time.Now().Add(wait+cfg.Timeout).After(deadline)) || (maxWait > 0 && time.Now().Add(wait).After(budget)) {
 			var attempt int32
@@ -130,11 +130,7 @@ func detailMap(d *provider.ErrorDetail) map[string]string {
 		}
 	}
 	// A validation error's fields, as fields.<name>: at most maxDetailFields of them.
-	names := make([]string, 0, len(d.Fields))
-	for name := range d.Fields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(d.Fields))
 	for _, name := range names[:min(len(names), maxDetailFields)] {
 		out[DetailFieldPrefix+truncateText(name, 100)] = truncateText(d.Fields[name], 200)
 	}

@@ -108,9 +108,7 @@ func (s bucketState) remaining() int {
 }
 
 // retryAfter is how long until the bucket has a token again.
-func (s bucketState) retryAfter() time.Duration {
-	return s.take.FullAt.Add(s.every() - s.period).Sub(s.take.Now)
-}
+func (s bucketState) retryAfter() time.Duration { return s.take.RetryAfter(s.limit, s.period) }
 
 // retryAfterHeader is a Retry-After value in whole seconds, at least 1.
 func retryAfterHeader(wait time.Duration) string {

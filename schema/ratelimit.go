@@ -22,6 +22,13 @@ type Take struct {
 	Now time.Time `db:"now"`
 }
 
+// RetryAfter is how long after the take the bucket (limit tokens refilled over period) has a
+// token again.
+func (t Take) RetryAfter(limit int, period time.Duration) time.Duration {
+	every := period / time.Duration(limit)
+	return t.FullAt.Add(every - period).Sub(t.Now)
+}
+
 // ErrInvalidBucket means a bucket's limit or period cannot make a token bucket.
 var ErrInvalidBucket = errors.New("a bucket needs a positive limit and a period of at least one microsecond per token")
 
