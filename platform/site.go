@@ -225,7 +225,7 @@ func DefaultContentTypes(n Name) []string {
 	case Shopify:
 		return []string{"product"}
 	case ERP:
-		return []string{ERPCustomer, ERPInvoice, ERPProduct}
+		return slices.Clone(provider.DefaultERPEntityTypes)
 	}
 	return nil
 }

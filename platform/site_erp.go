@@ -40,13 +40,6 @@ type ERPSite struct {
 	base string
 }
 
-// Entity types of the ERP: its content types when the config names none.
-const (
-	ERPCustomer = "customer"
-	ERPInvoice  = "invoice"
-	ERPProduct  = "product"
-)
-
 // ERPAuthTypes lists the ERP connector's auth types: an API key in a header, or as a bearer
 // token.
 var ERPAuthTypes = []string{AuthAPIKey, AuthBearer}
@@ -371,10 +364,7 @@ func (e *ERPSite) Structure(context.Context) (SiteStructure, error) {
 // Test lists one record of the first content type with the connector's key.
 func (e *ERPSite) Test(ctx context.Context) SiteTest {
 	start := time.Now()
-	contentType := ERPCustomer
-	if types := e.ContentTypes(); len(types) > 0 {
-		contentType = types[0]
-	}
+	contentType := e.ContentTypes()[0] // never empty: the config's, else the connector's defaults
 	target, err := e.typeURL(contentType)
 	if err != nil {
 		return testFailure(err)
