@@ -252,12 +252,7 @@ func Load(issuer string, sim SimConfig) (Config, error) {
 		Retry: transaction.RetryPolicy{MaxAttempts: e.MaxAttempts, InitialInterval: e.RetryInitialInterval, BackoffCoefficient: 2,
 			MaxInterval: e.RetryMaxInterval},
 	}
-	if cfg.Simulate && cfg.BaseURL == "" {
-		cfg.BaseURL = strings.TrimRight(sim.URL, "/") + "/" + issuer
-	}
-	if cfg.Auth.Type == AuthOAuth2 && cfg.Auth.TokenURL == "" && cfg.Simulate {
-		cfg.Auth.TokenURL = strings.TrimRight(sim.URL, "/") + "/oauth/token"
-	}
+	cfg.simulated(sim)
 	if cfg.URIMap, err = uriMap(issuer, prefix, e.URIMap); err != nil {
 		return Config{}, err
 	}
@@ -325,6 +320,20 @@ func (c Config) validateIssuerAuth() error {
 }
 
 // validate checks what every issuer and connector shares.
+// simulated points an issuer with {PREFIX}_SIMULATE=true at the simulators: its base URL
+// (SIM_URL/<issuer>) and an OAuth2 token URL, where the configuration gives none.
+func (c *Config) simulated(sim SimConfig) {
+	if !c.Simulate {
+		return
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = strings.TrimRight(sim.URL, "/") + "/" + c.Issuer
+	}
+	if c.Auth.Type == AuthOAuth2 && c.Auth.TokenURL == "" {
+		c.Auth.TokenURL = strings.TrimRight(sim.URL, "/") + "/oauth/token"
+	}
+}
+
 func (c Config) validate() error {
 	if c.ResponseFormat != FormatJSON && c.ResponseFormat != FormatXML {
 		return fmt.Errorf("%s_RESPONSE_FORMAT=%q: want json or xml", c.Prefix, c.ResponseFormat)

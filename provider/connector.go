@@ -175,9 +175,6 @@ func LoadConnector(issuer string, sim SimConfig) (Config, error) {
 			MaxInterval: 10 * backoff},
 		MaxConnections: maxConns, RateLimit: rate, BurstLimit: burst, Connector: settings,
 	}
-	if cfg.Simulate && cfg.BaseURL == "" {
-		cfg.BaseURL = strings.TrimRight(sim.URL, "/") + "/" + issuer
-	}
 	authType := strings.ToLower(strings.TrimSpace(e.AuthType))
 	if authType == "" {
 		authType = defaultConnectorAuth[issuer]
@@ -186,11 +183,9 @@ func LoadConnector(issuer string, sim SimConfig) (Config, error) {
 	if cfg.Auth, err = connectorAuth(prefix, authType, e.APIKey, e.AuthConfig); err != nil {
 		return Config{}, err
 	}
+	cfg.simulated(sim)
 	if cfg.Auth.Type == AuthOAuth2 && cfg.Auth.TokenURL == "" {
-		if !cfg.Simulate {
-			return Config{}, fmt.Errorf("%s_AUTH_TYPE=%s needs token_url in %s_AUTH_CONFIG", prefix, authType, prefix)
-		}
-		cfg.Auth.TokenURL = strings.TrimRight(sim.URL, "/") + "/oauth/token"
+		return Config{}, fmt.Errorf("%s_AUTH_TYPE=%s needs token_url in %s_AUTH_CONFIG", prefix, authType, prefix)
 	}
 	if cfg.URIMap, err = uriMap(issuer, prefix, e.URIMap); err != nil {
 		return Config{}, err
